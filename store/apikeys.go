@@ -1,0 +1,161 @@
+package store
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/truyxuat/truyxuat/trace"
+)
+
+// Role is what an API key may do.
+type Role string
+
+// The roles of API keys.
+const (
+	RoleAdmin       Role = "admin"       // creates cooperatives and inspectors
+	RoleCooperative Role = "cooperative" // writes its own cooperative's products, batches and events
+	RoleInspector   Role = "inspector"   // reads everything, records inspections
+)
+
+// APIKeyPrefix starts every API key secret, so a leaked key is easy to spot.
+const APIKeyPrefix = "txk_"
+
+// APIKey is a stored API key. The secret itself is never stored: only its
+// SHA-256 (secrets are 256 random bits, so a fast hash is enough).
+type APIKey struct {
+	ID            string     `json:"id"`
+	Name          string     `json:"name"`
+	Role          Role       `json:"role"`
+	CooperativeID string     `json:"cooperative_id,omitempty"`
+	CreatedAt     time.Time  `json:"created_at"`
+	RevokedAt     *time.Time `json:"revoked_at,omitempty"`
+}
+
+func hashSecret(secret string) []byte {
+	h := sha256.Sum256([]byte(secret))
+	return h[:]
+}
+
+// CreateAPIKey makes a new key and returns its secret, which is shown to
+// its owner once and never again.
+func (db *DB) CreateAPIKey(k *APIKey) (secret string, err error) {
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return "", fmt.Errorf("store: create API key: %w", err)
+	}
+	secret = APIKeyPrefix + base64.RawURLEncoding.EncodeToString(raw)
+	switch k.Role {
+	case RoleAdmin, RoleInspector:
+		k.CooperativeID = ""
+	case RoleCooperative:
+		if k.CooperativeID == "" {
+			return "", &trace.FieldError{Field: "cooperative_id", Reason: "a cooperative key needs its cooperative"}
+		}
+	default:
+		return "", &trace.FieldError{Field: "role", Reason: fmt.Sprintf("unknown role %q; use admin, cooperative or inspector", k.Role)}
+	}
+	if len(k.Name) > trace.MaxNameLen {
+		return "", &trace.FieldError{Field: "name", Reason: fmt.Sprintf("at most %d characters", trace.MaxNameLen)}
+	}
+	k.CreatedAt = db.opts.Now().UTC()
+	k.RevokedAt = nil
+	err = db.bolt.Update(func(tx *bolt.Tx) error {
+		if k.CooperativeID != "" && tx.Bucket(bucketCoops).Get([]byte(k.CooperativeID)) == nil {
+			return fmt.Errorf("cooperative %s: %w", k.CooperativeID, trace.ErrNotFound)
+		}
+		ids := tx.Bucket(bucketAPIKeyIDs)
+		k.ID = uniqueID(ids, "key-"+NewID()[:8])
+		h := hashSecret(secret)
+		if err := ids.Put([]byte(k.ID), h); err != nil {
+			return err
+		}
+		return putJSON(tx.Bucket(bucketAPIKeys), string(h), k)
+	})
+	if err != nil {
+		return "", fmt.Errorf("store: create API key: %w", err)
+	}
+	return secret, nil
+}
+
+// Authenticate returns the live key whose secret this is.
+func (db *DB) Authenticate(secret string) (*APIKey, error) {
+	if !strings.HasPrefix(secret, APIKeyPrefix) || len(secret) > 100 {
+		return nil, fmt.Errorf("not a truyxuat API key: %w", trace.ErrUnauthenticated)
+	}
+	var k APIKey
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketAPIKeys).Get(hashSecret(secret))
+		if v == nil {
+			return fmt.Errorf("unknown API key: %w", trace.ErrUnauthenticated)
+		}
+		return json.Unmarshal(v, &k)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if k.RevokedAt != nil {
+		return nil, fmt.Errorf("API key %s was revoked: %w", k.ID, trace.ErrUnauthenticated)
+	}
+	return &k, nil
+}
+
+// APIKeys lists keys, those of one cooperative when cooperativeID is not empty.
+func (db *DB) APIKeys(cooperativeID string) ([]*APIKey, error) {
+	var out []*APIKey
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		keys := tx.Bucket(bucketAPIKeys)
+		return tx.Bucket(bucketAPIKeyIDs).ForEach(func(id, h []byte) error {
+			var k APIKey
+			if err := json.Unmarshal(keys.Get(h), &k); err != nil {
+				return fmt.Errorf("API key %s: %w", id, err)
+			}
+			if cooperativeID == "" || k.CooperativeID == cooperativeID {
+				out = append(out, &k)
+			}
+			return nil
+		})
+	})
+	return out, err
+}
+
+// RevokeAPIKey stops a key from working. Revoking twice is not an error.
+func (db *DB) RevokeAPIKey(id string) (*APIKey, error) {
+	var k APIKey
+	err := db.bolt.Update(func(tx *bolt.Tx) error {
+		h := tx.Bucket(bucketAPIKeyIDs).Get([]byte(id))
+		if h == nil {
+			return fmt.Errorf("API key %s: %w", id, trace.ErrNotFound)
+		}
+		keys := tx.Bucket(bucketAPIKeys)
+		if err := json.Unmarshal(keys.Get(h), &k); err != nil {
+			return err
+		}
+		if k.RevokedAt == nil {
+			now := db.opts.Now().UTC()
+			k.RevokedAt = &now
+		}
+		return putJSON(keys, string(h), &k)
+	})
+	return &k, err
+}
+
+// HasAdminKey reports whether any live admin key exists.
+func (db *DB) HasAdminKey() (bool, error) {
+	keys, err := db.APIKeys("")
+	if err != nil {
+		return false, err
+	}
+	for _, k := range keys {
+		if k.Role == RoleAdmin && k.RevokedAt == nil {
+			return true, nil
+		}
+	}
+	return false, nil
+}

@@ -1,0 +1,361 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/truyxuat/truyxuat/trace"
+)
+
+// ErrClosed is returned for writes after Close.
+var ErrClosed = errors.New("store: closed")
+
+// Appends flow through two goroutines:
+//
+//   - the sequencer takes requests in arrival order and prepares each one
+//     against its in-memory view of the chains (checks, seq and prev,
+//     canonical bytes, hash), hands its signature to a pool of signing
+//     workers, and gathers prepared requests into a group;
+//   - the committer writes a group in one bbolt transaction, syncs it and
+//     only then acknowledges every caller in it.
+//
+// While the committer syncs one group, the sequencer keeps adding whatever
+// arrives to the next group (up to MaxGroup) and passes it on as soon as
+// the committer is free and the group's signatures are done. A lone
+// request is passed on at once: nothing waits on a timer.
+
+// A prepareFunc runs on the sequencer, one request at a time, in order. It
+// checks the request against st and, if it is accepted, returns what to
+// write; it may also return a sign function that the workers run in
+// parallel before the group is committed.
+type prepareFunc func(st *seqState) (*pending, error)
+
+// pending is a prepared request.
+type pending struct {
+	sign   func()                  // optional; runs on a signing worker
+	write  func(tx *bolt.Tx) error // runs in the group's transaction
+	result any                     // handed to the caller once committed
+	undo   func(st *seqState)      // forgets in-memory effects if the group fails
+	leaf   []byte                  // optional entry for the transparency log
+}
+
+type commitReq struct {
+	ctx     context.Context
+	prepare prepareFunc
+	p       *pending
+	result  any
+	err     error
+	done    chan struct{}
+}
+
+type group struct {
+	reqs    []*commitReq
+	signing atomic.Int64  // signatures not yet done
+	ready   chan struct{} // poked when signing reaches zero
+	epoch   uint64
+}
+
+// seqState is the sequencer's view of the chains: the committed state
+// plus every group that is prepared but not yet committed. Only the
+// sequencer goroutine touches it.
+type seqState struct {
+	db      *DB
+	heads   map[string]head       // batch id → length and head hash
+	batches map[string]string     // batch id → cooperative id
+	hashes  map[trace.Hash]string // event hash → batch id, for events not yet committed
+}
+
+type head struct {
+	n uint64
+	h trace.Hash
+}
+
+// CommitInfo describes one committed group, for observers (metrics, the
+// transparency log's checkpointer).
+type CommitInfo struct {
+	Events int // requests committed in the group
+}
+
+// OnCommit registers f to be called, on the committer goroutine, after
+// each group is durably committed. f must be quick and must not write.
+// Register observers before the first append.
+func (db *DB) OnCommit(f func(CommitInfo)) { db.onCommit = append(db.onCommit, f) }
+
+// submit queues a request and waits until it is committed and synced, or refused.
+func (db *DB) submit(ctx context.Context, prepare prepareFunc) (any, error) {
+	req := &commitReq{ctx: ctx, prepare: prepare, done: make(chan struct{})}
+	db.closeMu.RLock()
+	if db.closed {
+		db.closeMu.RUnlock()
+		return nil, ErrClosed
+	}
+	select {
+	case db.reqs <- req:
+		db.closeMu.RUnlock()
+	case <-ctx.Done():
+		db.closeMu.RUnlock()
+		return nil, ctx.Err()
+	}
+	// Once queued, the request is committed or refused whatever the
+	// context says: the caller must learn which.
+	<-req.done
+	return req.result, req.err
+}
+
+func (db *DB) startPipeline() {
+	st := &seqState{db: db, heads: map[string]head{}, batches: map[string]string{}, hashes: map[trace.Hash]string{}}
+	db.toCommit = make(chan *group)
+	signJobs := make(chan func(), 4*db.opts.MaxGroup)
+	workers := runtime.GOMAXPROCS(0)
+	var wg sync.WaitGroup
+	for i := 0; i < workers; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for job := range signJobs {
+				job()
+			}
+		}()
+	}
+	committerDone := make(chan struct{})
+	go func() {
+		defer close(committerDone)
+		db.committer(st)
+	}()
+	go func() {
+		db.sequencer(st, signJobs)
+		close(signJobs)
+		wg.Wait()
+		close(db.toCommit)
+		<-committerDone
+		close(db.stopped)
+	}()
+}
+
+// sequencer prepares requests in arrival order and gathers them into groups.
+func (db *DB) sequencer(st *seqState, signJobs chan<- func()) {
+	var epoch uint64
+	for {
+		if db.resetNeeded.Swap(false) {
+			// A commit failed: the in-memory view may hold events that
+			// were never written. Start again from the file.
+			epoch++
+			clear(st.heads)
+			clear(st.batches)
+			clear(st.hashes)
+		}
+		st.pruneHashes()
+		g := &group{ready: make(chan struct{}, 1), epoch: epoch}
+		var first *commitReq
+		select {
+		case first = <-db.reqs:
+		case <-db.stop:
+			// Commit what was queued before Close, then stop.
+			for {
+				select {
+				case r := <-db.reqs:
+					g := &group{ready: make(chan struct{}, 1), epoch: epoch}
+					db.prepareInto(st, g, r, signJobs)
+					db.handOver(g)
+				default:
+					return
+				}
+			}
+		}
+		db.prepareInto(st, g, first, signJobs)
+		for {
+			if len(g.reqs) >= db.opts.MaxGroup {
+				db.handOver(g)
+				break
+			}
+			if g.signing.Load() == 0 {
+				if len(g.reqs) == 0 {
+					break // every request was refused while preparing
+				}
+				select {
+				case db.toCommit <- g:
+				case r := <-db.reqs:
+					db.prepareInto(st, g, r, signJobs)
+					continue
+				}
+				break
+			}
+			select {
+			case <-g.ready:
+			case r := <-db.reqs:
+				db.prepareInto(st, g, r, signJobs)
+			}
+		}
+	}
+}
+
+// handOver waits for a group's signatures and passes it to the committer.
+func (db *DB) handOver(g *group) {
+	for g.signing.Load() != 0 {
+		<-g.ready
+	}
+	if len(g.reqs) > 0 {
+		db.toCommit <- g
+	}
+}
+
+// prepareInto prepares r and adds it to g, or refuses it at once.
+func (db *DB) prepareInto(st *seqState, g *group, r *commitReq, signJobs chan<- func()) {
+	if err := r.ctx.Err(); err != nil {
+		db.refuse(r, err)
+		return
+	}
+	p, err := r.prepare(st)
+	if err != nil {
+		db.refuse(r, err)
+		return
+	}
+	r.p = p
+	g.reqs = append(g.reqs, r)
+	if p.sign != nil {
+		g.signing.Add(1)
+		signJobs <- func() {
+			p.sign()
+			if g.signing.Add(-1) == 0 {
+				select {
+				case g.ready <- struct{}{}:
+				default:
+				}
+			}
+		}
+	}
+}
+
+func (db *DB) refuse(r *commitReq, err error) {
+	r.err = err
+	db.statsMu.Lock()
+	db.stats.Rejected++
+	db.statsMu.Unlock()
+	close(r.done)
+}
+
+// committer writes each group in one transaction, syncs, then acknowledges.
+func (db *DB) committer(st *seqState) {
+	var failedEpoch uint64
+	failed := false
+	for g := range db.toCommit {
+		var err error
+		if failed && g.epoch <= failedEpoch {
+			err = errors.New("an earlier commit failed; this group was prepared on top of it")
+		} else {
+			err = db.bolt.Update(func(tx *bolt.Tx) error {
+				var leaves [][]byte
+				for _, r := range g.reqs {
+					if err := r.p.write(tx); err != nil {
+						return err
+					}
+					if r.p.leaf != nil {
+						leaves = append(leaves, r.p.leaf)
+					}
+				}
+				if db.logAppend != nil && len(leaves) > 0 {
+					return db.logAppend(tx, leaves)
+				}
+				return nil
+			})
+		}
+		if err != nil {
+			db.log.Error("store: commit failed; the whole group is refused", "error", err, "group", len(g.reqs))
+			failed, failedEpoch = true, g.epoch
+			db.resetNeeded.Store(true)
+			for _, r := range g.reqs {
+				r.result, r.err = nil, fmt.Errorf("store: commit: %w", err)
+			}
+		} else {
+			for _, r := range g.reqs {
+				r.result = r.p.result
+			}
+		}
+		db.statsMu.Lock()
+		if err == nil {
+			db.stats.Commits++
+			db.stats.Appends += uint64(len(g.reqs))
+		} else {
+			db.stats.Rejected += uint64(len(g.reqs))
+		}
+		if len(g.reqs) > db.stats.MaxGroupSeen {
+			db.stats.MaxGroupSeen = len(g.reqs)
+		}
+		db.statsMu.Unlock()
+		if err == nil {
+			for _, f := range db.onCommit {
+				f(CommitInfo{Events: len(g.reqs)})
+			}
+		}
+		db.forget(g)
+		for _, r := range g.reqs {
+			close(r.done)
+		}
+	}
+}
+
+// forget drops committed events from the sequencer's pending-hash set.
+func (db *DB) forget(g *group) {
+	db.pendingMu.Lock()
+	for _, r := range g.reqs {
+		if se, ok := r.p.result.(*StoredEvent); ok {
+			db.committedHashes = append(db.committedHashes, se.Hash)
+		}
+	}
+	db.pendingMu.Unlock()
+}
+
+// pruneHashes removes committed hashes from st (on the sequencer).
+func (st *seqState) pruneHashes() {
+	st.db.pendingMu.Lock()
+	done := st.db.committedHashes
+	st.db.committedHashes = nil
+	st.db.pendingMu.Unlock()
+	for _, h := range done {
+		delete(st.hashes, h)
+	}
+}
+
+// head returns a batch's length and head, from memory or the file.
+func (st *seqState) head(batchID string) (string, head, error) {
+	coop, ok := st.batches[batchID]
+	if ok {
+		return coop, st.heads[batchID], nil
+	}
+	var bt trace.Batch
+	var hd head
+	err := st.db.bolt.View(func(tx *bolt.Tx) error {
+		if err := getJSON(tx.Bucket(bucketBatches), batchID, "batch", &bt); err != nil {
+			return err
+		}
+		hd.n, hd.h = readHead(tx, batchID)
+		return nil
+	})
+	if err != nil {
+		return "", head{}, err
+	}
+	st.batches[batchID] = bt.CooperativeID
+	st.heads[batchID] = hd
+	return bt.CooperativeID, hd, nil
+}
+
+// eventBatch returns the batch of an event hash, committed or pending.
+func (st *seqState) eventBatch(h trace.Hash) (string, bool) {
+	if b, ok := st.hashes[h]; ok {
+		return b, true
+	}
+	var batch string
+	st.db.bolt.View(func(tx *bolt.Tx) error {
+		if key := tx.Bucket(bucketEventHash).Get(h[:]); key != nil {
+			batch, _ = splitEventKey(key)
+		}
+		return nil
+	})
+	return batch, batch != ""
+}

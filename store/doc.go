@@ -1,0 +1,39 @@
+// Package store keeps truyxuat's data in one embedded bbolt file:
+// cooperatives, products, batches, API keys (as hashes only) and the signed
+// event chains of every batch.
+//
+// # Writes
+//
+// Event appends go through one sequencer goroutine that commits them in
+// groups (group commit): it takes one request, then everything that is
+// already queued (up to MaxGroup), applies them in one bbolt read-write
+// transaction, syncs it to disk and only then acknowledges each caller.
+// Requests that arrive while a transaction is syncing wait for the next
+// one; there is no timer, so a lone writer never waits for company. An
+// acknowledged event has been fsynced and survives a crash or kill -9.
+//
+// # Reads
+//
+// Reads use bbolt read transactions, which never wait for the writer.
+// Bytes are copied out of bbolt before a transaction ends. Reading a
+// history re-checks its chain (canonical bytes, hashes, order and links:
+// trace.VerifyChain) and fails with trace.ErrVerification if the file was
+// altered.
+//
+// # Layout
+//
+//	meta        "schema" → version
+//	coops       id → JSON trace.Cooperative
+//	products    id → JSON trace.Product
+//	batches     id → JSON trace.Batch
+//	lots        gtin14 "/" lot  or  "~" cooperative "/" product "/" lot → batch id
+//	heads       batch id → uint64 length ‖ head hash
+//	events      batch id ‖ 0x00 ‖ uint64 seq (big-endian) → event record
+//	eventhash   event hash → events key
+//	apikeys     SHA-256(secret) → JSON APIKey
+//	apikeyids   key id → SHA-256(secret)
+//
+// An event record is: version byte 1, then body, signature, signer and the
+// API key id, each as a uvarint length and bytes, then the receive time as
+// a big-endian int64 of Unix nanoseconds.
+package store

@@ -1,0 +1,243 @@
+package store
+
+import (
+	"crypto/rand"
+	"encoding/base32"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/truyxuat/truyxuat/trace"
+)
+
+const schemaVersion = "1"
+
+var (
+	bucketMeta      = []byte("meta")
+	bucketCoops     = []byte("coops")
+	bucketProducts  = []byte("products")
+	bucketBatches   = []byte("batches")
+	bucketLots      = []byte("lots")
+	bucketHeads     = []byte("heads")
+	bucketEvents    = []byte("events")
+	bucketEventHash = []byte("eventhash")
+	bucketAPIKeys   = []byte("apikeys")
+	bucketAPIKeyIDs = []byte("apikeyids")
+)
+
+var allBuckets = [][]byte{bucketMeta, bucketCoops, bucketProducts, bucketBatches, bucketLots,
+	bucketHeads, bucketEvents, bucketEventHash, bucketAPIKeys, bucketAPIKeyIDs}
+
+// Options tune a DB. The zero value is what production uses.
+type Options struct {
+	// MaxGroup is the most appends committed in one transaction (default 256).
+	MaxGroup int
+	// Logger receives the store's own log lines (default slog.Default()).
+	Logger *slog.Logger
+	// Timeout is how long Open waits for the file lock (default 5s).
+	Timeout time.Duration
+	// Now returns the time recorded as an event's receive time (default time.Now).
+	Now func() time.Time
+}
+
+// DB is truyxuat's store. It is safe for concurrent use.
+type DB struct {
+	bolt *bolt.DB
+	opts Options
+	log  *slog.Logger
+
+	reqs     chan *commitReq
+	stop     chan struct{}
+	stopped  chan struct{}
+	closeMu  sync.RWMutex
+	closed   bool
+	stats    Stats
+	statsMu  sync.Mutex
+	onCommit []func(CommitInfo)
+
+	toCommit        chan *group
+	resetNeeded     atomic.Bool
+	pendingMu       sync.Mutex
+	committedHashes []trace.Hash
+	// logAppend, when set, adds the leaves of a group to the transparency
+	// log inside the group's transaction.
+	logAppend func(tx *bolt.Tx, leaves [][]byte) error
+}
+
+// Open opens or creates the bbolt file at path and starts the sequencer.
+func Open(path string, opts Options) (*DB, error) {
+	if opts.MaxGroup <= 0 {
+		opts.MaxGroup = 256
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = 5 * time.Second
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.Timeout})
+	if err != nil {
+		if errors.Is(err, bolt.ErrTimeout) {
+			return nil, fmt.Errorf("store: open %s: the file is locked by another truyxuat process", path)
+		}
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	err = b.Update(func(tx *bolt.Tx) error {
+		for _, name := range allBuckets {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
+		meta := tx.Bucket(bucketMeta)
+		switch v := meta.Get([]byte("schema")); {
+		case v == nil:
+			return meta.Put([]byte("schema"), []byte(schemaVersion))
+		case string(v) != schemaVersion:
+			return fmt.Errorf("data file has schema version %s; this truyxuat reads version %s", v, schemaVersion)
+		}
+		return nil
+	})
+	if err != nil {
+		b.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	db := &DB{
+		bolt:    b,
+		opts:    opts,
+		log:     opts.Logger,
+		reqs:    make(chan *commitReq, 4*opts.MaxGroup),
+		stop:    make(chan struct{}),
+		stopped: make(chan struct{}),
+	}
+	db.startPipeline()
+	return db, nil
+}
+
+// Close stops the sequencer after the requests already queued are committed
+// and closes the file.
+func (db *DB) Close() error {
+	db.closeMu.Lock()
+	if db.closed {
+		db.closeMu.Unlock()
+		return nil
+	}
+	db.closed = true
+	db.closeMu.Unlock()
+	close(db.stop)
+	<-db.stopped
+	if err := db.bolt.Close(); err != nil {
+		return fmt.Errorf("store: close: %w", err)
+	}
+	return nil
+}
+
+// Path returns the bbolt file's path.
+func (db *DB) Path() string { return db.bolt.Path() }
+
+// Check runs bbolt's consistency check over the whole file.
+func (db *DB) Check() error {
+	return db.bolt.View(func(tx *bolt.Tx) error {
+		var errs []error
+		for err := range tx.Check() {
+			errs = append(errs, err)
+		}
+		return errors.Join(errs...)
+	})
+}
+
+var idEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
+
+// NewID returns a random identifier of 16 lowercase letters and digits (80 bits).
+func NewID() string {
+	b := make([]byte, 10)
+	if _, err := rand.Read(b); err != nil {
+		panic("store: crypto/rand failed: " + err.Error())
+	}
+	return idEncoding.EncodeToString(b)
+}
+
+// slugID turns a name into an identifier prefix ("HTX Mỹ Xuyên" → "htx-my-xuyen")
+// for readable ids; it keeps ASCII letters and digits only.
+func slugID(name string, max int) string {
+	var sb strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(foldVietnamese(name)) {
+		switch {
+		case r >= 'a' && r <= 'z' || r >= '0' && r <= '9':
+			sb.WriteRune(r)
+			dash = false
+		case !dash && sb.Len() > 0:
+			sb.WriteByte('-')
+			dash = true
+		}
+		if sb.Len() >= max {
+			break
+		}
+	}
+	return strings.Trim(sb.String(), "-")
+}
+
+// foldVietnamese removes Vietnamese diacritics (đ → d, ộ → o, …).
+func foldVietnamese(s string) string {
+	var sb strings.Builder
+	for _, r := range s {
+		if f, ok := vnFold[r]; ok {
+			sb.WriteRune(f)
+		} else {
+			sb.WriteRune(r)
+		}
+	}
+	return sb.String()
+}
+
+var vnFold = func() map[rune]rune {
+	m := map[rune]rune{}
+	groups := map[rune]string{
+		'a': "àáảãạăằắẳẵặâầấẩẫậ", 'A': "ÀÁẢÃẠĂẰẮẲẴẶÂẦẤẨẪẬ",
+		'e': "èéẻẽẹêềếểễệ", 'E': "ÈÉẺẼẸÊỀẾỂỄỆ",
+		'i': "ìíỉĩị", 'I': "ÌÍỈĨỊ",
+		'o': "òóỏõọôồốổỗộơờớởỡợ", 'O': "ÒÓỎÕỌÔỒỐỔỖỘƠỜỚỞỠỢ",
+		'u': "ùúủũụưừứửữự", 'U': "ÙÚỦŨỤƯỪỨỬỮỰ",
+		'y': "ỳýỷỹỵ", 'Y': "ỲÝỶỸỴ",
+		'd': "đ", 'D': "Đ",
+	}
+	for base, chars := range groups {
+		for _, r := range chars {
+			m[r] = base
+		}
+	}
+	return m
+}()
+
+// FoldVietnamese removes Vietnamese diacritics from s, e.g. to suggest a
+// GS1-valid lot code from a Vietnamese one.
+func FoldVietnamese(s string) string { return foldVietnamese(s) }
+
+// Stats are counters of the sequencer.
+type Stats struct {
+	Commits      uint64 // transactions committed
+	Appends      uint64 // events appended
+	Rejected     uint64 // append requests refused (validation, conflicts)
+	MaxGroupSeen int    // largest group committed
+}
+
+// Stats returns a snapshot of the sequencer's counters.
+func (db *DB) Stats() Stats {
+	db.statsMu.Lock()
+	defer db.statsMu.Unlock()
+	return db.stats
+}

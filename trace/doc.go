@@ -1,0 +1,62 @@
+// Package trace is truyxuat's domain: cooperatives, products, batches (lots)
+// and the signed, hash-chained events that make up a batch's history. It is
+// pure: no database, HTTP, clock or configuration; the store persists what
+// it defines and the API serves it.
+//
+// # Events and their chain
+//
+// An Event is modelled on a GS1 EPCIS 2.0 event (ObjectEvent,
+// AggregationEvent, TransformationEvent) with CBV 2.0 business steps and
+// dispositions (vocab.go holds the lists). Events of one batch form a
+// chain: event number Seq carries in Prev the hash of event Seq-1, and the
+// first event (Seq 0) carries none. A TransformationEvent — a split, a
+// merge, drying or milling — also names in Inputs the head hash of every
+// input batch, so the whole history of a lot is a DAG back to its farm
+// plots.
+//
+// # Canonical encoding, version 1
+//
+// An event's canonical bytes are what is hashed and signed. They are a JSON
+// object written as follows, and Decode accepts nothing else:
+//
+//   - UTF-8, no white space outside strings, no byte order mark.
+//   - Members appear in ascending byte order of their names, at every
+//     level; a member whose value is empty (empty string, empty list,
+//     absent object) is left out. The names are: action, attachments[]
+//     {mediaType, name, sha256}, batch, bizLocation, bizStep,
+//     certifications[] {id, scheme}, cooperative, data {…}, disposition,
+//     eventTime, eventTimeZoneOffset, ilmd {countryOfOrigin, expiryDate,
+//     harvestDate}, inputs[] {batch, hash, quantity}, loss, note, outputs[]
+//     {batch, quantity}, parentID, prev, quantity, readPoint, seq, type, v.
+//     A quantity is {unit, value}.
+//   - seq (always present) and v (always 1) are JSON integers; every other
+//     value is a string. Decimal quantities are strings in canonical form
+//     (no sign, exponent, leading or trailing zeros: "1250", "0.5").
+//     Hashes are 64 lowercase hex digits. eventTime is RFC 3339 with a
+//     numeric offset and no trailing fractional zeros
+//     ("2025-08-15T06:30:00+07:00").
+//   - Strings escape '"' and '\' with a backslash, the control characters
+//     U+0008, U+0009, U+000A, U+000C, U+000D as \b \t \n \f \r and the other
+//     characters below U+0020 as \u00xx with lowercase hex. Every other
+//     character, including '<', '>', '&', U+2028 and U+2029, is written as
+//     its UTF-8 bytes.
+//
+// The event hash is SHA-256 of the canonical bytes. The signature is
+// Ed25519 (RFC 8032) by the cooperative's key over the canonical bytes
+// themselves. A new encoding would be version 2, and version 1 bytes stay
+// verifiable forever; testdata/ pins bytes, hashes and signatures.
+//
+// # Verification
+//
+// VerifyHistory re-derives everything from the bytes and returns a
+// *VerifyError that names the failing event and the reason: a bad
+// signature, a broken link, an event out of order, a key that is not the
+// cooperative's, a hash that does not match, or bytes that are not
+// canonical.
+//
+// # Identifiers
+//
+// GTINs are kept as GTIN-14 with a valid GS1 check digit; lot codes follow
+// GS1's rules (at most 20 characters of GS1 character set 82, so Vietnamese
+// letters with diacritics are refused with a message that says so).
+package trace

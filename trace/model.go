@@ -1,0 +1,223 @@
+package trace
+
+import (
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Limits on free text, so that every input has a size limit.
+const (
+	MaxNameLen  = 200  // names of cooperatives, products, plots (characters)
+	MaxNoteLen  = 2000 // free-text notes (characters)
+	MaxURILen   = 500  // URIs (bytes)
+	MaxIDLen    = 32   // identifiers (bytes)
+	MaxListLen  = 50   // items in a list field (certifications, attachments, inputs)
+	MaxDataKeys = 30   // entries in an event's data map
+)
+
+// Cooperative is a hợp tác xã: the organisation that records batches and
+// whose key signs their events.
+type Cooperative struct {
+	ID       string `json:"id"`
+	Name     string `json:"name"`
+	Province string `json:"province"`
+	GLN      string `json:"gln,omitempty"` // 13-digit Global Location Number, if the cooperative has one
+	// PublicKeys are the Ed25519 public keys whose signatures count as the
+	// cooperative's. The newest is first.
+	PublicKeys [][]byte  `json:"public_keys"`
+	CreatedAt  time.Time `json:"created_at"`
+}
+
+// Validate checks the cooperative's fields.
+func (c *Cooperative) Validate() error {
+	var v ValidationError
+	v.add("", validateID("id", c.ID))
+	v.add("", validateText("name", c.Name, MaxNameLen, true))
+	v.add("", validateText("province", c.Province, MaxNameLen, true))
+	if c.GLN != "" {
+		v.add("", ValidateGLN(c.GLN))
+	}
+	for i, k := range c.PublicKeys {
+		if len(k) != PublicKeySize {
+			v.addf(fmt.Sprintf("public_keys[%d]", i), "an Ed25519 public key has %d bytes, got %d", PublicKeySize, len(k))
+		}
+	}
+	return v.err()
+}
+
+// Product is what a cooperative sells: ST25 rice, dragon fruit, coffee.
+type Product struct {
+	ID            string    `json:"id"`
+	CooperativeID string    `json:"cooperative_id"`
+	GTIN          string    `json:"gtin,omitempty"` // GTIN-14; empty for cooperatives without GS1 membership
+	NameVI        string    `json:"name_vi"`
+	NameEN        string    `json:"name_en,omitempty"`
+	Category      string    `json:"category"`
+	OCOPStars     int       `json:"ocop_stars,omitempty"` // 3 to 5 when the product holds an OCOP rating
+	CreatedAt     time.Time `json:"created_at"`
+}
+
+// Validate checks the product's fields; a GTIN must already be normalised
+// to 14 digits (see NormalizeGTIN).
+func (p *Product) Validate() error {
+	var v ValidationError
+	v.add("", validateID("id", p.ID))
+	v.add("", validateID("cooperative_id", p.CooperativeID))
+	if p.GTIN != "" {
+		v.add("", ValidateGTIN14(p.GTIN))
+	}
+	v.add("", validateText("name_vi", p.NameVI, MaxNameLen, true))
+	v.add("", validateText("name_en", p.NameEN, MaxNameLen, false))
+	v.add("", validateText("category", p.Category, MaxNameLen, true))
+	if p.OCOPStars != 0 && (p.OCOPStars < 3 || p.OCOPStars > 5) {
+		v.addf("ocop_stars", "an OCOP rating is 3, 4 or 5 stars, got %d", p.OCOPStars)
+	}
+	return v.err()
+}
+
+// Plot is the farm plot a batch was grown on.
+type Plot struct {
+	Name string  `json:"name"`
+	Lat  float64 `json:"lat"` // WGS84 degrees
+	Lon  float64 `json:"lon"` // WGS84 degrees
+}
+
+// Validate checks the plot's name and coordinates.
+func (p *Plot) Validate() error {
+	var v ValidationError
+	v.add("", validateText("name", p.Name, MaxNameLen, true))
+	if p.Lat < -90 || p.Lat > 90 || p.Lat != p.Lat {
+		v.addf("lat", "latitude must be between -90 and 90, got %v", p.Lat)
+	}
+	if p.Lon < -180 || p.Lon > 180 || p.Lon != p.Lon {
+		v.addf("lon", "longitude must be between -180 and 180, got %v", p.Lon)
+	}
+	if p.Lat == 0 && p.Lon == 0 {
+		v.addf("lat", "coordinates 0,0 are in the Atlantic Ocean; give the plot's real position")
+	}
+	return v.err()
+}
+
+// Batch is a lot: one harvest of one product that is traced as a unit.
+type Batch struct {
+	ID            string    `json:"id"`
+	CooperativeID string    `json:"cooperative_id"`
+	ProductID     string    `json:"product_id"`
+	Lot           string    `json:"lot"`
+	Quantity      Quantity  `json:"quantity"`
+	HarvestDate   string    `json:"harvest_date,omitempty"` // YYYY-MM-DD
+	Plot          *Plot     `json:"plot,omitempty"`
+	CreatedAt     time.Time `json:"created_at"`
+}
+
+// Validate checks the batch's fields.
+func (b *Batch) Validate() error {
+	var v ValidationError
+	v.add("", validateID("id", b.ID))
+	v.add("", validateID("cooperative_id", b.CooperativeID))
+	v.add("", validateID("product_id", b.ProductID))
+	v.add("", ValidateLot(b.Lot))
+	v.add("quantity", b.Quantity.Validate())
+	if b.HarvestDate != "" {
+		v.add("", validateDate("harvest_date", b.HarvestDate))
+	}
+	if b.Plot != nil {
+		v.add("plot", b.Plot.Validate())
+	}
+	return v.err()
+}
+
+// Quantity is an amount with its UN/ECE unit code.
+type Quantity struct {
+	Value Decimal `json:"value"`
+	Unit  string  `json:"unit"` // UN/ECE Rec. 20/21 code: KGM, TNE, …
+}
+
+// Validate checks that the value is a canonical positive decimal and the unit is known.
+func (q Quantity) Validate() error {
+	var v ValidationError
+	if err := q.Value.Validate(); err != nil {
+		v.add("value", err)
+	} else if q.Value.IsZero() {
+		v.addf("value", "must be greater than zero")
+	}
+	if _, ok := Units[q.Unit]; !ok {
+		v.addf("unit", "unknown unit %q; use a UN/ECE code such as KGM (kg), TNE (tonne), H87 (piece), XBG (bag)", q.Unit)
+	}
+	return v.err()
+}
+
+// validateID checks an identifier: 1 to 32 lowercase ASCII letters, digits and '-'.
+func validateID(field, s string) error {
+	if s == "" {
+		return &FieldError{Field: field, Reason: "is required"}
+	}
+	if !ValidID(s) {
+		return &FieldError{Field: field, Reason: fmt.Sprintf("%q is not an identifier: use 1 to %d lowercase letters, digits and '-'", truncate(s, 40), MaxIDLen)}
+	}
+	return nil
+}
+
+// ValidID reports whether s is a well-formed identifier.
+func ValidID(s string) bool {
+	if s == "" || len(s) > MaxIDLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// validateText checks a free-text field: valid UTF-8, no control characters
+// other than newline and tab, no surrounding spaces, at most max characters.
+func validateText(field, s string, max int, required bool) error {
+	if s == "" {
+		if required {
+			return &FieldError{Field: field, Reason: "is required"}
+		}
+		return nil
+	}
+	if !utf8.ValidString(s) {
+		return &FieldError{Field: field, Reason: "is not valid UTF-8"}
+	}
+	if n := utf8.RuneCountInString(s); n > max {
+		return &FieldError{Field: field, Reason: fmt.Sprintf("at most %d characters, got %d", max, n)}
+	}
+	if strings.TrimSpace(s) != s {
+		return &FieldError{Field: field, Reason: "must not start or end with spaces"}
+	}
+	for _, r := range s {
+		if r < 0x20 && r != '\n' && r != '\t' || r == 0x7f {
+			return &FieldError{Field: field, Reason: fmt.Sprintf("contains the control character %U", r)}
+		}
+	}
+	return nil
+}
+
+// validateDate checks a YYYY-MM-DD calendar date.
+func validateDate(field, s string) error {
+	t, err := time.Parse(time.DateOnly, s)
+	if err != nil || t.Format(time.DateOnly) != s {
+		return &FieldError{Field: field, Reason: fmt.Sprintf("%q is not a date in the form YYYY-MM-DD", truncate(s, 40))}
+	}
+	if t.Year() < 1990 || t.Year() > 2200 {
+		return &FieldError{Field: field, Reason: fmt.Sprintf("year %d is out of range", t.Year())}
+	}
+	return nil
+}
+
+func truncate(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n]) + "…"
+}
+
+func quote(s string) string { return fmt.Sprintf("%q", truncate(s, 60)) }
