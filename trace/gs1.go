@@ -28,6 +28,10 @@ func checkDigit(digits string) byte {
 	return byte('0' + (10-sum%10)%10)
 }
 
+// CheckDigit returns the GS1 mod-10 check digit of digits, the digits of a
+// GTIN, GLN or SSCC without their check digit: CheckDigit("893123456789") is '7'.
+func CheckDigit(digits string) byte { return checkDigit(digits) }
+
 // validCheckDigit reports whether s is all digits, of length n, and ends in
 // the right GS1 check digit.
 func validCheckDigit(s string, n int) error {

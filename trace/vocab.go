@@ -23,6 +23,24 @@ var BizSteps = []string{
 	"transporting", "unloading", "unpacking", "void_shipping",
 }
 
+// VocabBase is the namespace of truyxuat's own vocabulary: farm steps that
+// CBV 2.0 does not name are full URIs under it, as CBV requires of
+// user-defined values.
+const VocabBase = "https://truyxuat.vn/voc/"
+
+// truyxuat's business steps for farm work.
+const (
+	StepSowing      = VocabBase + "bizstep/sowing"
+	StepFertilizing = VocabBase + "bizstep/fertilizing"
+	StepSpraying    = VocabBase + "bizstep/spraying"
+	StepIrrigating  = VocabBase + "bizstep/irrigating"
+	StepDrying      = VocabBase + "bizstep/drying"
+	StepMilling     = VocabBase + "bizstep/milling"
+	StepSorting     = VocabBase + "bizstep/sorting"
+	StepSplitting   = VocabBase + "bizstep/splitting"
+	StepMerging     = VocabBase + "bizstep/merging"
+)
+
 // Dispositions is the CBV 2.0 list of dispositions.
 var Dispositions = []string{
 	"active", "available", "completeness_inferred", "completeness_verified",

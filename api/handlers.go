@@ -1,0 +1,487 @@
+package api
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/truyxuat/truyxuat/store"
+	"github.com/truyxuat/truyxuat/trace"
+)
+
+// CreateCooperativeRequest is the body of POST /api/v1/cooperatives.
+type CreateCooperativeRequest struct {
+	ID       string `json:"id,omitempty"`
+	Name     string `json:"name"`
+	Province string `json:"province"`
+	GLN      string `json:"gln,omitempty"`
+}
+
+// NewAPIKey is a freshly made API key; its secret is shown only once.
+type NewAPIKey struct {
+	ID     string `json:"id"`
+	Secret string `json:"secret"`
+	Role   string `json:"role"`
+}
+
+// CreateCooperativeResponse is the answer to POST /api/v1/cooperatives.
+type CreateCooperativeResponse struct {
+	Cooperative Cooperative `json:"cooperative"`
+	APIKey      NewAPIKey   `json:"api_key"`
+}
+
+func (s *Server) createCooperative(c echo.Context) error {
+	var req CreateCooperativeRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	coop := &trace.Cooperative{ID: req.ID, Name: req.Name, Province: req.Province, GLN: req.GLN}
+	if err := s.db.CreateCooperative(coop); err != nil {
+		return err
+	}
+	if _, err := s.signerFor(coop); err != nil {
+		return err
+	}
+	secret, err := s.db.CreateAPIKey(&store.APIKey{Name: coop.Name, Role: store.RoleCooperative, CooperativeID: coop.ID})
+	if err != nil {
+		return err
+	}
+	keys, _ := s.db.APIKeys(coop.ID)
+	res := CreateCooperativeResponse{Cooperative: toCooperative(coop), APIKey: NewAPIKey{Secret: secret, Role: string(store.RoleCooperative)}}
+	if len(keys) > 0 {
+		res.APIKey.ID = keys[len(keys)-1].ID
+	}
+	c.Response().Header().Set(echo.HeaderLocation, "/api/v1/cooperatives/"+coop.ID)
+	return c.JSON(http.StatusCreated, res)
+}
+
+// signerFor returns the cooperative's signing key, creating it if needed,
+// and makes sure its public key is registered on the cooperative.
+func (s *Server) signerFor(coop *trace.Cooperative) (*trace.Signer, error) {
+	signer, err := s.keys.Signer(coop.ID)
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range coop.PublicKeys {
+		if bytes.Equal(k, signer.PublicKey()) {
+			return signer, nil
+		}
+	}
+	coop.PublicKeys = append([][]byte{signer.PublicKey()}, coop.PublicKeys...)
+	if err := s.db.UpdateCooperative(coop); err != nil {
+		return nil, err
+	}
+	return signer, nil
+}
+
+func (s *Server) listCooperatives(c echo.Context) error {
+	coops, err := s.db.Cooperatives()
+	if err != nil {
+		return err
+	}
+	out := make([]Cooperative, 0, len(coops))
+	for _, co := range coops {
+		out = append(out, toCooperative(co))
+	}
+	return c.JSON(http.StatusOK, map[string]any{"cooperatives": out})
+}
+
+func (s *Server) getCooperative(c echo.Context) error {
+	coop, err := s.db.Cooperative(c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, toCooperative(coop))
+}
+
+// CreateProductRequest is the body of POST /api/v1/products.
+type CreateProductRequest struct {
+	CooperativeID string `json:"cooperative_id,omitempty"`
+	GTIN          string `json:"gtin,omitempty"`
+	NameVI        string `json:"name_vi"`
+	NameEN        string `json:"name_en,omitempty"`
+	Category      string `json:"category"`
+	OCOPStars     int    `json:"ocop_stars,omitempty"`
+}
+
+func (s *Server) createProduct(c echo.Context) error {
+	var req CreateProductRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	if req.CooperativeID == "" {
+		if k := caller(c); k.Role == store.RoleCooperative {
+			req.CooperativeID = k.CooperativeID
+		} else {
+			return &trace.FieldError{Field: "cooperative_id", Reason: "is required with an admin key"}
+		}
+	}
+	if err := mayWrite(c, req.CooperativeID); err != nil {
+		return err
+	}
+	p := &trace.Product{CooperativeID: req.CooperativeID, NameVI: req.NameVI, NameEN: req.NameEN, Category: req.Category, OCOPStars: req.OCOPStars}
+	if req.GTIN != "" {
+		g, err := trace.NormalizeGTIN(req.GTIN)
+		if err != nil {
+			return err
+		}
+		p.GTIN = g
+	}
+	if err := s.db.CreateProduct(p); err != nil {
+		return err
+	}
+	c.Response().Header().Set(echo.HeaderLocation, "/api/v1/products/"+p.ID)
+	return c.JSON(http.StatusCreated, toProduct(p))
+}
+
+func (s *Server) getProduct(c echo.Context) error {
+	p, err := s.db.Product(c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, toProduct(p))
+}
+
+// CreateBatchRequest is the body of POST /api/v1/batches.
+type CreateBatchRequest struct {
+	ID          string   `json:"id,omitempty"`
+	ProductID   string   `json:"product_id"`
+	Lot         string   `json:"lot"`
+	Quantity    Quantity `json:"quantity"`
+	HarvestDate string   `json:"harvest_date,omitempty"`
+	Plot        *Plot    `json:"plot,omitempty"`
+}
+
+func (s *Server) createBatch(c echo.Context) error {
+	var req CreateBatchRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	p, err := s.db.Product(req.ProductID)
+	if errors.Is(err, trace.ErrNotFound) {
+		return &trace.FieldError{Field: "product_id", Reason: fmt.Sprintf("there is no product %q", req.ProductID)}
+	} else if err != nil {
+		return err
+	}
+	if err := mayWrite(c, p.CooperativeID); err != nil {
+		return err
+	}
+	bt := &trace.Batch{ID: req.ID, CooperativeID: p.CooperativeID, ProductID: p.ID, Lot: req.Lot,
+		Quantity: *req.Quantity.domain(), HarvestDate: req.HarvestDate}
+	if req.Plot != nil {
+		bt.Plot = &trace.Plot{Name: req.Plot.Name, Lat: req.Plot.Lat, Lon: req.Plot.Lon}
+	}
+	if err := s.db.CreateBatch(bt); err != nil {
+		return err
+	}
+	c.Response().Header().Set(echo.HeaderLocation, "/api/v1/batches/"+bt.ID)
+	return c.JSON(http.StatusCreated, s.toBatch(bt, p, 0, trace.Hash{}))
+}
+
+// toBatch builds the wire batch with its public URL.
+func (s *Server) toBatch(bt *trace.Batch, p *trace.Product, n uint64, head trace.Hash) Batch {
+	path := s.batchPath(bt, p)
+	b := Batch{ID: bt.ID, CooperativeID: bt.CooperativeID, ProductID: bt.ProductID, GTIN: p.GTIN, Lot: bt.Lot,
+		Quantity: Quantity{Value: bt.Quantity.Value, Unit: bt.Quantity.Unit}, HarvestDate: bt.HarvestDate,
+		URL: s.cfg.PublicURL + path, Path: path, Events: n, CreatedAt: bt.CreatedAt}
+	if !head.IsZero() {
+		b.Head = head.String()
+	}
+	if bt.Plot != nil {
+		b.Plot = &Plot{Name: bt.Plot.Name, Lat: bt.Plot.Lat, Lon: bt.Plot.Lon}
+	}
+	return b
+}
+
+// batchPath is the batch's public path: a GS1 Digital Link when its
+// product has a GTIN, else the short form.
+func (s *Server) batchPath(bt *trace.Batch, p *trace.Product) string {
+	if p.GTIN != "" {
+		dl := trace.DigitalLink{GTIN: p.GTIN, Lot: bt.Lot}
+		if err := dl.Validate(); err == nil {
+			return dl.Path()
+		}
+	}
+	path, err := trace.BatchLinkPath(bt.ID)
+	if err != nil {
+		return "/api/v1/batches/" + bt.ID
+	}
+	return path
+}
+
+func (s *Server) listBatches(c echo.Context) error {
+	limit := 50
+	if l := c.QueryParam("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > 500 {
+			return &trace.FieldError{Field: "limit", Reason: "must be a number from 1 to 500"}
+		}
+		limit = n
+	}
+	page, err := s.db.Batches(c.QueryParam("cooperative"), c.QueryParam("after"), limit)
+	if err != nil {
+		return err
+	}
+	out := make([]Batch, 0, len(page.Batches))
+	products := map[string]*trace.Product{}
+	for _, bt := range page.Batches {
+		p, ok := products[bt.ProductID]
+		if !ok {
+			if p, err = s.db.Product(bt.ProductID); err != nil {
+				return err
+			}
+			products[bt.ProductID] = p
+		}
+		n, head, err := s.db.Head(bt.ID)
+		if err != nil {
+			return err
+		}
+		out = append(out, s.toBatch(bt, p, n, head))
+	}
+	res := map[string]any{"batches": out}
+	if page.Next != "" {
+		res["next"] = page.Next
+	}
+	return c.JSON(http.StatusOK, res)
+}
+
+func (s *Server) getBatch(c echo.Context) error {
+	bt, err := s.db.Batch(c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return s.serveHistory(c, bt)
+}
+
+func (s *Server) appendEvent(c echo.Context) error {
+	var f EventFields
+	if err := decodeJSON(c, &f); err != nil {
+		return err
+	}
+	bt, err := s.db.Batch(c.Param("id"))
+	if err != nil {
+		return err
+	}
+	if err := mayWrite(c, bt.CooperativeID); err != nil {
+		return err
+	}
+	e, err := f.domain(bt, s.now().In(s.cfg.Location))
+	if err != nil {
+		return err
+	}
+	if err := e.Validate(); err != nil {
+		return err
+	}
+	coop, err := s.db.Cooperative(bt.CooperativeID)
+	if err != nil {
+		return err
+	}
+	signer, err := s.signerFor(coop)
+	if err != nil {
+		return err
+	}
+	st, err := s.db.Append(c.Request().Context(), store.AppendRequest{Event: e, Signer: signer, KeyID: caller(c).ID})
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set(echo.HeaderLocation, "/api/v1/events/"+st.Hash.String())
+	return c.JSON(http.StatusCreated, toEvent(st))
+}
+
+func (s *Server) getEvent(c echo.Context) error {
+	h, err := trace.ParseHash(c.Param("hash"))
+	if err != nil {
+		return &trace.FieldError{Field: "hash", Reason: err.Error()}
+	}
+	st, err := s.db.EventByHash(h)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, toEvent(st))
+}
+
+// resolveDigitalLink serves GET /01/{gtin14}/10/{lot}: the batch a GS1
+// Digital Link names.
+func (s *Server) resolveDigitalLink(c echo.Context) error {
+	r := c.Request()
+	dl, err := trace.ParseDigitalLinkPath(r.URL.EscapedPath(), r.URL.RawQuery)
+	if err != nil {
+		return badRequest(err)
+	}
+	if dl.Lot == "" {
+		return echo.NewHTTPError(http.StatusNotFound, "this Digital Link names a product but no lot (add /10/<lot>)")
+	}
+	bt, err := s.db.BatchByLot(dl.GTIN, dl.Lot)
+	if err != nil {
+		return err
+	}
+	return s.serveHistory(c, bt)
+}
+
+// resolveShortLink serves GET /b/{id}.
+func (s *Server) resolveShortLink(c echo.Context) error {
+	id, err := trace.ParseBatchLinkPath(c.Request().URL.Path)
+	if err != nil {
+		return badRequest(err)
+	}
+	bt, err := s.db.Batch(id)
+	if err != nil {
+		return err
+	}
+	return s.serveHistory(c, bt)
+}
+
+// history reads a batch's whole history and checks it, signatures included.
+func (s *Server) history(bt *trace.Batch) (*History, error) {
+	p, err := s.db.Product(bt.ProductID)
+	if err != nil {
+		return nil, err
+	}
+	coop, err := s.db.Cooperative(bt.CooperativeID)
+	if err != nil {
+		return nil, err
+	}
+	events, err := s.db.History(bt.ID)
+	if err != nil {
+		return nil, err
+	}
+	h := &History{Product: toProduct(p), Cooperative: toCooperative(coop), Events: make([]Event, 0, len(events))}
+	signed := make([]*trace.SignedEvent, len(events))
+	var head trace.Hash
+	for i, st := range events {
+		h.Events = append(h.Events, toEvent(st))
+		signed[i] = st.SignedEvent
+		head = st.Hash
+	}
+	h.Batch = s.toBatch(bt, p, uint64(len(events)), head)
+	if err := trace.VerifyHistory(bt.ID, signed, func(string) [][]byte { return coop.PublicKeys }); err != nil {
+		return nil, err
+	}
+	h.Verified = true
+	return h, nil
+}
+
+func (s *Server) serveHistory(c echo.Context, bt *trace.Batch) error {
+	h, err := s.history(bt)
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Vary", "Accept, Accept-Language")
+	c.Response().Header().Set(echo.HeaderCacheControl, "no-cache")
+	return c.JSON(http.StatusOK, h)
+}
+
+// VerifyResult is the answer of POST /api/v1/verify for a history that passes.
+type VerifyResult struct {
+	Valid       bool   `json:"valid"`
+	Batch       string `json:"batch"`
+	Events      int    `json:"events"`
+	Head        string `json:"head,omitempty"`
+	KeysChecked string `json:"keys_checked"`
+}
+
+// verifyHistory checks a history as the public endpoints serve it: every
+// event's canonical bytes, hash, link and signature, that the signer is a
+// key this server knows for the cooperative, and that the readable fields
+// say what the signed bytes say.
+func (s *Server) verifyHistory(c echo.Context) error {
+	var h History
+	if err := decodeJSON(c, &h); err != nil {
+		return err
+	}
+	if h.Batch.ID == "" {
+		return &trace.FieldError{Field: "batch.id", Reason: "is required"}
+	}
+	coop, err := s.db.Cooperative(h.Cooperative.ID)
+	if err != nil {
+		if errors.Is(err, trace.ErrNotFound) {
+			return &trace.FieldError{Field: "cooperative.id", Reason: fmt.Sprintf("there is no cooperative %q here, so its keys are unknown", h.Cooperative.ID)}
+		}
+		return err
+	}
+	signed := make([]*trace.SignedEvent, len(h.Events))
+	for i, ev := range h.Events {
+		se, err := ev.signed()
+		if err != nil {
+			return &trace.VerifyError{Index: i, Hash: ev.Hash, Reason: trace.ReasonMalformed, Detail: err.Error()}
+		}
+		signed[i] = se
+	}
+	if err := trace.VerifyHistory(h.Batch.ID, signed, func(string) [][]byte { return coop.PublicKeys }); err != nil {
+		return err
+	}
+	for i, ev := range h.Events {
+		if err := ev.matches(signed[i]); err != nil {
+			return &trace.VerifyError{Index: i, Hash: ev.Hash, Reason: trace.ReasonMalformed, Detail: err.Error()}
+		}
+	}
+	res := VerifyResult{Valid: true, Batch: h.Batch.ID, Events: len(h.Events), KeysChecked: "cooperative " + coop.ID}
+	if n := len(signed); n > 0 {
+		res.Head = signed[n-1].Hash.String()
+	}
+	return c.JSON(http.StatusOK, res)
+}
+
+// signed rebuilds the signed event from the wire fields a verifier needs.
+func (ev *Event) signed() (*trace.SignedEvent, error) {
+	body, err := base64.StdEncoding.DecodeString(ev.Canonical)
+	if err != nil {
+		return nil, fmt.Errorf("canonical is not base64")
+	}
+	sig, err := base64.StdEncoding.DecodeString(ev.Signature)
+	if err != nil {
+		return nil, fmt.Errorf("signature is not base64")
+	}
+	signer, err := base64.StdEncoding.DecodeString(ev.Signer)
+	if err != nil {
+		return nil, fmt.Errorf("signer is not base64")
+	}
+	h, err := trace.ParseHash(ev.Hash)
+	if err != nil {
+		return nil, fmt.Errorf("hash: %v", err)
+	}
+	return &trace.SignedEvent{Body: body, Hash: h, Signature: sig, Signer: signer}, nil
+}
+
+// matches checks that the readable fields of a wire event are exactly
+// what its verified canonical bytes say.
+func (ev *Event) matches(se *trace.SignedEvent) error {
+	want := toEvent(&store.StoredEvent{SignedEvent: se, ReceivedAt: ev.ReceivedAt})
+	a, _ := json.Marshal(want)
+	b, _ := json.Marshal(ev)
+	if !bytes.Equal(a, b) {
+		return fmt.Errorf("the readable fields differ from the signed bytes (%s)", firstDiff(want, *ev))
+	}
+	return nil
+}
+
+// firstDiff names the first top-level JSON member that differs.
+func firstDiff(a, b Event) string {
+	var ma, mb map[string]json.RawMessage
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	json.Unmarshal(ja, &ma)
+	json.Unmarshal(jb, &mb)
+	var diffs []string
+	for k, v := range ma {
+		if !bytes.Equal(v, mb[k]) {
+			diffs = append(diffs, k)
+		}
+	}
+	for k := range mb {
+		if _, ok := ma[k]; !ok {
+			diffs = append(diffs, k)
+		}
+	}
+	if len(diffs) == 0 {
+		return "unknown"
+	}
+	return strings.Join(diffs, ", ")
+}

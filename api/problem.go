@@ -1,0 +1,165 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/truyxuat/truyxuat/store"
+	"github.com/truyxuat/truyxuat/trace"
+)
+
+// Problem is an RFC 9457 problem details object.
+type Problem struct {
+	Type     string `json:"type"`
+	Title    string `json:"title"`
+	Status   int    `json:"status"`
+	Detail   string `json:"detail,omitempty"`
+	Instance string `json:"instance,omitempty"`
+	// Errors lists every invalid field of a request.
+	Errors []FieldProblem `json:"errors,omitempty"`
+	// Verification names the event that failed verification and why.
+	Verification *VerifyFailure `json:"verification,omitempty"`
+	RequestID    string         `json:"request_id,omitempty"`
+}
+
+// FieldProblem is one invalid field.
+type FieldProblem struct {
+	Field  string `json:"field"`
+	Detail string `json:"detail"`
+}
+
+// VerifyFailure says which event of a history failed and why.
+type VerifyFailure struct {
+	EventIndex int    `json:"event_index"`
+	EventHash  string `json:"event_hash,omitempty"`
+	Reason     string `json:"reason"`
+	Detail     string `json:"detail"`
+}
+
+const problemBase = "https://truyxuat.vn/problems/"
+
+// statusOf maps a domain error to its HTTP status: the one place where
+// errors become statuses.
+func statusOf(err error) int {
+	var he *echo.HTTPError
+	switch {
+	case errors.As(err, &he):
+		return he.Code
+	case errors.Is(err, errBadRequest):
+		return http.StatusBadRequest
+	case errors.Is(err, trace.ErrInvalid):
+		return http.StatusUnprocessableEntity
+	case errors.Is(err, trace.ErrNotFound):
+		return http.StatusNotFound
+	case errors.Is(err, trace.ErrConflict):
+		return http.StatusConflict
+	case errors.Is(err, trace.ErrForbidden):
+		return http.StatusForbidden
+	case errors.Is(err, trace.ErrUnauthenticated):
+		return http.StatusUnauthorized
+	case errors.Is(err, trace.ErrVerification):
+		return http.StatusUnprocessableEntity
+	case errors.Is(err, store.ErrClosed):
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+var problemTypes = map[int]string{
+	http.StatusBadRequest:            "bad-request",
+	http.StatusUnauthorized:          "unauthenticated",
+	http.StatusForbidden:             "forbidden",
+	http.StatusNotFound:              "not-found",
+	http.StatusMethodNotAllowed:      "method-not-allowed",
+	http.StatusConflict:              "conflict",
+	http.StatusRequestEntityTooLarge: "too-large",
+	http.StatusUnprocessableEntity:   "invalid",
+	http.StatusServiceUnavailable:    "unavailable",
+	http.StatusInternalServerError:   "internal",
+}
+
+// problemFor turns any error into a problem. Messages of domain errors are
+// written for the client; anything else is logged and hidden.
+func problemFor(err error) *Problem {
+	status := statusOf(err)
+	p := &Problem{Status: status, Title: http.StatusText(status)}
+	if t, ok := problemTypes[status]; ok {
+		p.Type = problemBase + t
+	} else {
+		p.Type = "about:blank"
+	}
+	var he *echo.HTTPError
+	var ve *trace.ValidationError
+	var fe *trace.FieldError
+	var vf *trace.VerifyError
+	switch {
+	case errors.As(err, &he):
+		if msg, ok := he.Message.(string); ok {
+			p.Detail = msg
+		}
+		if status == http.StatusRequestEntityTooLarge {
+			p.Detail = "the request body is larger than this endpoint accepts"
+		}
+	case status == http.StatusInternalServerError:
+		p.Detail = "something went wrong on our side; the request ID identifies it in our logs"
+	default:
+		p.Detail = err.Error()
+	}
+	if errors.As(err, &ve) {
+		p.Title = "The request has invalid fields"
+		for _, f := range ve.Fields {
+			p.Errors = append(p.Errors, FieldProblem{Field: f.Field, Detail: f.Reason})
+		}
+	} else if errors.As(err, &fe) {
+		p.Title = "The request has invalid fields"
+		p.Errors = []FieldProblem{{Field: fe.Field, Detail: fe.Reason}}
+	}
+	if errors.As(err, &vf) {
+		p.Type = problemBase + "verification-failed"
+		p.Title = "The history failed verification"
+		p.Verification = &VerifyFailure{EventIndex: vf.Index, EventHash: vf.Hash, Reason: string(vf.Reason), Detail: vf.Detail}
+	}
+	return p
+}
+
+// handleError is echo's error handler: every error leaves as problem+json.
+func (s *Server) handleError(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		err = echo.NewHTTPError(http.StatusServiceUnavailable, "the request took too long; try again")
+	}
+	p := problemFor(err)
+	p.Instance = c.Request().URL.Path
+	p.RequestID = requestID(c)
+	if p.Status >= 500 {
+		s.log.Error("request failed", "error", err, "request_id", p.RequestID, "path", p.Instance)
+	}
+	if c.Request().Method == http.MethodHead {
+		c.NoContent(p.Status)
+		return
+	}
+	b, merr := json.Marshal(p)
+	if merr != nil {
+		c.NoContent(http.StatusInternalServerError)
+		return
+	}
+	c.Blob(p.Status, "application/problem+json", b)
+}
+
+// errBadRequest marks a request that cannot be read at all (bad JSON, a
+// malformed Digital Link).
+var errBadRequest = errors.New("bad request")
+
+// badRequest marks err as making the request unreadable, keeping its message.
+func badRequest(err error) error { return badRequestError{err} }
+
+type badRequestError struct{ err error }
+
+func (e badRequestError) Error() string   { return e.err.Error() }
+func (e badRequestError) Unwrap() []error { return []error{e.err, errBadRequest} }

@@ -1,0 +1,226 @@
+package api
+
+import (
+	"context"
+	"crypto/rand"
+	_ "embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/truyxuat/truyxuat/store"
+	"github.com/truyxuat/truyxuat/trace"
+)
+
+//go:embed openapi.yaml
+var openAPISpec []byte
+
+// OpenAPISpec returns the OpenAPI 3.1 description of the API.
+func OpenAPISpec() []byte { return openAPISpec }
+
+// Config holds what the API needs to know about its deployment.
+type Config struct {
+	// PublicURL is the base URL labels and links are built on, e.g.
+	// https://trace.example.vn (no trailing slash).
+	PublicURL string
+	// BodyLimit is the largest request body accepted, in bytes (default 1 MiB).
+	BodyLimit int64
+	// RequestTimeout bounds the handling of one request (default 30s).
+	RequestTimeout time.Duration
+	// Location is the time zone for default event times (default UTC+7).
+	Location *time.Location
+}
+
+// Server serves the API over a store.
+type Server struct {
+	cfg     Config
+	db      *store.DB
+	keys    *store.KeyDir
+	log     *slog.Logger
+	echo    *echo.Echo
+	metrics *metrics
+	now     func() time.Time
+}
+
+// New builds the server and its routes.
+func New(cfg Config, db *store.DB, keys *store.KeyDir, logger *slog.Logger) *Server {
+	if cfg.BodyLimit <= 0 {
+		cfg.BodyLimit = 1 << 20
+	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = 30 * time.Second
+	}
+	if cfg.Location == nil {
+		cfg.Location = time.FixedZone("ICT", 7*3600)
+	}
+	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
+	if logger == nil {
+		logger = slog.Default()
+	}
+	s := &Server{cfg: cfg, db: db, keys: keys, log: logger, now: time.Now}
+	s.metrics = newMetrics(db)
+	e := echo.New()
+	e.HideBanner = true
+	e.HidePort = true
+	e.HTTPErrorHandler = s.handleError
+	s.echo = e
+	s.routes()
+	return s
+}
+
+// Handler returns the server as an http.Handler.
+func (s *Server) Handler() http.Handler { return s.echo }
+
+// routes registers every route of the service.
+func (s *Server) routes() {
+	e := s.echo
+	e.Pre(middleware.RemoveTrailingSlashWithConfig(middleware.TrailingSlashConfig{
+		Skipper: func(c echo.Context) bool { return c.Request().URL.Path == "/" },
+	}))
+	e.Use(
+		middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: newRequestID}),
+		s.requestLogger(),
+		middleware.RecoverWithConfig(middleware.RecoverConfig{
+			LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
+				s.log.Error("panic", "error", err, "request_id", requestID(c), "stack", string(stack))
+				return err
+			},
+		}),
+		s.metrics.middleware,
+		middleware.BodyLimit(fmt.Sprintf("%dB", s.cfg.BodyLimit)),
+		middleware.ContextTimeoutWithConfig(middleware.ContextTimeoutConfig{Timeout: s.cfg.RequestTimeout}),
+	)
+
+	e.GET("/healthz", s.healthz)
+	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{})))
+
+	// Public resolver paths: GS1 Digital Link and the short form.
+	e.GET("/01/*", s.resolveDigitalLink)
+	e.GET(trace.BatchLinkPrefix+":id", s.resolveShortLink)
+
+	v1 := e.Group("/api/v1")
+	v1.GET("/openapi.yaml", s.openapi)
+	v1.GET("/cooperatives", s.listCooperatives)
+	v1.GET("/cooperatives/:id", s.getCooperative)
+	v1.GET("/products/:id", s.getProduct)
+	v1.GET("/batches", s.listBatches)
+	v1.GET("/batches/:id", s.getBatch)
+	v1.GET("/events/:hash", s.getEvent)
+	v1.POST("/verify", s.verifyHistory)
+
+	admin := v1.Group("", s.authenticate(store.RoleAdmin))
+	admin.POST("/cooperatives", s.createCooperative)
+
+	coop := v1.Group("", s.authenticate(store.RoleCooperative, store.RoleAdmin))
+	coop.POST("/products", s.createProduct)
+	coop.POST("/batches", s.createBatch)
+	coop.POST("/batches/:id/events", s.appendEvent)
+}
+
+func (s *Server) healthz(c echo.Context) error {
+	if _, _, err := s.db.Head("-"); err != nil && !errors.Is(err, trace.ErrNotFound) {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) openapi(c echo.Context) error {
+	return c.Blob(http.StatusOK, "application/yaml", openAPISpec)
+}
+
+func newRequestID() string {
+	b := make([]byte, 8)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func requestID(c echo.Context) string {
+	return c.Response().Header().Get(echo.HeaderXRequestID)
+}
+
+// requestLogger writes one structured line per request.
+func (s *Server) requestLogger() echo.MiddlewareFunc {
+	return middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
+		LogStatus: true, LogURIPath: true, LogMethod: true, LogLatency: true, LogRequestID: true,
+		LogRemoteIP: true, LogResponseSize: true,
+		HandleError: true,
+		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
+			level := slog.LevelInfo
+			if v.Status >= 500 {
+				level = slog.LevelError
+			}
+			s.log.LogAttrs(context.Background(), level, "request",
+				slog.String("method", v.Method), slog.String("path", v.URIPath),
+				slog.Int("status", v.Status), slog.Duration("latency", v.Latency),
+				slog.String("request_id", v.RequestID), slog.String("remote_ip", v.RemoteIP),
+				slog.Int64("bytes", v.ResponseSize))
+			return nil
+		},
+	})
+}
+
+// Shutdown stops the server's echo instance (used when it owns a listener).
+func (s *Server) Shutdown(ctx context.Context) error { return s.echo.Shutdown(ctx) }
+
+// metrics are the service's Prometheus collectors.
+type metrics struct {
+	registry *prometheus.Registry
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+}
+
+func newMetrics(db *store.DB) *metrics {
+	m := &metrics{registry: prometheus.NewRegistry()}
+	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "truyxuat_http_requests_total", Help: "HTTP requests by route, method and status.",
+	}, []string{"route", "method", "status"})
+	m.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "truyxuat_http_request_duration_seconds", Help: "HTTP request latency by route.",
+		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
+	}, []string{"route"})
+	appends := prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "truyxuat_store_events_appended_total", Help: "Events durably appended.",
+	}, func() float64 { return float64(db.Stats().Appends) })
+	commits := prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "truyxuat_store_commits_total", Help: "Group-commit transactions synced to disk.",
+	}, func() float64 { return float64(db.Stats().Commits) })
+	rejected := prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "truyxuat_store_appends_rejected_total", Help: "Append requests refused.",
+	}, func() float64 { return float64(db.Stats().Rejected) })
+	m.registry.MustRegister(m.requests, m.latency, appends, commits, rejected,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+func (m *metrics) middleware(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		start := time.Now()
+		err := next(c)
+		route := c.Path()
+		if route == "" {
+			route = "unmatched"
+		}
+		status := c.Response().Status
+		if err != nil {
+			var he *echo.HTTPError
+			if errors.As(err, &he) {
+				status = he.Code
+			} else {
+				status = statusOf(err)
+			}
+		}
+		m.requests.WithLabelValues(route, c.Request().Method, fmt.Sprint(status)).Inc()
+		m.latency.WithLabelValues(route).Observe(time.Since(start).Seconds())
+		return err
+	}
+}

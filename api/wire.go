@@ -1,0 +1,322 @@
+package api
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/truyxuat/truyxuat/store"
+	"github.com/truyxuat/truyxuat/trace"
+)
+
+// decodeJSON reads a JSON request body strictly: unknown fields, trailing
+// data and wrong types are refused with a message that says where.
+func decodeJSON(c echo.Context, v any) error {
+	body, err := io.ReadAll(c.Request().Body)
+	if err != nil {
+		return err
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return fmt.Errorf("the request body is empty; send a JSON object: %w", errBadRequest)
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var se *json.SyntaxError
+		var te *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &se):
+			return fmt.Errorf("the body is not valid JSON (at byte %d): %w", se.Offset, errBadRequest)
+		case errors.Is(err, io.ErrUnexpectedEOF):
+			return fmt.Errorf("the body is not valid JSON (it ends too soon): %w", errBadRequest)
+		case errors.As(err, &te):
+			return &trace.FieldError{Field: te.Field, Reason: fmt.Sprintf("must be a JSON %s, got %s", jsonKind(te.Type.Kind().String()), te.Value)}
+		}
+		return fmt.Errorf("the body could not be read: %v: %w", err, errBadRequest)
+	}
+	if dec.More() {
+		return fmt.Errorf("the body has data after its JSON object: %w", errBadRequest)
+	}
+	return nil
+}
+
+func jsonKind(goKind string) string {
+	switch goKind {
+	case "string":
+		return "string"
+	case "slice", "array":
+		return "array"
+	case "map", "struct", "ptr":
+		return "object"
+	case "bool":
+		return "boolean"
+	}
+	return "number"
+}
+
+// Cooperative is the public view of a cooperative.
+type Cooperative struct {
+	ID         string    `json:"id"`
+	Name       string    `json:"name"`
+	Province   string    `json:"province"`
+	GLN        string    `json:"gln,omitempty"`
+	PublicKeys []string  `json:"public_keys"` // base64 Ed25519 public keys
+	CreatedAt  time.Time `json:"created_at"`
+}
+
+func toCooperative(c *trace.Cooperative) Cooperative {
+	keys := make([]string, len(c.PublicKeys))
+	for i, k := range c.PublicKeys {
+		keys[i] = base64.StdEncoding.EncodeToString(k)
+	}
+	return Cooperative{ID: c.ID, Name: c.Name, Province: c.Province, GLN: c.GLN, PublicKeys: keys, CreatedAt: c.CreatedAt}
+}
+
+// Product is the public view of a product.
+type Product struct {
+	ID            string    `json:"id"`
+	CooperativeID string    `json:"cooperative_id"`
+	GTIN          string    `json:"gtin,omitempty"`
+	NameVI        string    `json:"name_vi"`
+	NameEN        string    `json:"name_en,omitempty"`
+	Category      string    `json:"category"`
+	OCOPStars     int       `json:"ocop_stars,omitempty"`
+	CreatedAt     time.Time `json:"created_at"`
+}
+
+func toProduct(p *trace.Product) Product {
+	return Product{ID: p.ID, CooperativeID: p.CooperativeID, GTIN: p.GTIN, NameVI: p.NameVI, NameEN: p.NameEN,
+		Category: p.Category, OCOPStars: p.OCOPStars, CreatedAt: p.CreatedAt}
+}
+
+// Quantity is an amount with a UN/ECE unit code.
+type Quantity struct {
+	Value trace.Decimal `json:"value"`
+	Unit  string        `json:"unit"`
+}
+
+func (q *Quantity) domain() *trace.Quantity {
+	if q == nil {
+		return nil
+	}
+	return &trace.Quantity{Value: q.Value, Unit: q.Unit}
+}
+
+func toQuantity(q *trace.Quantity) *Quantity {
+	if q == nil {
+		return nil
+	}
+	return &Quantity{Value: q.Value, Unit: q.Unit}
+}
+
+// Plot is a farm plot with WGS84 coordinates.
+type Plot struct {
+	Name string  `json:"name"`
+	Lat  float64 `json:"lat"`
+	Lon  float64 `json:"lon"`
+}
+
+// Batch is the public view of a batch.
+type Batch struct {
+	ID            string    `json:"id"`
+	CooperativeID string    `json:"cooperative_id"`
+	ProductID     string    `json:"product_id"`
+	GTIN          string    `json:"gtin,omitempty"`
+	Lot           string    `json:"lot"`
+	Quantity      Quantity  `json:"quantity"`
+	HarvestDate   string    `json:"harvest_date,omitempty"`
+	Plot          *Plot     `json:"plot,omitempty"`
+	URL           string    `json:"url"`  // the public page of the batch
+	Path          string    `json:"path"` // the same, without the host
+	Events        uint64    `json:"events"`
+	Head          string    `json:"head,omitempty"` // hash of the last event
+	CreatedAt     time.Time `json:"created_at"`
+}
+
+// ILMD is lot master data of an event.
+type ILMD struct {
+	HarvestDate     string `json:"harvest_date,omitempty"`
+	ExpiryDate      string `json:"expiry_date,omitempty"`
+	CountryOfOrigin string `json:"country_of_origin,omitempty"`
+}
+
+// Certification is a certificate an event declares.
+type Certification struct {
+	Scheme string `json:"scheme"`
+	ID     string `json:"id"`
+}
+
+// Attachment is a stored file an event refers to.
+type Attachment struct {
+	SHA256    string `json:"sha256"`
+	MediaType string `json:"media_type"`
+	Name      string `json:"name,omitempty"`
+}
+
+// Input is an input batch of a TransformationEvent.
+type Input struct {
+	Batch    string    `json:"batch"`
+	Hash     string    `json:"hash"`
+	Quantity *Quantity `json:"quantity,omitempty"`
+}
+
+// Output is a lot a TransformationEvent produced.
+type Output struct {
+	Batch    string    `json:"batch"`
+	Quantity *Quantity `json:"quantity,omitempty"`
+}
+
+// EventFields are the fields of an event as a client writes them.
+type EventFields struct {
+	Type                string            `json:"type,omitempty"`
+	Action              string            `json:"action,omitempty"`
+	BizStep             string            `json:"biz_step"`
+	Disposition         string            `json:"disposition,omitempty"`
+	EventTime           string            `json:"event_time,omitempty"`
+	EventTimeZoneOffset string            `json:"event_time_zone_offset,omitempty"`
+	ReadPoint           string            `json:"read_point,omitempty"`
+	BizLocation         string            `json:"biz_location,omitempty"`
+	Quantity            *Quantity         `json:"quantity,omitempty"`
+	ILMD                *ILMD             `json:"ilmd,omitempty"`
+	Certifications      []Certification   `json:"certifications,omitempty"`
+	Note                string            `json:"note,omitempty"`
+	Attachments         []Attachment      `json:"attachments,omitempty"`
+	Data                map[string]string `json:"data,omitempty"`
+	Inputs              []Input           `json:"inputs,omitempty"`
+	Outputs             []Output          `json:"outputs,omitempty"`
+	Loss                *Quantity         `json:"loss,omitempty"`
+	ParentID            string            `json:"parent_id,omitempty"`
+}
+
+// Event is one event of a history, with everything an outside verifier
+// needs: the canonical bytes that were signed, their hash, the previous
+// hash, the signature and the signer's public key.
+type Event struct {
+	Seq  uint64 `json:"seq"`
+	Hash string `json:"hash"`
+	Prev string `json:"prev,omitempty"`
+	EventFields
+	Cooperative string    `json:"cooperative"`
+	Batch       string    `json:"batch"`
+	Canonical   string    `json:"canonical"` // base64 of the canonical bytes
+	Signature   string    `json:"signature"` // base64 Ed25519 signature over the canonical bytes
+	Signer      string    `json:"signer"`    // base64 Ed25519 public key
+	ReceivedAt  time.Time `json:"received_at"`
+}
+
+func toEvent(st *store.StoredEvent) Event {
+	e := st.Event
+	ev := Event{
+		Seq:         e.Seq,
+		Hash:        st.Hash.String(),
+		Cooperative: e.Cooperative,
+		Batch:       e.Batch,
+		Canonical:   base64.StdEncoding.EncodeToString(st.Body),
+		Signature:   base64.StdEncoding.EncodeToString(st.Signature),
+		Signer:      base64.StdEncoding.EncodeToString(st.Signer),
+		ReceivedAt:  st.ReceivedAt,
+		EventFields: EventFields{
+			Type: string(e.Type), Action: e.Action, BizStep: e.BizStep, Disposition: e.Disposition,
+			EventTime: e.EventTime, EventTimeZoneOffset: e.EventTimeZoneOffset,
+			ReadPoint: e.ReadPoint, BizLocation: e.BizLocation, Quantity: toQuantity(e.Quantity),
+			Note: e.Note, Data: e.Data, Loss: toQuantity(e.Loss), ParentID: e.ParentID,
+		},
+	}
+	if e.Seq > 0 {
+		ev.Prev = e.Prev.String()
+	}
+	if e.ILMD != nil {
+		ev.ILMD = &ILMD{HarvestDate: e.ILMD.HarvestDate, ExpiryDate: e.ILMD.ExpiryDate, CountryOfOrigin: e.ILMD.CountryOfOrigin}
+	}
+	for _, c := range e.Certifications {
+		ev.Certifications = append(ev.Certifications, Certification{Scheme: c.Scheme, ID: c.ID})
+	}
+	for _, a := range e.Attachments {
+		ev.Attachments = append(ev.Attachments, Attachment{SHA256: a.SHA256.String(), MediaType: a.MediaType, Name: a.Name})
+	}
+	for _, in := range e.Inputs {
+		ev.Inputs = append(ev.Inputs, Input{Batch: in.Batch, Hash: in.Hash.String(), Quantity: toQuantity(in.Quantity)})
+	}
+	for _, out := range e.Outputs {
+		ev.Outputs = append(ev.Outputs, Output{Batch: out.Batch, Quantity: toQuantity(out.Quantity)})
+	}
+	return ev
+}
+
+// domain turns the fields a client sent into an event of a batch. Hashes
+// that do not parse are reported as field errors.
+func (f *EventFields) domain(batch *trace.Batch, now time.Time) (*trace.Event, error) {
+	var v trace.ValidationError
+	e := &trace.Event{
+		Type: trace.EventType(f.Type), Cooperative: batch.CooperativeID, Batch: batch.ID,
+		Action: f.Action, BizStep: f.BizStep, Disposition: f.Disposition,
+		EventTime: f.EventTime, EventTimeZoneOffset: f.EventTimeZoneOffset,
+		ReadPoint: f.ReadPoint, BizLocation: f.BizLocation, Quantity: f.Quantity.domain(),
+		Note: f.Note, Data: f.Data, Loss: f.Loss.domain(), ParentID: f.ParentID,
+	}
+	if e.Type == "" {
+		e.Type = trace.ObjectEvent
+		if len(f.Inputs) > 0 {
+			e.Type = trace.TransformationEvent
+		}
+	}
+	if e.Action == "" && e.Type != trace.TransformationEvent {
+		e.Action = "OBSERVE"
+		if e.BizStep == "commissioning" {
+			e.Action = "ADD"
+		}
+	}
+	if e.EventTime == "" {
+		e.EventTime, e.EventTimeZoneOffset = trace.FormatEventTime(now)
+	} else if e.EventTimeZoneOffset == "" {
+		if t, err := time.Parse(time.RFC3339Nano, e.EventTime); err == nil {
+			e.EventTime, e.EventTimeZoneOffset = trace.FormatEventTime(t)
+		}
+	}
+	if f.ILMD != nil {
+		e.ILMD = &trace.ILMD{HarvestDate: f.ILMD.HarvestDate, ExpiryDate: f.ILMD.ExpiryDate, CountryOfOrigin: f.ILMD.CountryOfOrigin}
+	}
+	for _, c := range f.Certifications {
+		e.Certifications = append(e.Certifications, trace.Certification{Scheme: c.Scheme, ID: c.ID})
+	}
+	for i, a := range f.Attachments {
+		h, err := trace.ParseHash(a.SHA256)
+		if err != nil {
+			v.Fields = append(v.Fields, &trace.FieldError{Field: fmt.Sprintf("attachments[%d].sha256", i), Reason: err.Error()})
+		}
+		e.Attachments = append(e.Attachments, trace.Attachment{SHA256: h, MediaType: a.MediaType, Name: a.Name})
+	}
+	for i, in := range f.Inputs {
+		h, err := trace.ParseHash(in.Hash)
+		if err != nil {
+			v.Fields = append(v.Fields, &trace.FieldError{Field: fmt.Sprintf("inputs[%d].hash", i), Reason: err.Error()})
+		}
+		e.Inputs = append(e.Inputs, trace.Input{Batch: in.Batch, Hash: h, Quantity: in.Quantity.domain()})
+	}
+	for _, out := range f.Outputs {
+		e.Outputs = append(e.Outputs, trace.Output{Batch: out.Batch, Quantity: out.Quantity.domain()})
+	}
+	if len(v.Fields) > 0 {
+		return nil, &v
+	}
+	return e, nil
+}
+
+// History is a batch with its whole signed history: what the public
+// resolver paths serve as JSON.
+type History struct {
+	Batch       Batch       `json:"batch"`
+	Product     Product     `json:"product"`
+	Cooperative Cooperative `json:"cooperative"`
+	Events      []Event     `json:"events"`
+	// Verified is the server's own check of the chain and every
+	// signature against the cooperative's keys. Clients should verify
+	// for themselves; the fields above are all they need.
+	Verified bool `json:"verified"`
+}

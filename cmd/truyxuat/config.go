@@ -1,0 +1,165 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
+)
+
+// Config is every setting of truyxuat. Each has a default (defaults
+// below), can be set in the config file, overridden by a TRUYXUAT_*
+// environment variable (key upper-cased: public_url → TRUYXUAT_PUBLIC_URL)
+// and then by a flag. config.example.yaml documents them all.
+type Config struct {
+	Data            string        `mapstructure:"data"`
+	Addr            string        `mapstructure:"addr"`
+	PublicURL       string        `mapstructure:"public_url"`
+	LogLevel        string        `mapstructure:"log_level"`
+	LogFormat       string        `mapstructure:"log_format"`
+	BodyLimit       int64         `mapstructure:"body_limit"`
+	RequestTimeout  time.Duration `mapstructure:"request_timeout"`
+	ShutdownTimeout time.Duration `mapstructure:"shutdown_timeout"`
+	Server          string        `mapstructure:"server"`
+	Key             string        `mapstructure:"key"`
+}
+
+// defaults lists every key with its default. Every key must be here: viper
+// only maps environment variables onto keys it knows.
+var defaults = map[string]any{
+	"data":             "./data",
+	"addr":             "127.0.0.1:8080",
+	"public_url":       "",
+	"log_level":        "info",
+	"log_format":       "text",
+	"body_limit":       int64(1 << 20),
+	"request_timeout":  30 * time.Second,
+	"shutdown_timeout": 15 * time.Second,
+	"server":           "http://127.0.0.1:8080",
+	"key":              "",
+}
+
+// flagNames maps config keys to flag names where they differ.
+var flagNames = map[string]string{
+	"public_url":       "public-url",
+	"log_level":        "log-level",
+	"log_format":       "log-format",
+	"body_limit":       "body-limit",
+	"request_timeout":  "request-timeout",
+	"shutdown_timeout": "shutdown-timeout",
+}
+
+func flagName(key string) string {
+	if f, ok := flagNames[key]; ok {
+		return f
+	}
+	return key
+}
+
+// loadConfig reads defaults, the config file (--config or
+// TRUYXUAT_CONFIG, else ./truyxuat.yaml if present), the environment and
+// the command's flags, in that order of precedence (lowest first).
+func loadConfig(cmd *cobra.Command) (*Config, error) {
+	v := viper.New()
+	for k, d := range defaults {
+		v.SetDefault(k, d)
+	}
+	v.SetEnvPrefix("TRUYXUAT")
+	v.SetEnvKeyReplacer(strings.NewReplacer("-", "_", ".", "_"))
+	v.AutomaticEnv()
+
+	file, _ := cmd.Flags().GetString("config")
+	if file == "" {
+		file = os.Getenv("TRUYXUAT_CONFIG")
+	}
+	if file == "" {
+		if _, err := os.Stat("truyxuat.yaml"); err == nil {
+			file = "truyxuat.yaml"
+		}
+	}
+	if file != "" {
+		v.SetConfigFile(file)
+		v.SetConfigType("yaml")
+		if err := v.ReadInConfig(); err != nil {
+			return nil, fmt.Errorf("config file %s: %w", file, err)
+		}
+	}
+	if err := checkKeys(v); err != nil {
+		return nil, err
+	}
+	var bindErr error
+	cmd.Flags().VisitAll(func(f *pflag.Flag) {
+		for k := range defaults {
+			if flagName(k) == f.Name {
+				if err := v.BindPFlag(k, f); err != nil {
+					bindErr = err
+				}
+			}
+		}
+	})
+	if bindErr != nil {
+		return nil, bindErr
+	}
+	var c Config
+	if err := v.Unmarshal(&c); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return &c, c.validate()
+}
+
+// checkKeys refuses unknown keys in the config file, which are usually typos.
+func checkKeys(v *viper.Viper) error {
+	for _, k := range v.AllKeys() {
+		if _, ok := defaults[k]; !ok && k != "config" {
+			if v.InConfig(k) {
+				return fmt.Errorf("config file %s: unknown setting %q (see config.example.yaml)", v.ConfigFileUsed(), k)
+			}
+		}
+	}
+	return nil
+}
+
+func (c *Config) validate() error {
+	if c.Data == "" {
+		return errors.New("config: data must name a directory")
+	}
+	if c.PublicURL != "" {
+		u, err := url.Parse(c.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+			return fmt.Errorf("config: public_url %q must be a base URL such as https://trace.example.vn", c.PublicURL)
+		}
+		c.PublicURL = strings.TrimRight(c.PublicURL, "/")
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("config: log_level %q must be debug, info, warn or error", c.LogLevel)
+	}
+	switch c.LogFormat {
+	case "text", "json":
+	default:
+		return fmt.Errorf("config: log_format %q must be text or json", c.LogFormat)
+	}
+	if c.BodyLimit < 1024 || c.BodyLimit > 64<<20 {
+		return fmt.Errorf("config: body_limit %d must be between 1024 and 67108864 bytes", c.BodyLimit)
+	}
+	if c.RequestTimeout <= 0 || c.ShutdownTimeout <= 0 {
+		return errors.New("config: request_timeout and shutdown_timeout must be positive durations such as 30s")
+	}
+	return nil
+}
+
+// publicURL is the configured public base URL, or one derived from the
+// listen address for a local run.
+func (c *Config) publicURL(listenAddr string) string {
+	if c.PublicURL != "" {
+		return c.PublicURL
+	}
+	return "http://" + listenAddr
+}

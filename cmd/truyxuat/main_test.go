@@ -1,0 +1,274 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spf13/cobra"
+)
+
+// configFor runs loadConfig as the serve command would, with args.
+func configFor(t *testing.T, args ...string) (*Config, error) {
+	t.Helper()
+	var got *Config
+	root := newRootCmd(io.Discard, io.Discard)
+	for _, c := range root.Commands() {
+		if c.Name() == "serve" {
+			c.RunE = func(cmd *cobra.Command, _ []string) error {
+				var err error
+				got, err = loadConfig(cmd)
+				return err
+			}
+		}
+	}
+	root.SetArgs(append([]string{"serve"}, args...))
+	err := root.Execute()
+	return got, err
+}
+
+func TestConfigDefaults(t *testing.T) {
+	t.Chdir(t.TempDir())
+	c, err := configFor(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Data != "./data" || c.Addr != "127.0.0.1:8080" || c.PublicURL != "" || c.RequestTimeout != 30*time.Second {
+		t.Errorf("defaults: %+v", c)
+	}
+}
+
+// TestConfigEveryKeyFromEnvironment sets each key through its TRUYXUAT_*
+// variable and checks it reaches the decoded struct.
+func TestConfigEveryKeyFromEnvironment(t *testing.T) {
+	t.Chdir(t.TempDir())
+	values := map[string]string{
+		"data": "/srv/truyxuat", "addr": "0.0.0.0:9000", "public_url": "https://trace.example.vn",
+		"log_level": "debug", "log_format": "json", "body_limit": "2048", "request_timeout": "5s",
+		"shutdown_timeout": "3s", "server": "https://api.example.vn", "key": "txk_test",
+	}
+	if len(values) != len(defaults) {
+		t.Fatalf("test covers %d keys, config has %d", len(values), len(defaults))
+	}
+	for k, v := range values {
+		t.Setenv("TRUYXUAT_"+strings.ToUpper(k), v)
+	}
+	c, err := configFor(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Config{Data: "/srv/truyxuat", Addr: "0.0.0.0:9000", PublicURL: "https://trace.example.vn",
+		LogLevel: "debug", LogFormat: "json", BodyLimit: 2048, RequestTimeout: 5 * time.Second,
+		ShutdownTimeout: 3 * time.Second, Server: "https://api.example.vn", Key: "txk_test"}
+	if *c != want {
+		t.Errorf("got  %+v\nwant %+v", *c, want)
+	}
+}
+
+func TestConfigPrecedence(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	file := filepath.Join(dir, "truyxuat.yaml")
+	os.WriteFile(file, []byte("addr: 127.0.0.1:7000\ndata: /from/file\npublic_url: https://file.example.vn\n"), 0o600)
+	t.Setenv("TRUYXUAT_DATA", "/from/env")
+	c, err := configFor(t, "--public-url", "https://flag.example.vn")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != "127.0.0.1:7000" || c.Data != "/from/env" || c.PublicURL != "https://flag.example.vn" {
+		t.Errorf("precedence: %+v", c)
+	}
+	os.WriteFile(file, []byte("adress: 1\n"), 0o600)
+	if _, err := configFor(t); err == nil || !strings.Contains(err.Error(), "unknown setting") {
+		t.Errorf("typo in config file: %v", err)
+	}
+	os.Remove(file)
+	for _, bad := range [][]string{{"--public-url", "trace.example.vn"}, {"--log-level", "loud"}, {"--body-limit", "10"}} {
+		if _, err := configFor(t, bad...); err == nil {
+			t.Errorf("%v accepted", bad)
+		}
+	}
+}
+
+// startMain runs the real program on port 0 in a temporary directory.
+func startMain(t *testing.T, demo bool) (*Main, *bytes.Buffer) {
+	t.Helper()
+	cfg := &Config{}
+	cfg.Data = t.TempDir()
+	cfg.Addr = "127.0.0.1:0"
+	cfg.LogLevel, cfg.LogFormat = "info", "text"
+	cfg.BodyLimit, cfg.RequestTimeout, cfg.ShutdownTimeout = 1<<20, 30*time.Second, 5*time.Second
+	var stdout, stderr bytes.Buffer
+	m := &Main{Config: cfg, Stdout: &stdout, Stderr: &stderr, Demo: demo}
+	if err := m.Open(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("run: %v", err)
+		}
+		m.Close()
+	})
+	for i := 0; i < 200; i++ {
+		if res, err := http.Get("http://" + m.Addr() + "/healthz"); err == nil {
+			res.Body.Close()
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return m, &stdout
+}
+
+func call(t *testing.T, method, url, key string, body any, out any) int {
+	t.Helper()
+	var r io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		r = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, url, r)
+	req.Header.Set("Accept", "application/json")
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	if out != nil {
+		if err := json.Unmarshal(raw, out); err != nil {
+			t.Fatalf("%s %s: %v: %s", method, url, err, raw)
+		}
+	}
+	return res.StatusCode
+}
+
+// TestEndToEnd does what a new user does: start the demo, create a batch,
+// append events, read the history, verify it, and see a tampered history
+// rejected.
+func TestEndToEnd(t *testing.T) {
+	m, stdout := startMain(t, true)
+	var demo DemoOutput
+	// The demo JSON is written before the server starts serving.
+	if err := json.Unmarshal(stdout.Bytes(), &demo); err != nil {
+		t.Fatalf("demo output %q: %v", stdout.String(), err)
+	}
+	if len(demo.Cooperatives) < 3 || len(demo.Batches) < 10 || !strings.HasPrefix(demo.AdminKey, "txk_") {
+		t.Fatalf("demo: %d cooperatives, %d batches", len(demo.Cooperatives), len(demo.Batches))
+	}
+	base := "http://" + m.Addr()
+	provinces := map[string]bool{}
+	for _, b := range demo.Batches {
+		var h struct {
+			Verified    bool `json:"verified"`
+			Cooperative struct {
+				Province string `json:"province"`
+			} `json:"cooperative"`
+			Events []json.RawMessage `json:"events"`
+		}
+		if code := call(t, "GET", base+b.URL, "", nil, &h); code != 200 || !h.Verified || len(h.Events) != b.Events {
+			t.Errorf("demo batch %s: status %d, verified %v, %d events", b.URL, code, h.Verified, len(h.Events))
+		}
+		provinces[h.Cooperative.Province] = true
+	}
+	if len(provinces) < 3 {
+		t.Errorf("demo cooperatives come from %d provinces", len(provinces))
+	}
+
+	key := demo.Cooperatives[0].APIKey
+	var product struct{ ID string }
+	if code := call(t, "POST", base+"/api/v1/products", key, map[string]any{"gtin": "8936040001993", "name_vi": "Gạo ST25 túi 1 kg", "category": "Lúa gạo"}, &product); code != 201 {
+		t.Fatalf("create product: %d", code)
+	}
+	var batch struct{ ID, URL, Path string }
+	if code := call(t, "POST", base+"/api/v1/batches", key, map[string]any{"product_id": product.ID, "lot": "E2E-01",
+		"quantity": map[string]any{"value": 100, "unit": "KGM"}, "harvest_date": "2025-08-15"}, &batch); code != 201 {
+		t.Fatalf("create batch: %d", code)
+	}
+	for _, step := range []string{"commissioning", "packing", "shipping"} {
+		if code := call(t, "POST", base+"/api/v1/batches/"+batch.ID+"/events", key, map[string]any{"biz_step": step}, nil); code != 201 {
+			t.Fatalf("append %s: %d", step, code)
+		}
+	}
+	res, err := http.Get(base + batch.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hist, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if !strings.HasPrefix(batch.URL, base+"/01/08936040001993/10/E2E-01") {
+		t.Errorf("batch url %s", batch.URL)
+	}
+
+	// The command-line verifier agrees, and refuses a rewritten history.
+	var out bytes.Buffer
+	root := newRootCmd(&out, io.Discard)
+	root.SetArgs([]string{"history", "--server", base, batch.ID})
+	if err := root.Execute(); err != nil {
+		t.Fatalf("truyxuat history: %v\n%s", err, out.String())
+	}
+	var h wireHistory
+	json.Unmarshal(hist, &h)
+	body, _ := base64.StdEncoding.DecodeString(h.Events[1].Canonical)
+	h.Events[1].Canonical = base64.StdEncoding.EncodeToString(bytes.Replace(body, []byte("packing"), []byte("storing"), 1))
+	if err := verifyWire(io.Discard, &h, nil); err == nil || !strings.Contains(err.Error(), "event 1") {
+		t.Errorf("tampered history: %v", err)
+	}
+
+	// The server's verify endpoint rejects an edited history too.
+	mod := strings.Replace(string(hist), `"biz_step":"packing"`, `"biz_step":"storing"`, 1)
+	req, _ := http.NewRequest("POST", base+"/api/v1/verify", strings.NewReader(mod))
+	res, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	problem, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 422 || !strings.Contains(string(problem), `"event_index":1`) {
+		t.Errorf("verify tampered: %d %s", res.StatusCode, problem)
+	}
+
+	// Another cooperative's key cannot write to this batch.
+	if code := call(t, "POST", base+"/api/v1/batches/"+batch.ID+"/events", demo.Cooperatives[1].APIKey, map[string]any{"biz_step": "storing"}, nil); code != 403 {
+		t.Errorf("cross-cooperative write: %d", code)
+	}
+}
+
+func TestDemoCommandRefusesNonEmptyData(t *testing.T) {
+	dir := t.TempDir()
+	var out bytes.Buffer
+	root := newRootCmd(&out, io.Discard)
+	root.SetArgs([]string{"demo", "--data", dir})
+	if err := root.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	var demo DemoOutput
+	if err := json.Unmarshal(out.Bytes(), &demo); err != nil || len(demo.Batches) < 10 {
+		t.Fatalf("demo output: %v", err)
+	}
+	for _, c := range demo.Cooperatives {
+		fi, err := os.Stat(filepath.Join(dir, "keys", c.ID+".key"))
+		if err != nil || fi.Mode().Perm() != 0o600 {
+			t.Errorf("key file of %s: %v %v", c.ID, fi, err)
+		}
+	}
+	root = newRootCmd(io.Discard, io.Discard)
+	root.SetArgs([]string{"demo", "--data", dir})
+	if err := root.Execute(); err == nil || !strings.Contains(err.Error(), "already holds data") {
+		t.Errorf("second demo: %v", err)
+	}
+}

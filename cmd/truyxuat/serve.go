@@ -1,0 +1,181 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/truyxuat/truyxuat/api"
+	"github.com/truyxuat/truyxuat/store"
+)
+
+func newServeCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the service",
+		Long: `Run the truyxuat service. With no configuration it keeps its data in ./data
+and listens on 127.0.0.1:8080. On first start it creates an admin API key and
+prints it once. With --demo it first fills an empty data directory with demo
+data and prints the demo's keys and batches as JSON on stdout.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig(cmd)
+			if err != nil {
+				return err
+			}
+			demo, _ := cmd.Flags().GetBool("demo")
+			m := &Main{Config: cfg, Stdout: cmd.OutOrStdout(), Stderr: cmd.ErrOrStderr(), Demo: demo}
+			if err := m.Open(); err != nil {
+				return err
+			}
+			defer m.Close()
+			return m.Run(cmd.Context())
+		},
+	}
+	f := cmd.Flags()
+	f.String("addr", defaults["addr"].(string), "listen address (env TRUYXUAT_ADDR)")
+	f.String("public-url", "", "public base URL labels and links are built on, e.g. https://trace.example.vn (env TRUYXUAT_PUBLIC_URL; default http://<addr>)")
+	f.Int64("body-limit", defaults["body_limit"].(int64), "largest request body in bytes (env TRUYXUAT_BODY_LIMIT)")
+	f.Duration("request-timeout", defaults["request_timeout"].(time.Duration), "time limit for one request (env TRUYXUAT_REQUEST_TIMEOUT)")
+	f.Duration("shutdown-timeout", defaults["shutdown_timeout"].(time.Duration), "time to finish requests on shutdown (env TRUYXUAT_SHUTDOWN_TIMEOUT)")
+	f.Bool("demo", false, "fill an empty data directory with demo data first")
+	return cmd
+}
+
+// Main is the running program: configuration, store, keys and HTTP server.
+// Tests start it on port 0 in a temporary directory.
+type Main struct {
+	Config *Config
+	Stdout io.Writer // where the demo's JSON goes
+	Stderr io.Writer // logs and the one-time admin key
+	Demo   bool
+
+	DB     *store.DB
+	Keys   *store.KeyDir
+	Logger *slog.Logger
+
+	listener net.Listener
+	server   *http.Server
+}
+
+// Open opens the store and key directory and listens on the configured
+// address (so that Addr is known before Run).
+func (m *Main) Open() error {
+	m.Logger = newLogger(m.Config, m.Stderr)
+	if err := os.MkdirAll(m.Config.Data, 0o700); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	var err error
+	m.DB, err = store.Open(filepath.Join(m.Config.Data, "truyxuat.db"), store.Options{Logger: m.Logger})
+	if err != nil {
+		return err
+	}
+	if m.Keys, err = store.OpenKeyDir(filepath.Join(m.Config.Data, "keys")); err != nil {
+		return err
+	}
+	m.listener, err = net.Listen("tcp", m.Config.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", m.Config.Addr, err)
+	}
+	return nil
+}
+
+// Addr is the address the server listens on.
+func (m *Main) Addr() string { return m.listener.Addr().String() }
+
+// PublicURL is the base URL links are built on.
+func (m *Main) PublicURL() string { return m.Config.publicURL(m.Addr()) }
+
+// Run seeds demo data if asked, makes the first admin key if there is
+// none, and serves until ctx is done; then it shuts down gracefully.
+func (m *Main) Run(ctx context.Context) error {
+	if m.Demo {
+		coops, err := m.DB.Cooperatives()
+		if err != nil {
+			return err
+		}
+		if len(coops) > 0 {
+			m.Logger.Info("demo data not loaded: the data directory already has cooperatives", "data", m.Config.Data)
+		} else {
+			out, err := seedDemo(ctx, m.DB, m.Keys, m.PublicURL())
+			if err != nil {
+				return fmt.Errorf("demo: %w", err)
+			}
+			enc := json.NewEncoder(m.Stdout)
+			enc.SetIndent("", "  ")
+			if err := enc.Encode(out); err != nil {
+				return err
+			}
+		}
+	}
+	if err := ensureAdminKey(m.DB, m.Stderr); err != nil {
+		return err
+	}
+	srv := api.New(api.Config{
+		PublicURL:      m.PublicURL(),
+		BodyLimit:      m.Config.BodyLimit,
+		RequestTimeout: m.Config.RequestTimeout,
+	}, m.DB, m.Keys, m.Logger)
+	m.server = &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       m.Config.RequestTimeout + 10*time.Second,
+		WriteTimeout:      m.Config.RequestTimeout + 10*time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
+	}
+	m.Logger.Info("truyxuat is serving", "addr", m.Addr(), "public_url", m.PublicURL(), "data", m.Config.Data)
+	errc := make(chan error, 1)
+	go func() { errc <- m.server.Serve(m.listener) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	m.Logger.Info("shutting down", "timeout", m.Config.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), m.Config.ShutdownTimeout)
+	defer cancel()
+	if err := m.server.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// Close releases the listener and the store.
+func (m *Main) Close() error {
+	if m.listener != nil {
+		m.listener.Close()
+	}
+	if m.DB != nil {
+		return m.DB.Close()
+	}
+	return nil
+}
+
+// ensureAdminKey makes the first admin key and prints it once.
+func ensureAdminKey(db *store.DB, w io.Writer) error {
+	ok, err := db.HasAdminKey()
+	if err != nil || ok {
+		return err
+	}
+	secret, err := db.CreateAPIKey(&store.APIKey{Name: "admin", Role: store.RoleAdmin})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\nAdmin API key (shown once, keep it safe):\n\n    %s\n\n", secret)
+	return nil
+}
