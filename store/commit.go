@@ -26,9 +26,10 @@ var ErrClosed = errors.New("store: closed")
 //     only then acknowledges every caller in it.
 //
 // While the committer syncs one group, the sequencer keeps adding whatever
-// arrives to the next group (up to MaxGroup) and passes it on as soon as
-// the committer is free and the group's signatures are done. A lone
-// request is passed on at once: nothing waits on a timer.
+// arrives to the next group (up to MaxGroup); as soon as the committer is
+// free, that group is closed and passed on once its signatures are done.
+// A lone request finds the committer free and is passed on at once:
+// nothing waits on a timer.
 
 // A prepareFunc runs on the sequencer, one request at a time, in order. It
 // checks the request against st and, if it is accepted, returns what to
@@ -111,6 +112,8 @@ func (db *DB) submit(ctx context.Context, prepare prepareFunc) (any, error) {
 func (db *DB) startPipeline() {
 	st := &seqState{db: db, heads: map[string]head{}, batches: map[string]string{}, hashes: map[trace.Hash]string{}}
 	db.toCommit = make(chan *group)
+	db.idle = make(chan struct{}, 1)
+	db.idle <- struct{}{}
 	signJobs := make(chan func(), 4*db.opts.MaxGroup)
 	workers := runtime.GOMAXPROCS(0)
 	var wg sync.WaitGroup
@@ -138,7 +141,10 @@ func (db *DB) startPipeline() {
 	}()
 }
 
-// sequencer prepares requests in arrival order and gathers them into groups.
+// sequencer prepares requests in arrival order and gathers them into
+// groups. A group stays open while the committer is busy with the one
+// before it; the moment the committer is free (its idle token), the group
+// is closed, its signatures finished and it is handed over.
 func (db *DB) sequencer(st *seqState, signJobs chan<- func()) {
 	var epoch uint64
 	for {
@@ -152,57 +158,51 @@ func (db *DB) sequencer(st *seqState, signJobs chan<- func()) {
 		}
 		st.pruneHashes()
 		g := &group{ready: make(chan struct{}, 1), epoch: epoch}
-		var first *commitReq
 		select {
-		case first = <-db.reqs:
+		case r := <-db.reqs:
+			db.prepareInto(st, g, r, signJobs)
 		case <-db.stop:
 			// Commit what was queued before Close, then stop.
 			for {
 				select {
 				case r := <-db.reqs:
-					g := &group{ready: make(chan struct{}, 1), epoch: epoch}
 					db.prepareInto(st, g, r, signJobs)
-					db.handOver(g)
 				default:
+					<-db.idle
+					db.handOver(g)
+					<-db.idle
 					return
 				}
 			}
 		}
-		db.prepareInto(st, g, first, signJobs)
-		for {
-			if len(g.reqs) >= db.opts.MaxGroup {
-				db.handOver(g)
-				break
-			}
-			if g.signing.Load() == 0 {
-				if len(g.reqs) == 0 {
-					break // every request was refused while preparing
-				}
-				select {
-				case db.toCommit <- g:
-				case r := <-db.reqs:
-					db.prepareInto(st, g, r, signJobs)
-					continue
-				}
-				break
-			}
+	collect:
+		for len(g.reqs) < db.opts.MaxGroup {
 			select {
-			case <-g.ready:
 			case r := <-db.reqs:
 				db.prepareInto(st, g, r, signJobs)
+			case <-db.idle:
+				break collect
 			}
 		}
+		if len(g.reqs) >= db.opts.MaxGroup {
+			<-db.idle
+		}
+		db.handOver(g)
 	}
 }
 
-// handOver waits for a group's signatures and passes it to the committer.
+// handOver waits for a group's signatures and passes it to the committer,
+// whose idle token the caller holds. An empty group (every request was
+// refused while preparing) gives the token back instead.
 func (db *DB) handOver(g *group) {
+	if len(g.reqs) == 0 {
+		db.idle <- struct{}{}
+		return
+	}
 	for g.signing.Load() != 0 {
 		<-g.ready
 	}
-	if len(g.reqs) > 0 {
-		db.toCommit <- g
-	}
+	db.toCommit <- g
 }
 
 // prepareInto prepares r and adds it to g, or refuses it at once.
@@ -297,6 +297,7 @@ func (db *DB) committer(st *seqState) {
 		for _, r := range g.reqs {
 			close(r.done)
 		}
+		db.idle <- struct{}{}
 	}
 }
 

@@ -64,6 +64,7 @@ type DB struct {
 	onCommit []func(CommitInfo)
 
 	toCommit        chan *group
+	idle            chan struct{} // holds a token while the committer is free
 	resetNeeded     atomic.Bool
 	pendingMu       sync.Mutex
 	committedHashes []trace.Hash

@@ -1,0 +1,449 @@
+package trace
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+// dlVectorsPath is the shared GS1 Digital Link test vectors, checked with
+// GS1's reference syntax engine; shared/ sits beside the repository.
+var dlVectorsPath = filepath.Join("..", "..", "shared", "standards", "gs1-digital-link-vectors.json")
+
+type dlValidVector struct {
+	AIs  []AIValue // in the order of the JSON object
+	URI  string
+	Note string
+}
+
+type dlInvalidVector struct {
+	URI    string `json:"uri"`
+	Reason string `json:"reason"`
+}
+
+// orderedAIs keeps the key order of a JSON object, which decides the order
+// of the data attributes in the query string.
+type orderedAIs []AIValue
+
+func (o *orderedAIs) UnmarshalJSON(b []byte) error {
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return fmt.Errorf("ai: want an object")
+	}
+	for dec.More() {
+		k, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		var v string
+		if err := dec.Decode(&v); err != nil {
+			return err
+		}
+		*o = append(*o, AIValue{AI: k.(string), Value: v})
+	}
+	return nil
+}
+
+func loadDLVectors(t *testing.T) ([]dlValidVector, []dlInvalidVector) {
+	t.Helper()
+	b, err := os.ReadFile(dlVectorsPath)
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("GS1 Digital Link vectors: %v", err)
+		}
+		t.Skipf("GS1 Digital Link vectors not found (%v); shared/ must sit beside the repository", err)
+	}
+	var raw struct {
+		Valid []struct {
+			AI   orderedAIs `json:"ai"`
+			URI  string     `json:"uri"`
+			Note string     `json:"note"`
+		} `json:"valid"`
+		Invalid []dlInvalidVector `json:"invalid"`
+	}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		t.Fatal(err)
+	}
+	if len(raw.Valid) == 0 || len(raw.Invalid) == 0 {
+		t.Fatal("no vectors")
+	}
+	var valid []dlValidVector
+	for _, v := range raw.Valid {
+		valid = append(valid, dlValidVector{AIs: v.AI, URI: v.URI, Note: v.Note})
+	}
+	return valid, raw.Invalid
+}
+
+func aiMap(ais []AIValue) map[string]string {
+	m := make(map[string]string, len(ais))
+	for _, a := range ais {
+		m[a.AI] = a.Value
+	}
+	return m
+}
+
+func TestDigitalLinkVectorsValid(t *testing.T) {
+	valid, _ := loadDLVectors(t)
+	for _, v := range valid {
+		t.Run(v.Note, func(t *testing.T) {
+			want, err := url.Parse(v.URI)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Parse → the same AIs.
+			d, err := ParseDigitalLink(v.URI)
+			if err != nil {
+				t.Fatalf("ParseDigitalLink(%s): %v", v.URI, err)
+			}
+			if got := aiMap(d.AIs()); !reflect.DeepEqual(got, aiMap(v.AIs)) {
+				t.Errorf("parsed AIs = %v, want %v", got, aiMap(v.AIs))
+			}
+			// The path+query form parses the same.
+			d2, err := ParseDigitalLinkPath(want.EscapedPath(), want.RawQuery)
+			if err != nil || !reflect.DeepEqual(d, d2) {
+				t.Errorf("ParseDigitalLinkPath = %+v, %v; want %+v", d2, err, d)
+			}
+			// Build from the AIs → the same path and query (host ignored).
+			b, err := DigitalLinkFromAIs(v.AIs)
+			if err != nil {
+				t.Fatalf("DigitalLinkFromAIs: %v", err)
+			}
+			if b.Path() != want.EscapedPath() || b.RawQuery() != want.RawQuery {
+				t.Errorf("built %s?%s, want %s?%s", b.Path(), b.RawQuery(), want.EscapedPath(), want.RawQuery)
+			}
+			uri, err := b.URI("https://trace.example.vn/")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := strings.TrimPrefix(uri, "https://trace.example.vn"), strings.TrimPrefix(v.URI, "https://id.example.vn"); got != want {
+				t.Errorf("URI = %s, want path and query %s", uri, want)
+			}
+			// Parse → build gives the vector's own path and query back.
+			if d.String() != b.String() {
+				t.Errorf("parsed renders as %s, built as %s", d.String(), b.String())
+			}
+		})
+	}
+}
+
+// dlInvalidReasons says what each invalid vector's error must mention. A new
+// vector without an entry fails the test, so its reason gets checked too.
+var dlInvalidReasons = map[string][]string{
+	"https://id.example.vn/01/08931234567897/21/001/10/TL1":            {"qualifier order", "(10)", "(21)"},
+	"https://id.example.vn/01/8931234567897/10/TL1":                    {"14 digits", "zero-padded"},
+	"https://id.example.vn/01/08931234567890/10/TL1":                   {"check digit"},
+	"https://id.example.vn/01/08931234567897/10/L%C3%941":              {"lot", "Ô", "Vietnamese", "diacritics"},
+	"https://id.example.vn/gtin/08931234567897/lot/TL1":                {"convenience alphas", "/gtin/", "/01/"},
+	"https://id.example.vn/01/08931234567897/10/ABCDEFGHIJKLMNOPQRSTU": {"lot", "at most 20 characters"},
+	"https://id.example.vn/414/8931234000012":                          {"GLN", "check digit"},
+}
+
+func TestDigitalLinkVectorsInvalid(t *testing.T) {
+	_, invalid := loadDLVectors(t)
+	for _, v := range invalid {
+		t.Run(v.Reason, func(t *testing.T) {
+			_, err := ParseDigitalLink(v.URI)
+			if err == nil {
+				t.Fatalf("ParseDigitalLink(%s) succeeded; want an error (%s)", v.URI, v.Reason)
+			}
+			var fe *FieldError
+			if !errors.As(err, &fe) || !errors.Is(err, ErrInvalid) {
+				t.Errorf("error %v is not a *FieldError wrapping ErrInvalid", err)
+			}
+			words, ok := dlInvalidReasons[v.URI]
+			if !ok {
+				t.Fatalf("no expected reason listed for %s; error was %q", v.URI, err)
+			}
+			for _, w := range words {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %q (%s)", err, w, v.Reason)
+				}
+			}
+			u, _ := url.Parse(v.URI)
+			if _, err2 := ParseDigitalLinkPath(u.EscapedPath(), u.RawQuery); err2 == nil || err2.Error() != err.Error() {
+				t.Errorf("ParseDigitalLinkPath error %v, want %v", err2, err)
+			}
+		})
+	}
+}
+
+func TestDigitalLinkParse(t *testing.T) {
+	tests := []struct {
+		name string
+		uri  string
+		want DigitalLink
+	}{
+		{"all GTIN qualifiers", "https://x.vn/01/08931234567897/22/V1/10/TL1/21/S%2F9",
+			DigitalLink{GTIN: "08931234567897", Variant: "V1", Lot: "TL1", Serial: "S/9"}},
+		{"GLN with extension", "https://x.vn/414/8931234000011/254/KHO-2",
+			DigitalLink{GLN: "8931234000011", GLNExtension: "KHO-2"}},
+		{"resolver prefix is skipped", "https://x.vn/dl/v1/01/08931234567897/10/TL1",
+			DigitalLink{GTIN: "08931234567897", Lot: "TL1"}},
+		{"lowercase hex and a literal plus", "https://x.vn/01/08931234567897/10/A%2fB+C?7007=250815250820",
+			DigitalLink{GTIN: "08931234567897", Lot: "A/B+C", Attributes: []AIValue{{"7007", "250815250820"}}}},
+		{"non-AI parameters are kept in order", "https://x.vn/01/08931234567897?linkType=gs1%3Apip&17=251000&s=abc_-&linkType=all",
+			DigitalLink{GTIN: "08931234567897", Attributes: []AIValue{{"17", "251000"}},
+				Params: []QueryParam{{"linkType", "gs1:pip"}, {"s", "abc_-"}, {"linkType", "all"}}}},
+		{"unknown AI kept as given", "https://x.vn/01/08931234567897?99=INTERNAL-1&3103=000189&422=704",
+			DigitalLink{GTIN: "08931234567897", Attributes: []AIValue{{"99", "INTERNAL-1"}, {"3103", "000189"}, {"422", "704"}}}},
+		{"fragment ignored, empty query parts skipped", "https://x.vn/00/389312340000000012?&#top",
+			DigitalLink{SSCC: "389312340000000012"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := ParseDigitalLink(tc.uri)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("got %+v, want %+v", got, tc.want)
+			}
+			again, err := ParseDigitalLinkPath(got.Path(), got.RawQuery())
+			if err != nil || !reflect.DeepEqual(again, got) {
+				t.Errorf("re-parse of %s = %+v, %v", got, again, err)
+			}
+		})
+	}
+}
+
+func TestDigitalLinkParseErrors(t *testing.T) {
+	tests := []struct {
+		name, uri string
+		want      []string
+	}{
+		{"relative", "/01/08931234567897", []string{"absolute"}},
+		{"ftp", "ftp://x.vn/01/08931234567897", []string{"http"}},
+		{"no primary key", "https://x.vn/about", []string{"primary key"}},
+		{"other primary key", "https://x.vn/8004/123456", []string{"(8004)", "not a primary key"}},
+		{"trailing slash", "https://x.vn/01/08931234567897/", []string{"empty path segment"}},
+		{"missing value", "https://x.vn/01/08931234567897/10", []string{"(10) has no value"}},
+		{"variant after lot", "https://x.vn/01/08931234567897/10/A/22/B", []string{"qualifier order"}},
+		{"lot twice", "https://x.vn/01/08931234567897/10/A/10/B", []string{"twice"}},
+		{"data attribute in path", "https://x.vn/01/08931234567897/17/251015", []string{"(17)", "query string"}},
+		{"qualifier of SSCC", "https://x.vn/00/389312340000000012/10/A", []string{"no key qualifiers"}},
+		{"lot in query", "https://x.vn/01/08931234567897?10=TL1", []string{"(10)", "path"}},
+		{"gtin in query", "https://x.vn/414/8931234000011?01=08931234567897", []string{"primary key"}},
+		{"duplicate attribute", "https://x.vn/01/08931234567897?17=251015&17=251016", []string{"twice"}},
+		{"bad percent", "https://x.vn/01/08931234567897/10/A%2", []string{"percent"}},
+		{"bad percent in query", "https://x.vn/01/08931234567897?17=%zz", []string{"percent"}},
+		{"expiry month 13", "https://x.vn/01/08931234567897?17=251315", []string{"(17)", "month 13"}},
+		{"harvest Feb 30", "https://x.vn/01/08931234567897?7007=250230", []string{"(7007)", "day 30"}},
+		{"harvest range end bad", "https://x.vn/01/08931234567897?7007=250815251399", []string{"(7007)", "month 13"}},
+		{"harvest length", "https://x.vn/01/08931234567897?7007=2508", []string{"YYMMDD"}},
+		{"country letters", "https://x.vn/01/08931234567897?422=VNM", []string{"(422)", "704"}},
+		{"net weight short", "https://x.vn/01/08931234567897?3103=189", []string{"(3103)", "6 digits"}},
+		{"unknown AI with diacritics", "https://x.vn/01/08931234567897?99=L%C3%B4", []string{"(99)", "diacritics"}},
+		{"serial with space", "https://x.vn/01/08931234567897/21/A%20B", []string{"serial", "character set 82"}},
+		{"GTIN with letters", "https://x.vn/01/0893123456789X", []string{"digits"}},
+		{"SSCC check digit", "https://x.vn/00/389312340000000013", []string{"SSCC", "check digit"}},
+		{"convenience alpha after key", "https://x.vn/01/08931234567897/lot/TL1", []string{"convenience alphas"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			d, err := ParseDigitalLink(tc.uri)
+			if err == nil {
+				t.Fatalf("ParseDigitalLink(%s) = %+v, want an error", tc.uri, d)
+			}
+			if !errors.Is(err, ErrInvalid) {
+				t.Errorf("%v does not wrap ErrInvalid", err)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestDigitalLinkBuild(t *testing.T) {
+	lot := DigitalLink{GTIN: "08931234567897", Lot: "ABC&+1/2", Serial: "K7"}
+	lot.SetAttribute(AIHarvestDate, FormatGS1Date(time.Date(2025, 8, 15, 0, 0, 0, 0, time.UTC)))
+	lot.SetAttribute("422", "704")
+	lot.SetParam("s", "sig")
+	lot.SetParam("s", "sig2")
+	got, err := lot.URI("https://trace.example.vn/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "https://trace.example.vn/01/08931234567897/10/ABC%26%2B1%2F2/21/K7?7007=250815&422=704&s=sig2"
+	if got != want {
+		t.Errorf("URI = %s, want %s", got, want)
+	}
+	if v, ok := lot.Attribute("7007"); !ok || v != "250815" {
+		t.Errorf("Attribute(7007) = %q, %v", v, ok)
+	}
+
+	bad := []struct {
+		name string
+		d    DigitalLink
+		base string
+		want string
+	}{
+		{"no key", DigitalLink{Lot: "A"}, "https://x.vn", "exactly one primary key"},
+		{"two keys", DigitalLink{GTIN: "08931234567897", GLN: "8931234000011"}, "https://x.vn", "exactly one primary key"},
+		{"GTIN-13", DigitalLink{GTIN: "8931234567897"}, "https://x.vn", "zero-padded"},
+		{"lot on a GLN", DigitalLink{GLN: "8931234000011", Lot: "A"}, "https://x.vn", "qualify a GTIN"},
+		{"extension on a GTIN", DigitalLink{GTIN: "08931234567897", GLNExtension: "A"}, "https://x.vn", "(254)"},
+		{"Vietnamese lot", DigitalLink{GTIN: "08931234567897", Lot: "LÔ1"}, "https://x.vn", "Vietnamese"},
+		{"qualifier as attribute", DigitalLink{GTIN: "08931234567897", Attributes: []AIValue{{"10", "A"}}}, "https://x.vn", "belongs in the path"},
+		{"AI as param", DigitalLink{GTIN: "08931234567897", Params: []QueryParam{{"17", "251015"}}}, "https://x.vn", "Attributes"},
+		{"relative base", DigitalLink{GTIN: "08931234567897"}, "trace.example.vn", "absolute http(s) URL"},
+		{"base with query", DigitalLink{GTIN: "08931234567897"}, "https://x.vn/?a=1", "query"},
+		{"base with space", DigitalLink{GTIN: "08931234567897"}, "https://x.vn/a b", "ASCII"},
+	}
+	for _, tc := range bad {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := tc.d.URI(tc.base)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("URI error = %v, want one mentioning %q", err, tc.want)
+			}
+		})
+	}
+
+	if _, err := DigitalLinkFromAIs([]AIValue{{"01", "08931234567897"}, {"10", ""}}); err == nil {
+		t.Error("an empty lot was accepted")
+	}
+	if _, err := DigitalLinkFromAIs([]AIValue{{"01", "08931234567897"}, {"17", "251015"}, {"17", "251016"}}); err == nil {
+		t.Error("a doubled AI was accepted")
+	}
+}
+
+func TestDigitalLinkGS1Date(t *testing.T) {
+	d, err := ParseGS1Date("250815")
+	if err != nil || !d.Equal(time.Date(2025, 8, 15, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("ParseGS1Date(250815) = %v, %v", d, err)
+	}
+	d, err = ParseGS1Date("240200")
+	if err != nil || !d.Equal(time.Date(2024, 2, 29, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("ParseGS1Date(240200) = %v, %v; want the last day of the month", d, err)
+	}
+	for _, s := range []string{"250229", "251301", "25081", "2508150", "abcdef"} {
+		if _, err := ParseGS1Date(s); err == nil {
+			t.Errorf("ParseGS1Date(%q) succeeded", s)
+		}
+	}
+	if got := FormatGS1Date(time.Date(2026, 1, 2, 23, 0, 0, 0, time.UTC)); got != "260102" {
+		t.Errorf("FormatGS1Date = %s", got)
+	}
+}
+
+func TestDigitalLinkBatchShortLink(t *testing.T) {
+	uri, err := BatchLinkURI("https://trace.example.vn/", "st25k7")
+	if err != nil || uri != "https://trace.example.vn/b/st25k7" {
+		t.Fatalf("BatchLinkURI = %q, %v", uri, err)
+	}
+	id, err := ParseBatchLink(uri + "?utm=zalo")
+	if err != nil || id != "st25k7" {
+		t.Errorf("ParseBatchLink = %q, %v", id, err)
+	}
+	if id, err := ParseBatchLinkPath("/b/lot-2025-08"); err != nil || id != "lot-2025-08" {
+		t.Errorf("ParseBatchLinkPath = %q, %v", id, err)
+	}
+	for _, bad := range []string{"", "ST25", "lô1", "a/b", strings.Repeat("a", 33), "a b"} {
+		if _, err := BatchLinkPath(bad); err == nil || !errors.Is(err, ErrInvalid) {
+			t.Errorf("BatchLinkPath(%q) error = %v", bad, err)
+		}
+	}
+	for _, bad := range []string{"/x/abc", "/b/", "/b/abc/def", "/b/ABC"} {
+		if _, err := ParseBatchLinkPath(bad); err == nil {
+			t.Errorf("ParseBatchLinkPath(%q) succeeded", bad)
+		}
+	}
+	if _, err := ParseBatchLink("/b/abc"); err == nil {
+		t.Error("ParseBatchLink accepted a relative URI")
+	}
+}
+
+// FuzzDigitalLinkParse checks that parsing never panics and that a parsed
+// link renders to a canonical form that parses back to the same value.
+func FuzzDigitalLinkParse(f *testing.F) {
+	for _, s := range []string{
+		"/01/08931234567897/10/TL2025-0815?17=251015&7007=250815&422=704",
+		"/01/05412345000013/10/ABC%26%2B123?3103=000189&3923=2172",
+		"/01/08931234567897/22/V/10/TL%2F1/21/ABC?linkType=all&s=x",
+		"/414/8931234000011/254/A",
+		"/00/389312340000000012",
+		"/gtin/08931234567897/lot/TL1",
+		"/01/08931234567897/10/L%C3%941",
+		"/dl/01/08931234567897?99=a%26b&&x=%20",
+	} {
+		path, query, _ := strings.Cut(s, "?")
+		f.Add(path, query)
+	}
+	f.Fuzz(func(t *testing.T, path, query string) {
+		d, err := ParseDigitalLinkPath(path, query)
+		if err != nil {
+			var fe *FieldError
+			if !errors.As(err, &fe) {
+				t.Fatalf("error %v is not a *FieldError", err)
+			}
+			return
+		}
+		p, q := d.Path(), d.RawQuery()
+		d2, err := ParseDigitalLinkPath(p, q)
+		if err != nil {
+			t.Fatalf("rendered %s?%s does not parse: %v (from %q ? %q)", p, q, err, path, query)
+		}
+		if !reflect.DeepEqual(d, d2) {
+			t.Fatalf("round trip changed %+v into %+v", d, d2)
+		}
+		if d2.Path() != p || d2.RawQuery() != q {
+			t.Fatalf("rendering is not stable: %s?%s then %s?%s", p, q, d2.Path(), d2.RawQuery())
+		}
+		uri, err := d.URI("https://trace.example.vn")
+		if err != nil {
+			t.Fatalf("URI: %v", err)
+		}
+		for i := 0; i < len(uri); i++ {
+			if uri[i] <= ' ' || uri[i] >= 0x7f {
+				t.Fatalf("URI %q is not printable ASCII", uri)
+			}
+		}
+		d3, err := ParseDigitalLink(uri)
+		if err != nil || !reflect.DeepEqual(d, d3) {
+			t.Fatalf("ParseDigitalLink(%s) = %+v, %v; want %+v", uri, d3, err, d)
+		}
+	})
+}
+
+func ExampleDigitalLink_URI() {
+	d, err := DigitalLinkFromAIs([]AIValue{
+		{AI: "01", Value: "08931234567897"},
+		{AI: "10", Value: "ST25/08+A"},
+		{AI: "7007", Value: FormatGS1Date(time.Date(2025, 8, 15, 0, 0, 0, 0, time.UTC))},
+		{AI: "422", Value: "704"},
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	uri, _ := d.URI("https://trace.example.vn")
+	fmt.Println(uri)
+	// Output:
+	// https://trace.example.vn/01/08931234567897/10/ST25%2F08%2BA?7007=250815&422=704
+}
+
+func ExampleParseDigitalLink() {
+	d, err := ParseDigitalLink("https://trace.example.vn/01/08931234567897/10/ST25%2F08?7007=250815&linkType=gs1:pip")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	harvest, _ := d.Attribute("7007")
+	linkType, _ := d.Param("linkType")
+	fmt.Println(d.GTIN, d.Lot, harvest, linkType)
+
+	_, err = ParseDigitalLink("https://trace.example.vn/01/08931234567897/10/L%C3%941")
+	fmt.Println(errors.Is(err, ErrInvalid))
+	// Output:
+	// 08931234567897 ST25/08 250815 gs1:pip
+	// true
+}
