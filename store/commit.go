@@ -250,19 +250,18 @@ func (db *DB) committer(st *seqState) {
 			err = errors.New("an earlier commit failed; this group was prepared on top of it")
 		} else {
 			err = db.bolt.Update(func(tx *bolt.Tx) error {
-				var leaves [][]byte
+				var events []*StoredEvent
 				for _, r := range g.reqs {
 					if err := r.p.write(tx); err != nil {
 						return err
 					}
-					if r.p.leaf != nil {
-						leaves = append(leaves, r.p.leaf)
+					if st, ok := r.p.result.(*StoredEvent); ok {
+						events = append(events, st)
 					}
 				}
-				if db.logAppend != nil && len(leaves) > 0 {
-					return db.logAppend(tx, leaves)
-				}
-				return nil
+				// Every event is also an entry of the transparency log,
+				// in the same transaction.
+				return logAppend(tx, events)
 			})
 		}
 		if err != nil {

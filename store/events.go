@@ -34,6 +34,8 @@ type StoredEvent struct {
 	*trace.SignedEvent
 	ReceivedAt time.Time // when the store committed it
 	KeyID      string    // the API key that wrote it
+	LogIndex   uint64    // its index in the transparency log
+	LogEntry   []byte    // its log entry (trace.LogEntry)
 }
 
 // Append adds an event to its batch's chain through the group committer
@@ -147,6 +149,7 @@ func (db *DB) History(batchID string) ([]*StoredEvent, error) {
 			if err != nil {
 				return fmt.Errorf("event record %x: %w", k, err)
 			}
+			fillLog(tx, st)
 			out = append(out, st)
 		}
 		return nil
@@ -188,7 +191,9 @@ func (db *DB) EventByHash(h trace.Hash) (*StoredEvent, error) {
 			return fmt.Errorf("event %s: index points to a missing record: %w", h, trace.ErrVerification)
 		}
 		var err error
-		st, err = decodeRecord(v)
+		if st, err = decodeRecord(v); err == nil {
+			fillLog(tx, st)
+		}
 		return err
 	})
 	if err != nil {
@@ -268,4 +273,12 @@ func decodeRecord(v []byte) (*StoredEvent, error) {
 		KeyID:       string(fields[3]),
 		ReceivedAt:  time.Unix(0, int64(binary.BigEndian.Uint64(rest))).UTC(),
 	}, nil
+}
+
+// fillLog sets an event's log index and entry from the log's index.
+func fillLog(tx *bolt.Tx, st *StoredEvent) {
+	if b := tx.Bucket(bucketEventLog).Get(st.Hash[:]); len(b) == 8 {
+		st.LogIndex = binary.BigEndian.Uint64(b)
+		st.LogEntry = trace.LogEntry(st.SignedEvent)
+	}
 }

@@ -68,9 +68,6 @@ type DB struct {
 	resetNeeded     atomic.Bool
 	pendingMu       sync.Mutex
 	committedHashes []trace.Hash
-	// logAppend, when set, adds the leaves of a group to the transparency
-	// log inside the group's transaction.
-	logAppend func(tx *bolt.Tx, leaves [][]byte) error
 }
 
 // Open opens or creates the bbolt file at path and starts the sequencer.

@@ -448,13 +448,14 @@ func TestAcknowledgedAppendsSurviveKill9(t *testing.T) {
 		if err := db.Check(); err != nil {
 			t.Fatalf("round %d: tx.Check: %v", round, err)
 		}
-		found := 0
+		found, total := 0, 0
 		page, _ := db.Batches("", "", 100)
 		for _, bt := range page.Batches {
 			hist, err := db.History(bt.ID)
 			if err != nil {
 				t.Fatalf("round %d: history of %s: %v", round, bt.ID, err)
 			}
+			total += len(hist)
 			for _, st := range hist {
 				if want, ok := acked[bt.ID+" "+strconv.FormatUint(st.Event.Seq, 10)]; ok {
 					if want != st.Hash.String() {
@@ -463,6 +464,11 @@ func TestAcknowledgedAppendsSurviveKill9(t *testing.T) {
 					found++
 				}
 			}
+		}
+		// The log holds exactly the committed events: it is written in
+		// the same transactions.
+		if size, err := db.LogSize(); err != nil || size != uint64(total) {
+			t.Fatalf("round %d: log size %d, %d events stored (%v)", round, size, total, err)
 		}
 		db.Close()
 		if found != len(acked) {

@@ -46,6 +46,14 @@
 // themselves. A new encoding would be version 2, and version 1 bytes stay
 // verifiable forever; testdata/ pins bytes, hashes and signatures.
 //
+// # Transparency log entries
+//
+// Every event is also one entry of truyxuat's single append-only Merkle log
+// (RFC 6962, served as C2SP tlog-tiles; package tlog). The entry is 32
+// bytes (LogEntry): SHA-256 of "truyxuat log entry v1\n" ‖ event hash ‖
+// signature ‖ signer public key, so it commits to the event's canonical
+// bytes and to its signature. The log carries only these entries.
+//
 // # Verification
 //
 // VerifyHistory re-derives everything from the bytes and returns a

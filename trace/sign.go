@@ -115,6 +115,25 @@ func (se *SignedEvent) checkSignature() error {
 	return nil
 }
 
+// logEntryPrefix separates truyxuat's log entries from any other use of
+// the same hashes.
+const logEntryPrefix = "truyxuat log entry v1\n"
+
+// LogEntry returns the 32-byte entry under which a signed event is recorded
+// in the transparency log: SHA-256 of the ASCII text "truyxuat log entry
+// v1" and a newline (0x0A), then the event hash (32 bytes, the SHA-256 of
+// its canonical bytes), the Ed25519 signature (64 bytes) and the signer's
+// public key (32 bytes). The log's leaf hash is then SHA-256(0x00 ‖ entry)
+// as RFC 6962 defines.
+func LogEntry(se *SignedEvent) []byte {
+	h := sha256.New()
+	h.Write([]byte(logEntryPrefix))
+	h.Write(se.Hash[:])
+	h.Write(se.Signature)
+	h.Write(se.Signer)
+	return h.Sum(nil)
+}
+
 // KeySet answers which public keys sign for a cooperative.
 type KeySet func(cooperativeID string) [][]byte
 

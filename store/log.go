@@ -1,0 +1,239 @@
+package store
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/truyxuat/truyxuat/trace"
+	"github.com/truyxuat/truyxuat/trace/tlog"
+)
+
+// The transparency log lives in the same file as the events and is
+// appended in the same group-commit transaction:
+//
+//	logmeta     "size" → uint64 tree size
+//	logtiles    level byte ‖ uint64 index → latest bytes of that hash tile
+//	logbundles  uint64 index → latest bytes of that entry bundle
+//	eventlog    event hash → uint64 log index
+//	logevents   uint64 log index → event hash
+//	checkpoints uint64 size → signed checkpoint note (with any cosignatures)
+//
+// Tiles are stored as C2SP tlog-tiles defines them (height 8), so proofs
+// and roots take O(log n) reads and the tiles can be served as they are.
+var (
+	bucketLogMeta     = []byte("logmeta")
+	bucketLogTiles    = []byte("logtiles")
+	bucketLogBundles  = []byte("logbundles")
+	bucketEventLog    = []byte("eventlog")
+	bucketLogEvents   = []byte("logevents")
+	bucketCheckpoints = []byte("checkpoints")
+)
+
+func init() {
+	allBuckets = append(allBuckets, bucketLogMeta, bucketLogTiles, bucketLogBundles,
+		bucketEventLog, bucketLogEvents, bucketCheckpoints)
+}
+
+// ErrCheckpointConflict is returned when a checkpoint would contradict one
+// already stored for the same size.
+var ErrCheckpointConflict = errors.New("store: a different checkpoint for this size is already stored")
+
+func u64(n uint64) []byte { return binary.BigEndian.AppendUint64(nil, n) }
+
+func tileKey(level int, index uint64) []byte {
+	return binary.BigEndian.AppendUint64([]byte{byte(level)}, index)
+}
+
+func logSize(tx *bolt.Tx) uint64 {
+	v := tx.Bucket(bucketLogMeta).Get([]byte("size"))
+	if len(v) != 8 {
+		return 0
+	}
+	return binary.BigEndian.Uint64(v)
+}
+
+// txTiles reads tiles and bundles inside a transaction, copying the bytes
+// out of bbolt's memory.
+type txTiles struct{ tx *bolt.Tx }
+
+func (r txTiles) ReadTile(level int, index uint64) ([]byte, error) {
+	return bytes.Clone(r.tx.Bucket(bucketLogTiles).Get(tileKey(level, index))), nil
+}
+
+func (r txTiles) ReadBundle(index uint64) ([]byte, error) {
+	return bytes.Clone(r.tx.Bucket(bucketLogBundles).Get(u64(index))), nil
+}
+
+// logAppend adds a group's events to the log inside its transaction and
+// returns the index of the first one.
+func logAppend(tx *bolt.Tx, events []*StoredEvent) error {
+	if len(events) == 0 {
+		return nil
+	}
+	size := logSize(tx)
+	entries := make([][]byte, len(events))
+	for i, st := range events {
+		entries[i] = trace.LogEntry(st.SignedEvent)
+	}
+	r := txTiles{tx}
+	bundles, leaves, err := tlog.AppendEntries(r, size, entries)
+	if err != nil {
+		return err
+	}
+	tiles, _, err := tlog.Append(r, size, leaves)
+	if err != nil {
+		return err
+	}
+	for _, b := range bundles {
+		if err := tx.Bucket(bucketLogBundles).Put(u64(b.Index), b.Data); err != nil {
+			return err
+		}
+	}
+	for _, t := range tiles {
+		if err := tx.Bucket(bucketLogTiles).Put(tileKey(t.Level, t.Index), t.Data); err != nil {
+			return err
+		}
+	}
+	el, le := tx.Bucket(bucketEventLog), tx.Bucket(bucketLogEvents)
+	for i, st := range events {
+		idx := size + uint64(i)
+		if err := el.Put(st.Hash[:], u64(idx)); err != nil {
+			return err
+		}
+		if err := le.Put(u64(idx), st.Hash[:]); err != nil {
+			return err
+		}
+		st.LogIndex = idx
+		st.LogEntry = entries[i]
+	}
+	return tx.Bucket(bucketLogMeta).Put([]byte("size"), u64(size+uint64(len(events))))
+}
+
+// LogSize returns the number of entries committed to the log.
+func (db *DB) LogSize() (uint64, error) {
+	var n uint64
+	err := db.bolt.View(func(tx *bolt.Tx) error { n = logSize(tx); return nil })
+	return n, err
+}
+
+// LogView is a consistent read of the log: every method sees the log as it
+// was when the view began, so a proof and the size it is for agree.
+type LogView struct {
+	tx   *bolt.Tx
+	Size uint64
+}
+
+// ReadTile returns the latest stored bytes of a hash tile (tlog.TileReader).
+func (v *LogView) ReadTile(level int, index uint64) ([]byte, error) {
+	return txTiles{v.tx}.ReadTile(level, index)
+}
+
+// ReadBundle returns the latest stored bytes of an entry bundle (tlog.BundleReader).
+func (v *LogView) ReadBundle(index uint64) ([]byte, error) {
+	return txTiles{v.tx}.ReadBundle(index)
+}
+
+// EventIndex returns the log index of an event.
+func (v *LogView) EventIndex(h trace.Hash) (uint64, bool) {
+	b := v.tx.Bucket(bucketEventLog).Get(h[:])
+	if len(b) != 8 {
+		return 0, false
+	}
+	return binary.BigEndian.Uint64(b), true
+}
+
+// EventAt returns the hash of the event at a log index.
+func (v *LogView) EventAt(index uint64) (trace.Hash, bool) {
+	var h trace.Hash
+	b := v.tx.Bucket(bucketLogEvents).Get(u64(index))
+	if len(b) != 32 {
+		return h, false
+	}
+	copy(h[:], b)
+	return h, true
+}
+
+// Checkpoint returns the stored signed checkpoint of a size, or nil.
+func (v *LogView) Checkpoint(size uint64) []byte {
+	return bytes.Clone(v.tx.Bucket(bucketCheckpoints).Get(u64(size)))
+}
+
+// LatestCheckpoint returns the size and note of the newest stored
+// checkpoint (0 and nil when none is stored yet).
+func (v *LogView) LatestCheckpoint() (uint64, []byte) {
+	k, val := v.tx.Bucket(bucketCheckpoints).Cursor().Last()
+	if k == nil {
+		return 0, nil
+	}
+	return binary.BigEndian.Uint64(k), bytes.Clone(val)
+}
+
+// ViewLog runs f with a consistent view of the log.
+func (db *DB) ViewLog(f func(v *LogView) error) error {
+	return db.bolt.View(func(tx *bolt.Tx) error {
+		return f(&LogView{tx: tx, Size: logSize(tx)})
+	})
+}
+
+// Checkpointer signs checkpoints of the committed log.
+type Checkpointer func(size uint64, root tlog.Hash) (note []byte, err error)
+
+// CheckpointLog signs a checkpoint of everything committed so far, unless
+// the newest stored checkpoint already covers it, stores it and returns
+// the newest checkpoint's size and note. It runs in a write transaction, so
+// the root it signs is of entries already durable, and no two checkpoints
+// can be signed for one size.
+func (db *DB) CheckpointLog(sign Checkpointer) (uint64, []byte, error) {
+	var size uint64
+	var note []byte
+	err := db.bolt.Update(func(tx *bolt.Tx) error {
+		v := &LogView{tx: tx, Size: logSize(tx)}
+		last, lastNote := v.LatestCheckpoint()
+		if lastNote != nil && last >= v.Size {
+			size, note = last, lastNote
+			return nil
+		}
+		root, err := tlog.RootAt(v, v.Size)
+		if err != nil {
+			return err
+		}
+		note, err = sign(v.Size, root)
+		if err != nil {
+			return err
+		}
+		size = v.Size
+		return tx.Bucket(bucketCheckpoints).Put(u64(size), note)
+	})
+	if err != nil {
+		return 0, nil, fmt.Errorf("store: checkpoint: %w", err)
+	}
+	return size, note, nil
+}
+
+// UpdateCheckpoint replaces the stored note of a size with one that has the
+// same checkpoint text (for example with witness cosignatures added).
+func (db *DB) UpdateCheckpoint(size uint64, note []byte) error {
+	return db.bolt.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketCheckpoints)
+		old := b.Get(u64(size))
+		if old == nil {
+			return fmt.Errorf("store: no checkpoint of size %d", size)
+		}
+		oldNote, err := tlog.ParseNote(old)
+		if err != nil {
+			return err
+		}
+		newNote, err := tlog.ParseNote(note)
+		if err != nil {
+			return err
+		}
+		if oldNote.Text != newNote.Text {
+			return ErrCheckpointConflict
+		}
+		return b.Put(u64(size), note)
+	})
+}
