@@ -368,10 +368,22 @@ func (s *Server) history(bt *trace.Batch) (*History, error) {
 	return h, nil
 }
 
+// serveHistory answers a resolver path in the representation the client
+// asks for: the consumer page, the signed history as JSON, or a linkset.
 func (s *Server) serveHistory(c echo.Context, bt *trace.Batch) error {
+	rep := negotiate(c.Request())
+	if rep == "" {
+		return echo.NewHTTPError(http.StatusNotAcceptable, "this resource is available as text/html, application/json and application/linkset+json")
+	}
 	h, err := s.history(bt)
 	if err != nil {
 		return err
+	}
+	switch rep {
+	case repHTML:
+		return s.renderBatch(c, h, nil)
+	case repLinkset:
+		return s.linkset(c, h)
 	}
 	c.Response().Header().Set("Vary", "Accept, Accept-Language")
 	c.Response().Header().Set(echo.HeaderCacheControl, "no-cache")

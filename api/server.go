@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -18,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/truyxuat/truyxuat/static"
 	"github.com/truyxuat/truyxuat/store"
 	"github.com/truyxuat/truyxuat/trace"
 )
@@ -39,6 +41,19 @@ type Config struct {
 	RequestTimeout time.Duration
 	// Location is the time zone for default event times (default UTC+7).
 	Location *time.Location
+	// Static holds the web assets (templates, CSS, scripts, catalogues);
+	// default static.FS.
+	Static fs.FS
+	// Log identifies the transparency log to pages and clients.
+	Log LogInfo
+}
+
+// LogInfo is the public identity of the transparency log.
+type LogInfo struct {
+	Origin        string // checkpoint origin and key name, e.g. trace.example.vn/log
+	Ed25519Key    string // C2SP vkey of the log's Ed25519 key (signature type 0x01)
+	MLDSAKey      string // C2SP vkey of the log's ML-DSA-44 key (signature type 0x06)
+	WitnessPolicy string // C2SP tlog-policy text; empty when no witnesses are configured
 }
 
 // Server serves the API over a store.
@@ -49,6 +64,7 @@ type Server struct {
 	log     *slog.Logger
 	echo    *echo.Echo
 	metrics *metrics
+	pages   *pages
 	now     func() time.Time
 }
 
@@ -64,11 +80,20 @@ func New(cfg Config, db *store.DB, keys *store.KeyDir, logger *slog.Logger) *Ser
 		cfg.Location = time.FixedZone("ICT", 7*3600)
 	}
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
+	if cfg.Static == nil {
+		cfg.Static = static.FS
+	}
 	if logger == nil {
 		logger = slog.Default()
 	}
 	s := &Server{cfg: cfg, db: db, keys: keys, log: logger, now: time.Now}
 	s.metrics = newMetrics(db)
+	pages, err := newPages(cfg.Static)
+	if err != nil {
+		// The assets are embedded and tested: a failure here is a build defect.
+		panic(fmt.Sprintf("api: web assets: %v", err))
+	}
+	s.pages = pages
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
@@ -97,6 +122,15 @@ func (s *Server) routes() {
 			},
 		}),
 		s.metrics.middleware,
+		securityHeaders,
+		middleware.CORSWithConfig(middleware.CORSConfig{
+			AllowOrigins:  []string{"*"},
+			AllowHeaders:  []string{echo.HeaderAccept, "Accept-Language", echo.HeaderContentType, echo.HeaderAuthorization},
+			ExposeHeaders: []string{echo.HeaderLocation, echo.HeaderXRequestID, "Link"},
+		}),
+		middleware.GzipWithConfig(middleware.GzipConfig{
+			Skipper: func(c echo.Context) bool { return c.Path() == "/metrics" },
+		}),
 		middleware.BodyLimit(fmt.Sprintf("%dB", s.cfg.BodyLimit)),
 		middleware.ContextTimeoutWithConfig(middleware.ContextTimeoutConfig{Timeout: s.cfg.RequestTimeout}),
 	)
@@ -104,9 +138,15 @@ func (s *Server) routes() {
 	e.GET("/healthz", s.healthz)
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{})))
 
-	// Public resolver paths: GS1 Digital Link and the short form.
-	e.GET("/01/*", s.resolveDigitalLink)
-	e.GET(trace.BatchLinkPrefix+":id", s.resolveShortLink)
+	// Public resolver paths: GS1 Digital Link and the short form, and the
+	// consumer page's assets.
+	resolver := []string{http.MethodGet, http.MethodHead}
+	e.Match(resolver, "/01/*", s.resolveDigitalLink)
+	e.Match(resolver, trace.BatchLinkPrefix+":id", s.resolveShortLink)
+	e.OPTIONS("/01/*", allowGetHead)
+	e.OPTIONS(trace.BatchLinkPrefix+":id", allowGetHead)
+	e.GET("/.well-known/gs1resolver", s.gs1Resolver)
+	e.Match(resolver, "/static/*", s.serveStatic)
 
 	v1 := e.Group("/api/v1")
 	v1.GET("/openapi.yaml", s.openapi)
@@ -223,4 +263,10 @@ func (m *metrics) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 		m.latency.WithLabelValues(route).Observe(time.Since(start).Seconds())
 		return err
 	}
+}
+
+// allowGetHead answers OPTIONS on the resolver paths.
+func allowGetHead(c echo.Context) error {
+	c.Response().Header().Set("Allow", "GET, HEAD, OPTIONS")
+	return c.NoContent(http.StatusNoContent)
 }

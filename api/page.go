@@ -1,0 +1,541 @@
+package api
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"mime"
+	"net/http"
+	"net/url"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/truyxuat/truyxuat/trace"
+)
+
+// The consumer page: what a shopper sees after scanning a label. It is
+// server-rendered with html/template (which escapes everything), in the
+// shopper's language from one message catalogue per language, and carries a
+// small script that verifies the history in the shopper's own browser.
+
+// catalog is one language's messages (static/i18n/<lang>.json).
+type catalog struct {
+	Lang           string            `json:"lang"`
+	Name           string            `json:"name"`
+	Messages       map[string]string `json:"messages"`
+	Steps          map[string]string `json:"steps"`
+	Certifications map[string]string `json:"certifications"`
+	Units          map[string]string `json:"units"`
+	Fields         map[string]string `json:"fields"` // names of step fields (event data)
+}
+
+const defaultLang = "vi"
+
+type pages struct {
+	tmpl     map[string]*template.Template
+	catalogs map[string]*catalog
+	langs    []string // in display order, the default first
+	static   fs.FS
+	version  string // hash of the assets, for cache busting
+}
+
+func newPages(assets fs.FS) (*pages, error) {
+	p := &pages{tmpl: map[string]*template.Template{}, catalogs: map[string]*catalog{}, static: assets}
+	files, err := fs.Glob(assets, "i18n/*.json")
+	if err != nil || len(files) == 0 {
+		return nil, fmt.Errorf("no message catalogues in i18n/")
+	}
+	for _, f := range files {
+		b, err := fs.ReadFile(assets, f)
+		if err != nil {
+			return nil, err
+		}
+		var c catalog
+		if err := json.Unmarshal(b, &c); err != nil {
+			return nil, fmt.Errorf("%s: %w", f, err)
+		}
+		if c.Lang == "" || c.Lang+".json" != path.Base(f) {
+			return nil, fmt.Errorf("%s: lang %q does not match the file name", f, c.Lang)
+		}
+		p.catalogs[c.Lang] = &c
+		p.langs = append(p.langs, c.Lang)
+	}
+	if p.catalogs[defaultLang] == nil {
+		return nil, fmt.Errorf("no %s catalogue", defaultLang)
+	}
+	sort.Slice(p.langs, func(i, j int) bool {
+		if (p.langs[i] == defaultLang) != (p.langs[j] == defaultLang) {
+			return p.langs[i] == defaultLang
+		}
+		return p.langs[i] < p.langs[j]
+	})
+	funcs := template.FuncMap{
+		"t": func(c *catalog, key string) string {
+			if m, ok := c.Messages[key]; ok {
+				return m
+			}
+			return key
+		},
+		"stars": func(n int) string { return strings.Repeat("★", n) },
+	}
+	for _, name := range []string{"batch", "error"} {
+		t, err := template.New(name).Funcs(funcs).ParseFS(assets, "templates/layout.html", "templates/"+name+".html")
+		if err != nil {
+			return nil, err
+		}
+		p.tmpl[name] = t
+	}
+	h := sha256.New()
+	err = fs.WalkDir(assets, ".", func(name string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(assets, name)
+		h.Write([]byte(name))
+		h.Write(b)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	p.version = hex.EncodeToString(h.Sum(nil))[:12]
+	return p, nil
+}
+
+// language picks the page language: ?lang=, then the lang cookie, then
+// Accept-Language, then Vietnamese.
+func (p *pages) language(c echo.Context) (lang string, explicit bool) {
+	if l := c.QueryParam("lang"); p.catalogs[l] != nil {
+		return l, true
+	}
+	if ck, err := c.Cookie("lang"); err == nil && p.catalogs[ck.Value] != nil {
+		return ck.Value, false
+	}
+	best, bestQ := defaultLang, 0.0
+	for _, part := range strings.Split(c.Request().Header.Get("Accept-Language"), ",") {
+		tag, q := parseQ(part)
+		base, _, _ := strings.Cut(strings.ToLower(tag), "-")
+		if p.catalogs[base] != nil && q > bestQ {
+			best, bestQ = base, q
+		}
+	}
+	return best, false
+}
+
+// parseQ splits "text/html;q=0.8" into the value and its quality.
+func parseQ(s string) (string, float64) {
+	v, params, _ := strings.Cut(strings.TrimSpace(s), ";")
+	q := 1.0
+	for _, prm := range strings.Split(params, ";") {
+		if k, val, ok := strings.Cut(strings.TrimSpace(prm), "="); ok && strings.EqualFold(k, "q") {
+			if f, err := strconv.ParseFloat(val, 64); err == nil {
+				q = f
+			}
+		}
+	}
+	return strings.TrimSpace(v), q
+}
+
+// Representations of a resolver path.
+const (
+	repHTML    = "text/html"
+	repJSON    = "application/json"
+	repLinkset = "application/linkset+json"
+)
+
+// negotiate picks the representation a request asks for. A browser's
+// Accept (text/html first) gets the page; application/json gets the
+// signed history; application/linkset+json or ?linkType=linkset the GS1
+// linkset. */* alone gets the page, the resolver's default link.
+func negotiate(r *http.Request) string {
+	if r.URL.Query().Get("linkType") == "linkset" {
+		return repLinkset
+	}
+	accept := r.Header.Get("Accept")
+	if accept == "" {
+		return repHTML
+	}
+	best, bestQ, bestSpecific := repHTML, -1.0, false
+	for _, part := range strings.Split(accept, ",") {
+		mt, q := parseQ(part)
+		mt = strings.ToLower(mt)
+		var rep string
+		specific := true
+		switch mt {
+		case repHTML, "application/xhtml+xml":
+			rep = repHTML
+		case repJSON:
+			rep = repJSON
+		case repLinkset:
+			rep = repLinkset
+		case "text/*", "*/*":
+			rep, specific = repHTML, false
+		case "application/*":
+			rep, specific = repJSON, false
+		default:
+			continue
+		}
+		if q > bestQ || q == bestQ && specific && !bestSpecific {
+			best, bestQ, bestSpecific = rep, q, specific
+		}
+	}
+	if bestQ == 0 {
+		return ""
+	}
+	return best
+}
+
+// wantsPage reports whether an error on this request should be a page.
+func wantsPage(c echo.Context) bool {
+	p := c.Request().URL.Path
+	return (strings.HasPrefix(p, "/01/") || strings.HasPrefix(p, trace.BatchLinkPrefix)) && negotiate(c.Request()) == repHTML
+}
+
+// securityHeaders are set on every response; pages get a strict CSP.
+func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		h := c.Response().Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "strict-origin-when-cross-origin")
+		return next(c)
+	}
+}
+
+const pageCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
+type alternate struct{ Lang, Name, Href string }
+
+// pageData is what every page template gets.
+type pageData struct {
+	Lang       string
+	Cat        *catalog
+	State      string
+	Title      string
+	Version    string
+	Alternates []alternate
+}
+
+type eventView struct {
+	Step, Date, Place, Quantity, Note, By string
+	Details                               []string
+	Recall                                bool
+}
+
+type plotView struct{ Name, OSM, Geo string }
+
+type recallView struct{ Reason string }
+
+type batchPage struct {
+	pageData
+	Product, Cooperative, Province   string
+	OCOPStars                        int
+	HarvestDate, Lot, Quantity       string
+	BatchID, JSONURL, LogKey, Origin string
+	ServerVerified                   bool
+	Recall                           *recallView
+	Events                           []eventView
+	Certificates                     []string
+	Photos                           []string
+	Plot                             *plotView
+}
+
+type errorPage struct {
+	pageData
+	Message, Detail string
+}
+
+// setLanguage picks the language and remembers an explicit choice.
+func (s *Server) setLanguage(c echo.Context) *catalog {
+	lang, explicit := s.pages.language(c)
+	if explicit {
+		c.SetCookie(&http.Cookie{Name: "lang", Value: lang, Path: "/", MaxAge: 365 * 24 * 3600, SameSite: http.SameSiteLaxMode, HttpOnly: true})
+	}
+	return s.pages.catalogs[lang]
+}
+
+func (s *Server) basePage(c echo.Context, cat *catalog, title string) pageData {
+	u := *c.Request().URL
+	var alts []alternate
+	for _, l := range s.pages.langs {
+		q := u.Query()
+		q.Set("lang", l)
+		alts = append(alts, alternate{Lang: l, Name: s.pages.catalogs[l].Name, Href: u.Path + "?" + q.Encode()})
+	}
+	return pageData{Lang: cat.Lang, Cat: cat, State: "pending", Title: title, Version: s.pages.version, Alternates: alts}
+}
+
+func (s *Server) render(c echo.Context, status int, name string, data any) error {
+	var buf bytes.Buffer
+	if err := s.pages.tmpl[name].ExecuteTemplate(&buf, name+".html", data); err != nil {
+		return err
+	}
+	h := c.Response().Header()
+	h.Set("Content-Security-Policy", pageCSP)
+	h.Add("Vary", "Accept, Accept-Language, Cookie")
+	h.Set(echo.HeaderCacheControl, "no-cache")
+	return c.HTMLBlob(status, buf.Bytes())
+}
+
+// renderBatch renders the consumer page of a batch's history.
+func (s *Server) renderBatch(c echo.Context, h *History, serverErr error) error {
+	cat := s.setLanguage(c)
+	product := h.Product.NameVI
+	if cat.Lang != "vi" && h.Product.NameEN != "" {
+		product = h.Product.NameEN
+	}
+	d := batchPage{
+		pageData:       s.basePage(c, cat, product),
+		Product:        product,
+		Cooperative:    h.Cooperative.Name,
+		Province:       h.Cooperative.Province,
+		OCOPStars:      h.Product.OCOPStars,
+		HarvestDate:    ddmmyyyy(h.Batch.HarvestDate),
+		Lot:            h.Batch.Lot,
+		Quantity:       quantityText(cat, h.Batch.Quantity.Value, h.Batch.Quantity.Unit),
+		BatchID:        h.Batch.ID,
+		JSONURL:        h.Batch.Path,
+		LogKey:         s.cfg.Log.Ed25519Key,
+		Origin:         s.cfg.Log.Origin,
+		ServerVerified: serverErr == nil && h.Verified,
+	}
+	if bp := h.Batch.Plot; bp != nil {
+		lat, lon := strconv.FormatFloat(bp.Lat, 'f', -1, 64), strconv.FormatFloat(bp.Lon, 'f', -1, 64)
+		d.Plot = &plotView{Name: bp.Name,
+			OSM: "https://www.openstreetmap.org/?mlat=" + lat + "&mlon=" + lon + "#map=16/" + lat + "/" + lon,
+			Geo: "geo:" + lat + "," + lon}
+	}
+	certs := map[string]bool{}
+	for _, ev := range h.Events {
+		v := eventView{Step: stepName(cat, ev.BizStep), Date: eventDate(ev.EventTime), Note: ev.Note,
+			By: h.Cooperative.Name, Place: placeName(ev.ReadPoint, h)}
+		if ev.Quantity != nil {
+			v.Quantity = quantityText(cat, ev.Quantity.Value, ev.Quantity.Unit)
+		}
+		keys := make([]string, 0, len(ev.Data))
+		for k := range ev.Data {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			name := cat.Fields[k]
+			if name == "" {
+				name = strings.ReplaceAll(k, "_", " ")
+			}
+			v.Details = append(v.Details, name+": "+ev.Data[k])
+		}
+		if ev.Disposition == "recalled" {
+			v.Recall = true
+			d.Recall = &recallView{Reason: ev.Note}
+		}
+		for _, ce := range ev.Certifications {
+			name := cat.Certifications[ce.Scheme]
+			if name == "" {
+				name = ce.Scheme
+			}
+			if label := name + " " + ce.ID; !certs[label] {
+				certs[label] = true
+				d.Certificates = append(d.Certificates, label)
+			}
+		}
+		for _, a := range ev.Attachments {
+			if strings.HasPrefix(a.MediaType, "image/") {
+				d.Photos = append(d.Photos, "/attachments/"+a.SHA256)
+			}
+		}
+		d.Events = append(d.Events, v)
+	}
+	return s.render(c, http.StatusOK, "batch", d)
+}
+
+// renderErrorPage is the friendly page for a resolver error in a browser.
+func (s *Server) renderErrorPage(c echo.Context, p *Problem) error {
+	cat := s.setLanguage(c)
+	key := "error_500"
+	switch p.Status {
+	case http.StatusBadRequest, http.StatusNotFound, http.StatusUnprocessableEntity:
+		key = fmt.Sprintf("error_%d", p.Status)
+	}
+	title := cat.Messages[key+"_title"]
+	d := errorPage{pageData: s.basePage(c, cat, title), Message: cat.Messages[key+"_text"]}
+	d.State = "failed"
+	if p.Status == http.StatusBadRequest {
+		d.Detail = p.Detail
+	}
+	return s.render(c, p.Status, "error", d)
+}
+
+func stepName(cat *catalog, step string) string {
+	if n, ok := cat.Steps[step]; ok {
+		return n
+	}
+	if i := strings.LastIndexByte(step, '/'); i >= 0 && i < len(step)-1 {
+		step = step[i+1:]
+	}
+	return strings.ReplaceAll(step, "_", " ")
+}
+
+func eventDate(t string) string {
+	if tm, err := time.Parse(time.RFC3339Nano, t); err == nil {
+		return tm.Format("02/01/2006")
+	}
+	return t
+}
+
+func ddmmyyyy(date string) string {
+	if t, err := time.Parse(time.DateOnly, date); err == nil {
+		return t.Format("02/01/2006")
+	}
+	return date
+}
+
+func quantityText(cat *catalog, v trace.Decimal, unit string) string {
+	n := string(v)
+	if cat.Lang == "vi" {
+		// Vietnamese writes the decimal point as a comma.
+		n = strings.Replace(n, ".", ",", 1)
+	}
+	u := cat.Units[unit]
+	if u == "" {
+		u = unit
+	}
+	return n + " " + u
+}
+
+// placeName names where an event happened: the farm plot when its read
+// point is a plot (…/254/<plot>), else the cooperative.
+func placeName(readPoint string, h *History) string {
+	if readPoint == "" {
+		return ""
+	}
+	if strings.Contains(readPoint, "/254/") && h.Batch.Plot != nil {
+		return h.Batch.Plot.Name
+	}
+	return h.Cooperative.Name
+}
+
+// serveStatic serves the embedded assets with long caching when the
+// request names the assets' version.
+func (s *Server) serveStatic(c echo.Context) error {
+	name := strings.TrimPrefix(c.Request().URL.Path, "/static/")
+	if name == "" || strings.Contains(name, "..") || strings.HasPrefix(name, "templates/") || strings.HasPrefix(name, "i18n/") {
+		return echo.NewHTTPError(http.StatusNotFound, "no such file")
+	}
+	b, err := fs.ReadFile(s.pages.static, name)
+	if err != nil {
+		return echo.NewHTTPError(http.StatusNotFound, "no such file")
+	}
+	ct := mime.TypeByExtension(path.Ext(name))
+	switch path.Ext(name) {
+	case ".js":
+		ct = "text/javascript; charset=utf-8"
+	case ".css":
+		ct = "text/css; charset=utf-8"
+	case "":
+		ct = "text/plain; charset=utf-8"
+	}
+	if ct == "" {
+		ct = "application/octet-stream"
+	}
+	if c.QueryParam("v") == s.pages.version {
+		c.Response().Header().Set(echo.HeaderCacheControl, "public, max-age=31536000, immutable")
+	} else {
+		c.Response().Header().Set(echo.HeaderCacheControl, "public, max-age=300")
+	}
+	return c.Blob(http.StatusOK, ct, b)
+}
+
+// GS1 link types (GS1 Web Vocabulary).
+const gs1Voc = "https://ref.gs1.org/voc/"
+
+type link struct {
+	Href     string   `json:"href"`
+	Title    string   `json:"title"`
+	Type     string   `json:"type,omitempty"`
+	Hreflang []string `json:"hreflang,omitempty"`
+}
+
+// linkset is the RFC 9264 linkset of a batch: the page in each language
+// (gs1:pip), the signed history (gs1:traceability), certificates
+// (gs1:certificationInfo) and the default link.
+func (s *Server) linkset(c echo.Context, h *History) error {
+	r := c.Request()
+	anchor := s.cfg.PublicURL + r.URL.EscapedPath()
+	q := r.URL.Query()
+	q.Del("linkType")
+	withQuery := func(extra url.Values) string {
+		v := url.Values{}
+		for k, vs := range q {
+			v[k] = vs
+		}
+		for k, vs := range extra {
+			v[k] = vs
+		}
+		if len(v) == 0 {
+			return anchor
+		}
+		return anchor + "?" + v.Encode()
+	}
+	var pip []link
+	for _, l := range s.pages.langs {
+		cat := s.pages.catalogs[l]
+		title := h.Product.NameVI
+		if l != "vi" && h.Product.NameEN != "" {
+			title = h.Product.NameEN
+		}
+		pip = append(pip, link{Href: withQuery(url.Values{"lang": {l}}), Title: title + " · " + cat.Messages["site"], Type: "text/html", Hreflang: []string{l}})
+	}
+	entry := map[string]any{
+		"anchor":                anchor,
+		"itemDescription":       h.Product.NameVI + " · " + h.Batch.Lot,
+		gs1Voc + "pip":          pip,
+		gs1Voc + "traceability": []link{{Href: s.cfg.PublicURL + "/api/v1/batches/" + h.Batch.ID, Title: "Signed history (truyxuat JSON)", Type: "application/json"}},
+		gs1Voc + "defaultLink":  []link{{Href: withQuery(nil), Title: h.Product.NameVI}},
+	}
+	var certs []link
+	seen := map[string]bool{}
+	for _, ev := range h.Events {
+		for _, ce := range ev.Certifications {
+			title := ce.Scheme + " " + ce.ID
+			if name := s.pages.catalogs[defaultLang].Certifications[ce.Scheme]; name != "" {
+				title = name + " " + ce.ID
+			}
+			if !seen[title] {
+				seen[title] = true
+				certs = append(certs, link{Href: withQuery(nil) + "#certificates", Title: title, Type: "text/html"})
+			}
+		}
+	}
+	if len(certs) > 0 {
+		entry[gs1Voc+"certificationInfo"] = certs
+	}
+	b, err := json.Marshal(map[string]any{"linkset": []any{entry}})
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Add("Vary", "Accept")
+	return c.Blob(http.StatusOK, repLinkset, b)
+}
+
+// gs1Resolver serves /.well-known/gs1resolver, the resolver description.
+func (s *Server) gs1Resolver(c echo.Context) error {
+	return c.JSON(http.StatusOK, map[string]any{
+		"name":                        "truyxuat",
+		"resolverRoot":                s.cfg.PublicURL,
+		"supportedPrimaryKeys":        []string{"01"},
+		"linkTypeDefaultCanBeLinkset": false,
+		"supportedLinkType": []map[string]string{{
+			"namespace": gs1Voc, "prefix": "gs1:", "profile": gs1Voc + "?show=linktypes",
+		}},
+		"supportedLanguages": s.pages.langs,
+		"contact":            map[string]string{"fn": "truyxuat"},
+	})
+}

@@ -1,0 +1,188 @@
+// truyxuat: the shopper's own check of a batch's history.
+//
+// It fetches the history as JSON and checks, in this browser, with no trust
+// in the server: every event's SHA-256, the chain links and order inside the
+// signed bytes, every Ed25519 signature against the cooperative's keys,
+// every inclusion proof (RFC 6962) against the log checkpoint, and the
+// checkpoint's Ed25519 signature against the log key this page pins. Only
+// when all pass does <html data-verification> become "verified"; any
+// failure makes it "failed" and names what failed.
+
+const root = document.documentElement;
+root.classList.add("js");
+const box = document.getElementById("verification");
+const enc = new TextEncoder();
+
+const b64 = (s) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
+const hex = (u) => Array.from(u, (b) => b.toString(16).padStart(2, "0")).join("");
+const same = (a, b) => a.length === b.length && a.every((x, i) => x === b[i]);
+
+function concat(parts) {
+  const n = parts.reduce((s, p) => s + p.length, 0);
+  const out = new Uint8Array(n);
+  let o = 0;
+  for (const p of parts) { out.set(p, o); o += p.length; }
+  return out;
+}
+
+async function sha256(...parts) {
+  return new Uint8Array(await crypto.subtle.digest("SHA-256", concat(parts)));
+}
+
+// Ed25519 with WebCrypto where the browser has it, else with the vendored
+// @noble/ed25519 (older Android WebViews), so the check always runs here.
+let noble;
+async function ed25519Verify(pub, sig, msg) {
+  try {
+    const key = await crypto.subtle.importKey("raw", pub, { name: "Ed25519" }, false, ["verify"]);
+    return await crypto.subtle.verify({ name: "Ed25519" }, key, sig, msg);
+  } catch (e) {
+    if (pub.length !== 32 || sig.length !== 64) return false;
+    noble = noble || (await import("/static/vendor/noble-ed25519/index.js"));
+    try { return await noble.verifyAsync(sig, msg, pub); } catch (_) { return false; }
+  }
+}
+
+class Failure extends Error {
+  constructor(check, message) { super(message); this.check = check; }
+}
+
+// RFC 9162 §2.1.3.2: the root an inclusion proof leads to.
+async function rootFromProof(index, size, leaf, proof) {
+  if (index >= size) throw new Failure("log", "index beyond the checkpoint");
+  let fn = index, sn = size - 1, r = leaf;
+  for (const p of proof) {
+    if (sn === 0) throw new Failure("log", "inclusion proof too long");
+    if (fn % 2 === 1 || fn === sn) {
+      r = await sha256(new Uint8Array([1]), p, r);
+      if (fn % 2 === 0) {
+        while (fn % 2 === 0 && fn !== 0) { fn = Math.floor(fn / 2); sn = Math.floor(sn / 2); }
+      }
+    } else {
+      r = await sha256(new Uint8Array([1]), r, p);
+    }
+    fn = Math.floor(fn / 2); sn = Math.floor(sn / 2);
+  }
+  if (sn !== 0) throw new Failure("log", "inclusion proof too short");
+  return r;
+}
+
+// A C2SP signed note: the text (through its last newline), then a blank
+// line, then "— <name> <base64(key ID ‖ signature)>" lines.
+function parseNote(note) {
+  const cut = note.indexOf("\n\n");
+  if (cut < 0) throw new Failure("checkpoint", "the checkpoint is not a signed note");
+  const text = note.slice(0, cut + 1);
+  const sigs = [];
+  for (const line of note.slice(cut + 2).split("\n")) {
+    if (line === "") continue;
+    const m = /^\u2014 (\S+) ([A-Za-z0-9+/=]+)$/.exec(line);
+    if (!m) throw new Failure("checkpoint", "malformed signature line");
+    const raw = b64(m[2]);
+    sigs.push({ name: m[1], id: hex(raw.slice(0, 4)), sig: raw.slice(4) });
+  }
+  return { text, sigs };
+}
+
+// Checks the checkpoint note against the pinned log key (a C2SP vkey) and
+// returns its size and root.
+async function openCheckpoint(note, vkey, origin) {
+  const [name, id, keyB64] = vkey.split("+");
+  const key = b64(keyB64);
+  if (key[0] !== 1 || key.length !== 33) throw new Failure("checkpoint", "the pinned log key is not Ed25519");
+  const want = hex((await sha256(enc.encode(name + "\n"), key)).slice(0, 4));
+  if (want !== id) throw new Failure("checkpoint", "the pinned log key has a wrong key ID");
+  const n = parseNote(note);
+  const lines = n.text.split("\n");
+  if (lines[0] !== origin || name !== origin) throw new Failure("checkpoint", "the checkpoint is for another log");
+  if (!/^(0|[1-9][0-9]*)$/.test(lines[1])) throw new Failure("checkpoint", "bad tree size");
+  const size = Number(lines[1]);
+  const rootHash = b64(lines[2]);
+  if (rootHash.length !== 32) throw new Failure("checkpoint", "bad root hash");
+  const mine = n.sigs.filter((s) => s.name === name && s.id === id);
+  if (mine.length === 0) throw new Failure("checkpoint", "the checkpoint has no signature from the log key");
+  for (const s of mine) {
+    if (!(await ed25519Verify(key.slice(1), s.sig, enc.encode(n.text)))) {
+      throw new Failure("checkpoint", "the log's signature on the checkpoint is invalid");
+    }
+  }
+  const witnesses = [...new Set(n.sigs.filter((s) => s.name !== name).map((s) => s.name))];
+  return { size, root: rootHash, witnesses };
+}
+
+async function verifyHistory(h, batchID, vkey, origin) {
+  if (!h.batch || h.batch.id !== batchID) throw new Failure("links", "the history is for another batch");
+  const keys = new Set(h.cooperative.public_keys || []);
+  const dec = new TextDecoder("utf-8", { fatal: true });
+  let prev = null;
+  const checked = [];
+  for (let i = 0; i < h.events.length; i++) {
+    const ev = h.events[i];
+    const body = b64(ev.canonical);
+    const hash = await sha256(body);
+    if (hex(hash) !== ev.hash) throw new Failure("hashes", `event ${i}: hash does not match its bytes`);
+    let c;
+    try { c = JSON.parse(dec.decode(body)); } catch (_) { throw new Failure("hashes", `event ${i}: bytes are not an event`); }
+    if (c.v !== 1 || c.seq !== i || c.batch !== batchID) throw new Failure("links", `event ${i}: out of order or from another batch`);
+    if ((prev === null && "prev" in c) || (prev !== null && c.prev !== prev)) throw new Failure("links", `event ${i}: does not link to the event before it`);
+    if (!keys.has(ev.signer)) throw new Failure("signatures", `event ${i}: signed by a key that is not the cooperative's`);
+    const sig = b64(ev.signature), signer = b64(ev.signer);
+    if (!(await ed25519Verify(signer, sig, body))) throw new Failure("signatures", `event ${i}: bad signature`);
+    checked.push({ ev, hash, sig, signer });
+    prev = hex(hash);
+  }
+  mark("hashes"); mark("links"); mark("signatures");
+  if (!h.checkpoint) throw new Failure("checkpoint", "no checkpoint yet");
+  const cp = await openCheckpoint(h.checkpoint, vkey, origin);
+  mark("checkpoint");
+  let missing = 0;
+  for (const { ev, hash, sig, signer } of checked) {
+    const entry = await sha256(enc.encode("truyxuat log entry v1\n"), hash, sig, signer);
+    if (ev.log_entry !== undefined && !same(entry, b64(ev.log_entry))) throw new Failure("log", `event ${ev.seq}: log entry does not match`);
+    if (!ev.inclusion_proof) { missing++; continue; }
+    const leaf = await sha256(new Uint8Array([0]), entry);
+    const r = await rootFromProof(ev.log_index, cp.size, leaf, ev.inclusion_proof.map(b64));
+    if (!same(r, cp.root)) throw new Failure("log", `event ${ev.seq}: not in the log`);
+  }
+  return { cp, missing };
+}
+
+function mark(check, ok = true) {
+  const li = box.querySelector(`[data-check="${check}"]`);
+  if (li) li.className = ok ? "ok" : "bad";
+}
+
+function show(state, title, detail) {
+  root.dataset.verification = state;
+  document.getElementById("v-state").textContent = title;
+  document.getElementById("v-detail").textContent = detail;
+}
+
+async function run() {
+  const d = box.dataset;
+  if (!window.crypto || !crypto.subtle) return; // not a secure context: the server's result stays
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const res = await fetch(d.json, { headers: { Accept: "application/json" }, cache: "no-store" });
+      if (!res.ok) throw new Failure("hashes", `the history could not be read (${res.status})`);
+      const h = await res.json();
+      const { cp, missing } = await verifyHistory(h, d.batch, d.logKey, d.origin);
+      if (missing > 0 && attempt < 4) {
+        // Events newer than the last checkpoint: the log signs one within about a second.
+        await new Promise((r) => setTimeout(r, 1500));
+        continue;
+      }
+      if (missing > 0) throw new Failure("log", `${missing} event(s) not yet in the log`);
+      mark("log");
+      document.getElementById("v-log").textContent =
+        `${d.msgSize}: ${cp.size} · ${d.msgWitnesses}: ${cp.witnesses.length ? cp.witnesses.join(", ") : d.msgNone}`;
+      show("verified", d.msgOk, d.msgOkDetail);
+    } catch (e) {
+      if (e instanceof Failure) mark(e.check, false);
+      show("failed", d.msgFailed, `${d.msgFailedDetail} (${e.message})`);
+    }
+    return;
+  }
+}
+
+run();
