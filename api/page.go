@@ -225,9 +225,9 @@ type pageData struct {
 }
 
 type eventView struct {
-	Step, Date, Place, Quantity, Note, By string
-	Details                               []string
-	Recall                                bool
+	Hash, Step, Date, Place, Quantity, Note, By string
+	Details                                     []string
+	Recall                                      bool
 }
 
 type plotView struct{ Name, OSM, Geo string }
@@ -315,7 +315,7 @@ func (s *Server) renderBatch(c echo.Context, h *History, serverErr error) error 
 	}
 	certs := map[string]bool{}
 	for _, ev := range h.Events {
-		v := eventView{Step: stepName(cat, ev.BizStep), Date: eventDate(ev.EventTime), Note: ev.Note,
+		v := eventView{Hash: ev.Hash, Step: stepName(cat, ev.BizStep), Date: eventDate(ev.EventTime), Note: ev.Note,
 			By: h.Cooperative.Name, Place: placeName(ev.ReadPoint, h)}
 		if ev.Quantity != nil {
 			v.Quantity = quantityText(cat, ev.Quantity.Value, ev.Quantity.Unit)

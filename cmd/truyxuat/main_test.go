@@ -101,8 +101,20 @@ func TestConfigPrecedence(t *testing.T) {
 // startMain runs the real program on port 0 in a temporary directory.
 func startMain(t *testing.T, demo bool) (*Main, *bytes.Buffer) {
 	t.Helper()
+	return startMainWithOutput(t, t.TempDir(), demo)
+}
+
+// startMainAt runs the real program on port 0 over an existing data directory.
+func startMainAt(t *testing.T, dir string, demo bool) *Main {
+	t.Helper()
+	m, _ := startMainWithOutput(t, dir, demo)
+	return m
+}
+
+func startMainWithOutput(t *testing.T, dir string, demo bool) (*Main, *bytes.Buffer) {
+	t.Helper()
 	cfg := &Config{}
-	cfg.Data = t.TempDir()
+	cfg.Data = dir
 	cfg.Addr = "127.0.0.1:0"
 	cfg.LogLevel, cfg.LogFormat = "info", "text"
 	cfg.BodyLimit, cfg.RequestTimeout, cfg.ShutdownTimeout = 1<<20, 30*time.Second, 5*time.Second

@@ -116,6 +116,8 @@ async function verifyHistory(h, batchID, vkey, origin) {
   const dec = new TextDecoder("utf-8", { fatal: true });
   let prev = null;
   const checked = [];
+  const items = document.querySelectorAll(".timeline li[data-hash]");
+  if (items.length !== h.events.length) throw new Failure("hashes", "the page does not show every signed event");
   for (let i = 0; i < h.events.length; i++) {
     const ev = h.events[i];
     const body = b64(ev.canonical);
@@ -125,6 +127,16 @@ async function verifyHistory(h, batchID, vkey, origin) {
     try { c = JSON.parse(dec.decode(body)); } catch (_) { throw new Failure("hashes", `event ${i}: bytes are not an event`); }
     if (c.v !== 1 || c.seq !== i || c.batch !== batchID) throw new Failure("links", `event ${i}: out of order or from another batch`);
     if ((prev === null && "prev" in c) || (prev !== null && c.prev !== prev)) throw new Failure("links", `event ${i}: does not link to the event before it`);
+    // What the page and the JSON say must be what was signed.
+    if ((ev.note || "") !== (c.note || "") || ev.biz_step !== c.bizStep || ev.event_time !== c.eventTime) {
+      throw new Failure("hashes", `event ${i}: the readable record differs from the signed one`);
+    }
+    const li = items[i];
+    const day = c.eventTime.slice(0, 10).split("-").reverse().join("/");
+    if (!li || li.dataset.hash !== ev.hash || !li.querySelector(".when").textContent.startsWith(day) ||
+        (li.querySelector(".note") || { textContent: "" }).textContent !== (c.note || "")) {
+      throw new Failure("hashes", `event ${i}: the page shows something other than what was signed`);
+    }
     if (!keys.has(ev.signer)) throw new Failure("signatures", `event ${i}: signed by a key that is not the cooperative's`);
     const sig = b64(ev.signature), signer = b64(ev.signer);
     if (!(await ed25519Verify(signer, sig, body))) throw new Failure("signatures", `event ${i}: bad signature`);

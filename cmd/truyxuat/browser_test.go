@@ -1,0 +1,245 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/truyxuat/truyxuat/store"
+)
+
+// Browser tests drive Debian's chromium, headless, at a phone's size
+// (390×844), against the real program. Without chromium they skip, except
+// in CI (CI=true), where they fail.
+
+func needTool(t testing.TB, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s is required in CI (.ci/run installs it): %v", name, err)
+		}
+		t.Skipf("%s is not installed; skipping (Debian: apt-get install %s)", name, name)
+	}
+	return p
+}
+
+// testOut is the folder test screenshots go to: $TRUYXUAT_TESTOUT, or
+// testout/ at the repository root.
+func testOut(t testing.TB, sub string) string {
+	t.Helper()
+	dir := os.Getenv("TRUYXUAT_TESTOUT")
+	if dir == "" {
+		dir = filepath.Join("..", "..", "testout")
+	}
+	dir = filepath.Join(dir, sub)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// newBrowser starts headless chromium and returns a tab context.
+func newBrowser(t *testing.T) context.Context {
+	t.Helper()
+	path := needTool(t, "chromium")
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(390, 844),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
+	t.Cleanup(func() { cancelTimeout(); cancel(); cancelAlloc() })
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile)); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	return ctx
+}
+
+// verification opens url and waits until the page's own check has
+// finished, returning the final data-verification value.
+func verification(t *testing.T, ctx context.Context, url string) string {
+	t.Helper()
+	if err := chromedp.Do(ctx, chromedp.Navigate(url)); err != nil {
+		t.Fatalf("open %s: %v", url, err)
+	}
+	state, err := chromedp.Run(ctx, chromedp.Poll[string](
+		`document.documentElement.dataset.verification !== "pending" && document.documentElement.dataset.verification`,
+		chromedp.WithPollingTimeout(30*time.Second)))
+	if err != nil {
+		detail, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.innerText`))
+		t.Fatalf("%s never finished verifying: %v\n%s", url, err, detail)
+	}
+	return state
+}
+
+func screenshot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	path := filepath.Join(testOut(t, "screenshots"), name+".png")
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: %s", path)
+}
+
+func pageText(t *testing.T, ctx context.Context, js string) string {
+	t.Helper()
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](js))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestBrowserVerifiesDemoBatch(t *testing.T) {
+	needTool(t, "chromium")
+	m, stdout := startMain(t, true)
+	ctx := newBrowser(t) // closed before the server stops
+	var demo DemoOutput
+	if err := json.Unmarshal(stdout.Bytes(), &demo); err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + m.Addr()
+	url := base + demo.Batches[0].URL
+
+	if got := verification(t, ctx, url); got != "verified" {
+		t.Fatalf("demo batch: data-verification=%q\n%s", got, pageText(t, ctx, "document.body.innerText"))
+	}
+	if s := pageText(t, ctx, `document.getElementById("v-state").textContent`); s != "Đã xác minh" {
+		t.Errorf("badge %q", s)
+	}
+	screenshot(t, ctx, "consumer-verified-vi")
+
+	// The English switch, remembered for the next page.
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`a.lang[hreflang="en"]`))); err != nil {
+		t.Fatal(err)
+	}
+	if got := verification(t, ctx, url); got != "verified" {
+		t.Fatalf("after the switch: %q", got)
+	}
+	if lang := pageText(t, ctx, "document.documentElement.lang"); lang != "en" {
+		t.Errorf("after the English switch and a reload, lang=%q", lang)
+	}
+	if s := pageText(t, ctx, `document.getElementById("v-state").textContent`); s != "Verified" {
+		t.Errorf("English badge %q", s)
+	}
+	screenshot(t, ctx, "consumer-verified-en")
+
+	// A recall shows a red banner above everything else.
+	key := demo.Cooperatives[0].APIKey
+	body, _ := json.Marshal(map[string]any{"biz_step": "inspecting", "disposition": "recalled",
+		"note": "Phát hiện dư lượng thuốc bảo vệ thực vật vượt mức cho phép"})
+	req, _ := http.NewRequest("POST", base+"/api/v1/batches/"+demo.Batches[1].ID+"/events", bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+key)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil || res.StatusCode != 201 {
+		t.Fatalf("recall: %v %v", res, err)
+	}
+	res.Body.Close()
+	if got := verification(t, ctx, base+demo.Batches[1].URL+"?lang=vi"); got != "verified" {
+		t.Fatalf("recalled batch: %q", got)
+	}
+	banner := pageText(t, ctx, `(document.querySelector(".recall")||{}).innerText||""`)
+	if !strings.Contains(banner, "THU HỒI") {
+		t.Errorf("recall banner %q", banner)
+	}
+	screenshot(t, ctx, "consumer-recalled")
+}
+
+func TestBrowserRejectsTamperedHistory(t *testing.T) {
+	needTool(t, "chromium")
+	dir := t.TempDir()
+	var out bytes.Buffer
+	root := newRootCmd(&out, io.Discard)
+	root.SetArgs([]string{"demo", "--data", dir})
+	if err := root.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	var demo DemoOutput
+	json.Unmarshal(out.Bytes(), &demo)
+	b := demo.Batches[0]
+	// Someone with the disk changes a recorded quantity without the key.
+	err := store.AlterEvent(filepath.Join(dir, "truyxuat.db"), b.ID, 3, func(body []byte) []byte {
+		return bytes.Replace(body, []byte(`"value":"6200"`), []byte(`"value":"9200"`), 1)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := startMainAt(t, dir, false)
+	ctx := newBrowser(t)
+	if got := verification(t, ctx, "http://"+m.Addr()+b.URL); got != "failed" {
+		t.Fatalf("tampered batch: data-verification=%q", got)
+	}
+	screenshot(t, ctx, "consumer-tampered")
+}
+
+// TestBrowserCatchesLyingServer puts a proxy that rewrites the history in
+// transit between the browser and the server: the browser must not be
+// fooled by what the server says about itself.
+func TestBrowserCatchesLyingServer(t *testing.T) {
+	needTool(t, "chromium")
+	m, stdout := startMain(t, true)
+	var demo DemoOutput
+	json.Unmarshal(stdout.Bytes(), &demo)
+	ctx := newBrowser(t)
+	proxy := startRewritingProxy(t, "http://"+m.Addr(), "Thu hoạch bằng máy", "Thu hoạch bằng tay")
+	if got := verification(t, ctx, proxy+demo.Batches[0].URL); got != "failed" {
+		t.Fatalf("rewritten history: data-verification=%q", got)
+	}
+}
+
+// startRewritingProxy serves target through a proxy that replaces from
+// with to in every response body, as a compromised server or a network in
+// the middle could.
+func startRewritingProxy(t *testing.T, target, from, to string) string {
+	t.Helper()
+	u, err := url.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rp := httputil.NewSingleHostReverseProxy(u)
+	director := rp.Director
+	rp.Director = func(r *http.Request) {
+		director(r)
+		r.Header.Del("Accept-Encoding") // read bodies uncompressed
+	}
+	rp.ModifyResponse = func(res *http.Response) error {
+		b, err := io.ReadAll(res.Body)
+		res.Body.Close()
+		if err != nil {
+			return err
+		}
+		b = bytes.ReplaceAll(b, []byte(from), []byte(to))
+		res.Body = io.NopCloser(bytes.NewReader(b))
+		res.ContentLength = int64(len(b))
+		res.Header.Set("Content-Length", strconv.Itoa(len(b)))
+		return nil
+	}
+	srv := httptest.NewServer(rp)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
