@@ -24,14 +24,14 @@ import (
 // testEnv is a real server over a real bbolt file, with a client that
 // checks every request and response against openapi.yaml.
 type testEnv struct {
-	t        *testing.T
+	t        testing.TB
 	db       *store.DB
 	srv      *httptest.Server
 	router   routers.Router
 	adminKey string
 }
 
-func newEnv(t *testing.T) *testEnv {
+func newEnv(t testing.TB, opts ...func(*Config)) *testEnv {
 	t.Helper()
 	dir := t.TempDir()
 	db, err := store.Open(filepath.Join(dir, "truyxuat.db"), store.Options{})
@@ -43,7 +43,11 @@ func newEnv(t *testing.T) *testEnv {
 		t.Fatal(err)
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	s := New(Config{PublicURL: "https://trace.example.vn"}, db, keys, logger)
+	cfg := Config{PublicURL: "https://trace.example.vn"}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	s := New(cfg, db, keys, logger)
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(func() {
 		srv.Close()
@@ -78,7 +82,7 @@ type response struct {
 	body   []byte
 }
 
-func (r *response) decode(t *testing.T, v any) {
+func (r *response) decode(t testing.TB, v any) {
 	t.Helper()
 	if err := json.Unmarshal(r.body, v); err != nil {
 		t.Fatalf("decode %s: %v", r.body, err)

@@ -12,4 +12,18 @@
 //
 // JSON wire types (wire.go) are separate from the signed domain types, so a
 // renamed JSON field can never change what was signed.
+//
+// The transparency log (log.go) is served as C2SP tlog-tiles under /log/
+// (checkpoint, hash tiles, entry bundles), with RFC 6962 proofs under
+// /api/v1/log/proof/, a C2SP tlog-proof per event at
+// /api/v1/events/{hash}/proof and the log's origin, verifier keys and
+// witness policy at /.well-known/truyxuat.json. Histories carry the
+// published checkpoint and each event's log index, entry and inclusion
+// proof; VerifyBundle (bundle.go) checks a saved history offline.
+//
+// Attachments (attachments.go) — photos and certificate scans — are
+// uploaded to /api/v1/attachments, checked by their content, stored once
+// by SHA-256 and served at /attachments/{sha256}, with resized JPEGs of
+// images (?w=) for the consumer page. Events may refer only to stored
+// attachments.
 package api

@@ -279,6 +279,9 @@ func (s *Server) appendEvent(c echo.Context) error {
 	if err := e.Validate(); err != nil {
 		return err
 	}
+	if err := s.checkAttachments(e); err != nil {
+		return err
+	}
 	coop, err := s.db.Cooperative(bt.CooperativeID)
 	if err != nil {
 		return err
@@ -365,6 +368,9 @@ func (s *Server) history(bt *trace.Batch) (*History, error) {
 		return nil, err
 	}
 	h.Verified = true
+	if err := s.addLogProofs(h, events); err != nil {
+		return nil, err
+	}
 	return h, nil
 }
 
@@ -434,6 +440,11 @@ func (s *Server) verifyHistory(c echo.Context) error {
 			return &trace.VerifyError{Index: i, Hash: ev.Hash, Reason: trace.ReasonMalformed, Detail: err.Error()}
 		}
 	}
+	if cv := s.ownCheckpointVerifier(); cv != nil && h.Checkpoint != "" {
+		if _, _, _, err := checkLog(&h, signed, cv); err != nil {
+			return err
+		}
+	}
 	res := VerifyResult{Valid: true, Batch: h.Batch.ID, Events: len(h.Events), KeysChecked: "cooperative " + coop.ID}
 	if n := len(signed); n > 0 {
 		res.Head = signed[n-1].Hash.String()
@@ -466,6 +477,12 @@ func (ev *Event) signed() (*trace.SignedEvent, error) {
 // what its verified canonical bytes say.
 func (ev *Event) matches(se *trace.SignedEvent) error {
 	want := toEvent(&store.StoredEvent{SignedEvent: se, ReceivedAt: ev.ReceivedAt})
+	// The log fields are the server's record, checked against the
+	// checkpoint (checkLog); only the entry follows from the bytes.
+	want.LogIndex, want.InclusionProof = ev.LogIndex, ev.InclusionProof
+	if ev.LogEntry != "" {
+		want.LogEntry = base64.StdEncoding.EncodeToString(trace.LogEntry(se))
+	}
 	a, _ := json.Marshal(want)
 	b, _ := json.Marshal(ev)
 	if !bytes.Equal(a, b) {

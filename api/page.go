@@ -188,7 +188,8 @@ func negotiate(r *http.Request) string {
 			best, bestQ, bestSpecific = rep, q, specific
 		}
 	}
-	if bestQ == 0 {
+	if bestQ <= 0 {
+		// Nothing acceptable that this resource has (or only q=0).
 		return ""
 	}
 	return best
@@ -230,7 +231,10 @@ type eventView struct {
 	Recall                                      bool
 }
 
-type plotView struct{ Name, OSM, Geo string }
+type plotView struct {
+	Name, OSM string
+	Geo       template.URL // a geo: URI, built here from two numbers
+}
 
 type recallView struct{ Reason string }
 
@@ -244,7 +248,7 @@ type batchPage struct {
 	Recall                           *recallView
 	Events                           []eventView
 	Certificates                     []string
-	Photos                           []string
+	Photos                           []photoView
 	Plot                             *plotView
 }
 
@@ -311,7 +315,7 @@ func (s *Server) renderBatch(c echo.Context, h *History, serverErr error) error 
 		lat, lon := strconv.FormatFloat(bp.Lat, 'f', -1, 64), strconv.FormatFloat(bp.Lon, 'f', -1, 64)
 		d.Plot = &plotView{Name: bp.Name,
 			OSM: "https://www.openstreetmap.org/?mlat=" + lat + "&mlon=" + lon + "#map=16/" + lat + "/" + lon,
-			Geo: "geo:" + lat + "," + lon}
+			Geo: template.URL("geo:" + lat + "," + lon)}
 	}
 	certs := map[string]bool{}
 	for _, ev := range h.Events {
@@ -348,7 +352,7 @@ func (s *Server) renderBatch(c echo.Context, h *History, serverErr error) error 
 		}
 		for _, a := range ev.Attachments {
 			if strings.HasPrefix(a.MediaType, "image/") {
-				d.Photos = append(d.Photos, "/attachments/"+a.SHA256)
+				d.Photos = append(d.Photos, photoFor(a.SHA256))
 			}
 		}
 		d.Events = append(d.Events, v)

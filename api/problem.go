@@ -77,6 +77,7 @@ var problemTypes = map[int]string{
 	http.StatusMethodNotAllowed:      "method-not-allowed",
 	http.StatusConflict:              "conflict",
 	http.StatusRequestEntityTooLarge: "too-large",
+	http.StatusUnsupportedMediaType:  "unsupported-media-type",
 	http.StatusUnprocessableEntity:   "invalid",
 	http.StatusServiceUnavailable:    "unavailable",
 	http.StatusInternalServerError:   "internal",
@@ -101,7 +102,7 @@ func problemFor(err error) *Problem {
 		if msg, ok := he.Message.(string); ok {
 			p.Detail = msg
 		}
-		if status == http.StatusRequestEntityTooLarge {
+		if errors.Is(err, echo.ErrStatusRequestEntityTooLarge) {
 			p.Detail = "the request body is larger than this endpoint accepts"
 		}
 	case status == http.StatusInternalServerError:

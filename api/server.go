@@ -46,6 +46,14 @@ type Config struct {
 	Static fs.FS
 	// Log identifies the transparency log to pages and clients.
 	Log LogInfo
+	// AttachmentLimit is the largest attachment (photo or certificate
+	// scan) accepted by POST /api/v1/attachments, in bytes (default
+	// DefaultAttachmentLimit, 10 MiB). That route has this limit (plus
+	// room for multipart headers) instead of BodyLimit.
+	AttachmentLimit int64
+	// AttachmentMaxPixels bounds an uploaded image's width × height
+	// (default DefaultAttachmentMaxPixels, 50 megapixels).
+	AttachmentMaxPixels int64
 }
 
 // LogInfo is the public identity of the transparency log.
@@ -66,6 +74,9 @@ type Server struct {
 	metrics *metrics
 	pages   *pages
 	now     func() time.Time
+
+	logState logState
+	attach   attachState
 }
 
 // New builds the server and its routes.
@@ -124,14 +135,19 @@ func (s *Server) routes() {
 		s.metrics.middleware,
 		securityHeaders,
 		middleware.CORSWithConfig(middleware.CORSConfig{
+			// Requests without an Origin are not CORS requests: an OPTIONS
+			// among them reaches the routes' own answer.
+			Skipper:       func(c echo.Context) bool { return c.Request().Header.Get(echo.HeaderOrigin) == "" },
 			AllowOrigins:  []string{"*"},
 			AllowHeaders:  []string{echo.HeaderAccept, "Accept-Language", echo.HeaderContentType, echo.HeaderAuthorization},
 			ExposeHeaders: []string{echo.HeaderLocation, echo.HeaderXRequestID, "Link"},
 		}),
 		middleware.GzipWithConfig(middleware.GzipConfig{
-			Skipper: func(c echo.Context) bool { return c.Path() == "/metrics" },
+			Skipper: func(c echo.Context) bool { return c.Path() == "/metrics" || isAttachmentDownload(c) },
 		}),
-		middleware.BodyLimit(fmt.Sprintf("%dB", s.cfg.BodyLimit)),
+		middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{
+			Limit: fmt.Sprintf("%dB", s.cfg.BodyLimit), Skipper: isAttachmentUpload,
+		}),
 		middleware.ContextTimeoutWithConfig(middleware.ContextTimeoutConfig{Timeout: s.cfg.RequestTimeout}),
 	)
 
@@ -147,6 +163,7 @@ func (s *Server) routes() {
 	e.OPTIONS(trace.BatchLinkPrefix+":id", allowGetHead)
 	e.GET("/.well-known/gs1resolver", s.gs1Resolver)
 	e.Match(resolver, "/static/*", s.serveStatic)
+	e.Match(resolver, attachmentPath+":sha256", s.getAttachment)
 
 	v1 := e.Group("/api/v1")
 	v1.GET("/openapi.yaml", s.openapi)
@@ -157,6 +174,7 @@ func (s *Server) routes() {
 	v1.GET("/batches/:id", s.getBatch)
 	v1.GET("/events/:hash", s.getEvent)
 	v1.POST("/verify", s.verifyHistory)
+	s.logRoutes()
 
 	admin := v1.Group("", s.authenticate(store.RoleAdmin))
 	admin.POST("/cooperatives", s.createCooperative)
@@ -165,6 +183,7 @@ func (s *Server) routes() {
 	coop.POST("/products", s.createProduct)
 	coop.POST("/batches", s.createBatch)
 	coop.POST("/batches/:id/events", s.appendEvent)
+	coop.POST("/attachments", s.uploadAttachment, middleware.BodyLimit(s.attachmentBodyLimit()))
 }
 
 func (s *Server) healthz(c echo.Context) error {

@@ -208,6 +208,15 @@ type Event struct {
 	Signature   string    `json:"signature"` // base64 Ed25519 signature over the canonical bytes
 	Signer      string    `json:"signer"`    // base64 Ed25519 public key
 	ReceivedAt  time.Time `json:"received_at"`
+	// LogIndex is the event's index in the transparency log.
+	LogIndex *uint64 `json:"log_index,omitempty"`
+	// LogEntry is the base64 of the event's 32-byte log entry
+	// (trace.LogEntry).
+	LogEntry string `json:"log_entry,omitempty"`
+	// InclusionProof is the RFC 6962 inclusion proof (base64 hashes, the
+	// leaf's sibling first) of the entry in the history's checkpoint;
+	// absent for an event newer than the checkpoint.
+	InclusionProof []string `json:"inclusion_proof,omitzero"`
 }
 
 func toEvent(st *store.StoredEvent) Event {
@@ -221,6 +230,7 @@ func toEvent(st *store.StoredEvent) Event {
 		Signature:   base64.StdEncoding.EncodeToString(st.Signature),
 		Signer:      base64.StdEncoding.EncodeToString(st.Signer),
 		ReceivedAt:  st.ReceivedAt,
+		LogEntry:    base64.StdEncoding.EncodeToString(st.LogEntry),
 		EventFields: EventFields{
 			Type: string(e.Type), Action: e.Action, BizStep: e.BizStep, Disposition: e.Disposition,
 			EventTime: e.EventTime, EventTimeZoneOffset: e.EventTimeZoneOffset,
@@ -230,6 +240,10 @@ func toEvent(st *store.StoredEvent) Event {
 	}
 	if e.Seq > 0 {
 		ev.Prev = e.Prev.String()
+	}
+	if st.LogEntry != nil {
+		idx := st.LogIndex
+		ev.LogIndex = &idx
 	}
 	if e.ILMD != nil {
 		ev.ILMD = &ILMD{HarvestDate: e.ILMD.HarvestDate, ExpiryDate: e.ILMD.ExpiryDate, CountryOfOrigin: e.ILMD.CountryOfOrigin}
@@ -319,4 +333,8 @@ type History struct {
 	// signature against the cooperative's keys. Clients should verify
 	// for themselves; the fields above are all they need.
 	Verified bool `json:"verified"`
+	// Checkpoint is the log's published checkpoint (a C2SP signed note
+	// with the log's Ed25519 and ML-DSA-44 signatures and any witness
+	// cosignatures) that the events' inclusion proofs lead to.
+	Checkpoint string `json:"checkpoint,omitempty"`
 }

@@ -1,0 +1,191 @@
+package store
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/truyxuat/truyxuat/trace/tlog"
+)
+
+// The log's signing keys are two files in the key directory, each holding
+// one tlog private key ("PRIVATE+KEY+<origin>+<key ID>+<base64>", the
+// form golang.org/x/mod/sumdb/note and github.com/transparency-dev/formats
+// read) after a comment line, with mode 0600. Their names contain a dot,
+// so they can never collide with a cooperative's key file (<id>.key, where
+// an id has no dots).
+const (
+	LogEd25519KeyFile = "log.ed25519.key"
+	LogMLDSA44KeyFile = "log.mldsa44.key"
+)
+
+// LogKeys are the transparency log's two signing keys: Ed25519 and
+// ML-DSA-44, both named after the log's origin. The private halves never
+// leave this type except as signatures.
+type LogKeys struct {
+	origin string
+	ed, ml *tlog.PrivateKey
+	now    func() time.Time
+}
+
+// ErrNoLogKeys is returned (wrapped) by OpenLogKeys when create is false and
+// the key files do not exist.
+var ErrNoLogKeys = errors.New("store: the log's signing keys do not exist yet")
+
+// OpenLogKeys reads the log's keys from dir. With create, a missing key
+// file is generated (mode 0600, written atomically). origin, if not empty,
+// must be the keys' name: a log cannot change its origin once its keys
+// exist. With an empty origin the keys are read whatever their name.
+func OpenLogKeys(dir, origin string, create bool) (*LogKeys, error) {
+	if origin != "" && !tlog.ValidKeyName(origin) {
+		return nil, fmt.Errorf("store: log origin %q is not a valid key name (no spaces or '+')", origin)
+	}
+	if create {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("store: key directory: %w", err)
+		}
+	}
+	k := &LogKeys{now: time.Now}
+	for _, f := range []struct {
+		file string
+		typ  tlog.SignatureType
+		dst  **tlog.PrivateKey
+	}{{LogEd25519KeyFile, tlog.TypeEd25519, &k.ed}, {LogMLDSA44KeyFile, tlog.TypeMLDSA44, &k.ml}} {
+		p := filepath.Join(dir, f.file)
+		key, err := readLogKey(p, f.typ)
+		switch {
+		case errors.Is(err, fs.ErrNotExist) && !create:
+			return nil, fmt.Errorf("%w: %s is missing (the first `truyxuat serve` creates it)", ErrNoLogKeys, p)
+		case errors.Is(err, fs.ErrNotExist):
+			if origin == "" {
+				return nil, fmt.Errorf("store: cannot create %s without a log origin", p)
+			}
+			if key, err = tlog.GenerateKey(rand.Reader, origin, f.typ); err != nil {
+				return nil, err
+			}
+			if err := writeLogKey(p, key); err != nil {
+				return nil, fmt.Errorf("store: log key %s: %w", p, err)
+			}
+		case err != nil:
+			return nil, fmt.Errorf("store: log key %s: %w", p, err)
+		}
+		if origin != "" && key.Name() != origin {
+			return nil, fmt.Errorf("store: the log's keys in %s are for origin %q, but the configured origin is %q: "+
+				"a log keeps its origin for life; set log_origin (TRUYXUAT_LOG_ORIGIN) to %q, or start a new log in a new data directory",
+				dir, key.Name(), origin, key.Name())
+		}
+		*f.dst = key
+	}
+	if k.ed.Name() != k.ml.Name() {
+		return nil, fmt.Errorf("store: the log's Ed25519 key is named %q but its ML-DSA-44 key %q", k.ed.Name(), k.ml.Name())
+	}
+	k.origin = k.ed.Name()
+	return k, nil
+}
+
+// Origin returns the log's origin, the name of both keys.
+func (k *LogKeys) Origin() string { return k.origin }
+
+// Public returns the log's verifier keys: Ed25519 first, then ML-DSA-44.
+func (k *LogKeys) Public() []tlog.VerifierKey {
+	return []tlog.VerifierKey{k.ed.Public(), k.ml.Public()}
+}
+
+// Sign signs a checkpoint of the log with both keys. It is a
+// Checkpointer for DB.CheckpointLog.
+func (k *LogKeys) Sign(size uint64, root tlog.Hash) ([]byte, error) {
+	return tlog.SignCheckpoint(tlog.Checkpoint{Origin: k.origin, Size: size, Root: root},
+		k.ed.Signer(k.now), k.ml.Signer(k.now))
+}
+
+// String names the keys without revealing them.
+func (k *LogKeys) String() string { return "log keys for " + k.origin }
+
+// readLogKey reads a key file holding exactly one key of the given type.
+func readLogKey(p string, typ tlog.SignatureType) (*tlog.PrivateKey, error) {
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return nil, err
+	}
+	if fi, err := os.Stat(p); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		return nil, fmt.Errorf("%s is readable by others (mode %v); run chmod 600 on it", p, fi.Mode().Perm())
+	}
+	keys, err := tlog.ParseKeyFile(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s is damaged: %v", p, err)
+	}
+	if len(keys) != 1 || keys[0].Type() != typ {
+		return nil, fmt.Errorf("%s must hold exactly one %v key", p, typ)
+	}
+	return keys[0], nil
+}
+
+// writeLogKey writes a key file atomically with mode 0600 and syncs it.
+func writeLogKey(p string, k *tlog.PrivateKey) error {
+	return writeSecretFile(p, fmt.Sprintf("# %v signing key of %s. Secret: never copy it off this machine.\n%s\n", k.Type(), k.Name(), k.Encode()))
+}
+
+// writeSecretFile writes data to p atomically (temporary file, fsync,
+// rename, directory fsync) with mode 0600, refusing to replace a file.
+func writeSecretFile(p, data string) error {
+	if _, err := os.Stat(p); err == nil {
+		return fmt.Errorf("%s already exists", p)
+	}
+	tmp, err := os.OpenFile(p+".tmp", os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = tmp.WriteString(data)
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := os.Rename(tmp.Name(), p); err != nil {
+		return err
+	}
+	if d, err := os.Open(filepath.Dir(p)); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+// OpenCosignerKey reads a witness's cosignature key (Ed25519
+// cosignature/v1, type 0x04) from the key file p, or creates one named
+// name (mode 0600) if the file does not exist. If name is not empty it
+// must match the stored key's name.
+func OpenCosignerKey(p, name string) (*tlog.PrivateKey, error) {
+	key, err := readLogKey(p, tlog.TypeCosignatureV1)
+	if errors.Is(err, fs.ErrNotExist) {
+		if name == "" {
+			return nil, fmt.Errorf("store: cannot create witness key %s without a name", p)
+		}
+		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+			return nil, err
+		}
+		if key, err = tlog.GenerateKey(rand.Reader, name, tlog.TypeCosignatureV1); err != nil {
+			return nil, err
+		}
+		if err := writeLogKey(p, key); err != nil {
+			return nil, fmt.Errorf("store: witness key %s: %w", p, err)
+		}
+		return key, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: witness key %s: %w", p, err)
+	}
+	if name != "" && key.Name() != name {
+		return nil, fmt.Errorf("store: the witness key in %s is named %q, not %q", p, key.Name(), name)
+	}
+	return key, nil
+}
