@@ -321,7 +321,7 @@ func (s *Server) resolveDigitalLink(c echo.Context) error {
 	if dl.Lot == "" {
 		return echo.NewHTTPError(http.StatusNotFound, "this Digital Link names a product but no lot (add /10/<lot>)")
 	}
-	bt, err := s.db.BatchByLot(dl.GTIN, dl.Lot)
+	bt, err := s.batchByLot(dl.GTIN, dl.Lot)
 	if err != nil {
 		return err
 	}
@@ -381,19 +381,25 @@ func (s *Server) serveHistory(c echo.Context, bt *trace.Batch) error {
 	if rep == "" {
 		return echo.NewHTTPError(http.StatusNotAcceptable, "this resource is available as text/html, application/json and application/linkset+json")
 	}
-	h, err := s.history(bt)
+	e, err := s.cachedHistory(bt)
 	if err != nil {
 		return err
 	}
 	switch rep {
 	case repHTML:
-		return s.renderBatch(c, h, nil)
+		cat := s.setLanguage(c)
+		p, err := s.page(c, e, cat)
+		if err != nil {
+			return err
+		}
+		pageHeaders(c)
+		return blob(c, echo.MIMETextHTMLCharsetUTF8, p)
 	case repLinkset:
-		return s.linkset(c, h)
+		return s.linkset(c, e.h)
 	}
 	c.Response().Header().Set("Vary", "Accept, Accept-Language")
 	c.Response().Header().Set(echo.HeaderCacheControl, "no-cache")
-	return c.JSON(http.StatusOK, h)
+	return blob(c, echo.MIMEApplicationJSON, e.json)
 }
 
 // VerifyResult is the answer of POST /api/v1/verify for a history that passes.

@@ -282,16 +282,13 @@ func (s *Server) render(c echo.Context, status int, name string, data any) error
 	if err := s.pages.tmpl[name].ExecuteTemplate(&buf, name+".html", data); err != nil {
 		return err
 	}
-	h := c.Response().Header()
-	h.Set("Content-Security-Policy", pageCSP)
-	h.Add("Vary", "Accept, Accept-Language, Cookie")
-	h.Set(echo.HeaderCacheControl, "no-cache")
+	pageHeaders(c)
 	return c.HTMLBlob(status, buf.Bytes())
 }
 
-// renderBatch renders the consumer page of a batch's history.
-func (s *Server) renderBatch(c echo.Context, h *History, serverErr error) error {
-	cat := s.setLanguage(c)
+// batchPageBytes renders the consumer page of a batch's history in a
+// language, for the request's path and query.
+func (s *Server) batchPageBytes(c echo.Context, h *History, cat *catalog, serverErr error) ([]byte, error) {
 	product := h.Product.NameVI
 	if cat.Lang != "vi" && h.Product.NameEN != "" {
 		product = h.Product.NameEN
@@ -357,7 +354,19 @@ func (s *Server) renderBatch(c echo.Context, h *History, serverErr error) error 
 		}
 		d.Events = append(d.Events, v)
 	}
-	return s.render(c, http.StatusOK, "batch", d)
+	var buf bytes.Buffer
+	if err := s.pages.tmpl["batch"].ExecuteTemplate(&buf, "batch.html", d); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// pageHeaders are the headers of every page.
+func pageHeaders(c echo.Context) {
+	h := c.Response().Header()
+	h.Set("Content-Security-Policy", pageCSP)
+	h.Add("Vary", "Accept, Accept-Language, Cookie")
+	h.Set(echo.HeaderCacheControl, "no-cache")
 }
 
 // renderErrorPage is the friendly page for a resolver error in a browser.

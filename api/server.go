@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -73,6 +74,8 @@ type Server struct {
 	echo    *echo.Echo
 	metrics *metrics
 	pages   *pages
+	cache   historyCache
+	lots    sync.Map // gtin14 "/" lot → *trace.Batch
 	now     func() time.Time
 
 	logState logState
@@ -143,7 +146,9 @@ func (s *Server) routes() {
 			ExposeHeaders: []string{echo.HeaderLocation, echo.HeaderXRequestID, "Link"},
 		}),
 		middleware.GzipWithConfig(middleware.GzipConfig{
-			Skipper: func(c echo.Context) bool { return c.Path() == "/metrics" || isAttachmentDownload(c) },
+			Skipper: func(c echo.Context) bool {
+				return c.Path() == "/metrics" || isAttachmentDownload(c) || servesHistory(c)
+			},
 		}),
 		middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{
 			Limit: fmt.Sprintf("%dB", s.cfg.BodyLimit), Skipper: isAttachmentUpload,
@@ -183,6 +188,7 @@ func (s *Server) routes() {
 	coop.POST("/products", s.createProduct)
 	coop.POST("/batches", s.createBatch)
 	coop.POST("/batches/:id/events", s.appendEvent)
+	s.epcisRoutes(v1, coop)
 	coop.POST("/attachments", s.uploadAttachment, middleware.BodyLimit(s.attachmentBodyLimit()))
 }
 

@@ -237,3 +237,12 @@ func (db *DB) UpdateCheckpoint(size uint64, note []byte) error {
 		return b.Put(u64(size), note)
 	})
 }
+
+// Head returns a batch's length and head hash as this view sees them.
+func (v *LogView) Head(batchID string) (uint64, trace.Hash, error) {
+	if v.tx.Bucket(bucketBatches).Get([]byte(batchID)) == nil {
+		return 0, trace.Hash{}, fmt.Errorf("batch %s: %w", batchID, trace.ErrNotFound)
+	}
+	n, h := readHead(v.tx, batchID)
+	return n, h, nil
+}
