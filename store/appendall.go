@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	bolt "go.etcd.io/bbolt"
@@ -39,10 +38,6 @@ func (db *DB) AppendAll(ctx context.Context, reqs []AppendRequest) ([]*StoredEve
 	if err != nil {
 		return nil, fmt.Errorf("store: append %d events: %w", len(reqs), err)
 	}
-	// The committer counts requests; this one carried len(reqs) events.
-	db.statsMu.Lock()
-	db.stats.Appends += uint64(len(reqs) - 1)
-	db.statsMu.Unlock()
 	return res.(*appendAllResult).events, nil
 }
 
@@ -119,9 +114,8 @@ func (db *DB) prepareAll(st *seqState, reqs []AppendRequest) (*pending, error) {
 		st.heads[b] = h
 	}
 	// The hashes are not added to st.hashes: nobody can name these events
-	// as inputs before they are committed and their hashes returned, and
-	// the committer forgets only what single appends add there.
-	p := &pending{result: &appendAllResult{events: stored}}
+	// as inputs before they are committed and their hashes returned.
+	p := &pending{result: &appendAllResult{events: stored}, events: stored}
 	p.sign = func() {
 		for i, s := range stored {
 			reqs[i].Signer.Seal(s.SignedEvent)
@@ -129,22 +123,9 @@ func (db *DB) prepareAll(st *seqState, reqs []AppendRequest) (*pending, error) {
 	}
 	p.write = func(tx *bolt.Tx) error {
 		for _, s := range stored {
-			e := s.Event
-			key := eventKey(e.Batch, e.Seq)
-			if err := tx.Bucket(bucketEvents).Put(key, encodeRecord(s)); err != nil {
+			if err := writeEvent(tx, s); err != nil {
 				return err
 			}
-			if err := tx.Bucket(bucketEventHash).Put(s.Hash[:], key); err != nil {
-				return err
-			}
-			if err := writeHead(tx, e.Batch, e.Seq+1, s.Hash); err != nil {
-				return err
-			}
-		}
-		// The committer logs the results of single appends; these are
-		// logged here, in the same transaction.
-		if err := logAppend(tx, stored); err != nil {
-			return errors.Join(errors.New("log entries"), err)
 		}
 		return nil
 	}

@@ -42,7 +42,7 @@ type pending struct {
 	sign   func()                  // optional; runs on a signing worker
 	write  func(tx *bolt.Tx) error // runs in the group's transaction
 	result any                     // handed to the caller once committed
-	undo   func(st *seqState)      // forgets in-memory effects if the group fails
+	events []*StoredEvent          // the events it writes, in order, for the log
 	leaf   []byte                  // optional entry for the transparency log
 }
 
@@ -70,6 +70,7 @@ type seqState struct {
 	heads   map[string]head       // batch id → length and head hash
 	batches map[string]string     // batch id → cooperative id
 	hashes  map[trace.Hash]string // event hash → batch id, for events not yet committed
+	lots    map[string]string     // lot key → batch id, for batches not yet committed
 }
 
 type head struct {
@@ -110,7 +111,7 @@ func (db *DB) submit(ctx context.Context, prepare prepareFunc) (any, error) {
 }
 
 func (db *DB) startPipeline() {
-	st := &seqState{db: db, heads: map[string]head{}, batches: map[string]string{}, hashes: map[trace.Hash]string{}}
+	st := &seqState{db: db, heads: map[string]head{}, batches: map[string]string{}, hashes: map[trace.Hash]string{}, lots: map[string]string{}}
 	db.toCommit = make(chan *group)
 	db.idle = make(chan struct{}, 1)
 	db.idle <- struct{}{}
@@ -155,6 +156,7 @@ func (db *DB) sequencer(st *seqState, signJobs chan<- func()) {
 			clear(st.heads)
 			clear(st.batches)
 			clear(st.hashes)
+			clear(st.lots)
 		}
 		st.pruneHashes()
 		g := &group{ready: make(chan struct{}, 1), epoch: epoch}
@@ -255,9 +257,7 @@ func (db *DB) committer(st *seqState) {
 					if err := r.p.write(tx); err != nil {
 						return err
 					}
-					if st, ok := r.p.result.(*StoredEvent); ok {
-						events = append(events, st)
-					}
+					events = append(events, r.p.events...)
 				}
 				// Every event is also an entry of the transparency log,
 				// in the same transaction.
@@ -276,10 +276,14 @@ func (db *DB) committer(st *seqState) {
 				r.result = r.p.result
 			}
 		}
+		events := 0
+		for _, r := range g.reqs {
+			events += len(r.p.events)
+		}
 		db.statsMu.Lock()
 		if err == nil {
 			db.stats.Commits++
-			db.stats.Appends += uint64(len(g.reqs))
+			db.stats.Appends += uint64(events)
 		} else {
 			db.stats.Rejected += uint64(len(g.reqs))
 		}
@@ -304,7 +308,7 @@ func (db *DB) committer(st *seqState) {
 func (db *DB) forget(g *group) {
 	db.pendingMu.Lock()
 	for _, r := range g.reqs {
-		if se, ok := r.p.result.(*StoredEvent); ok {
+		for _, se := range r.p.events {
 			db.committedHashes = append(db.committedHashes, se.Hash)
 		}
 	}

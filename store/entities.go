@@ -1,8 +1,11 @@
 package store
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"strings"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -136,39 +139,19 @@ func lotKey(p *trace.Product, lot string) []byte {
 }
 
 // CreateBatch stores a new batch of an existing product of the same
-// cooperative; its lot must be new for that product.
+// cooperative; its lot must be new for that product. It goes through the
+// group committer, like every write that changes chains or lots.
 func (db *DB) CreateBatch(bt *trace.Batch) error {
-	bt.CreatedAt = db.opts.Now().UTC()
-	return db.bolt.Update(func(tx *bolt.Tx) error { return createBatch(tx, bt) })
-}
-
-func createBatch(tx *bolt.Tx, bt *trace.Batch) error {
-	b := tx.Bucket(bucketBatches)
-	if bt.ID == "" {
-		bt.ID = uniqueID(b, NewID())
+	_, err := db.Apply(context.Background(), Change{NewBatches: []*trace.Batch{bt}})
+	if err != nil {
+		var fe *trace.FieldError
+		var ve *trace.ValidationError
+		if errors.As(err, &ve) || errors.As(err, &fe) {
+			// Name the batch's own fields, not its place in the change.
+			return unprefix(err, "batches[0].")
+		}
 	}
-	if err := bt.Validate(); err != nil {
-		return err
-	}
-	var p trace.Product
-	if err := getJSON(tx.Bucket(bucketProducts), bt.ProductID, "product", &p); err != nil {
-		return err
-	}
-	if p.CooperativeID != bt.CooperativeID {
-		return fmt.Errorf("product %s belongs to another cooperative: %w", p.ID, trace.ErrForbidden)
-	}
-	if b.Get([]byte(bt.ID)) != nil {
-		return fmt.Errorf("batch %s already exists: %w", bt.ID, trace.ErrConflict)
-	}
-	lk := lotKey(&p, bt.Lot)
-	lots := tx.Bucket(bucketLots)
-	if other := lots.Get(lk); other != nil {
-		return fmt.Errorf("lot %s of product %s is already batch %s: %w", bt.Lot, p.ID, other, trace.ErrConflict)
-	}
-	if err := lots.Put(lk, []byte(bt.ID)); err != nil {
-		return err
-	}
-	return putJSON(b, bt.ID, bt)
+	return err
 }
 
 // Batch returns one batch.
@@ -267,4 +250,21 @@ func uniqueID(b *bolt.Bucket, base string) string {
 		id = fmt.Sprintf("%s-%d", base, i)
 	}
 	return id
+}
+
+// unprefix removes a prefix from the field names of a validation error.
+func unprefix(err error, prefix string) error {
+	var fe *trace.FieldError
+	var ve *trace.ValidationError
+	switch {
+	case errors.As(err, &ve):
+		out := &trace.ValidationError{}
+		for _, f := range ve.Fields {
+			out.Fields = append(out.Fields, &trace.FieldError{Field: strings.TrimPrefix(f.Field, prefix), Reason: f.Reason})
+		}
+		return out
+	case errors.As(err, &fe):
+		return &trace.FieldError{Field: strings.TrimPrefix(fe.Field, prefix), Reason: fe.Reason}
+	}
+	return err
 }

@@ -101,17 +101,9 @@ func (db *DB) prepareAppend(st *seqState, req AppendRequest) (*pending, error) {
 	stored := &StoredEvent{SignedEvent: se, ReceivedAt: db.opts.Now().UTC(), KeyID: req.KeyID}
 	st.heads[e.Batch] = head{n: e.Seq + 1, h: se.Hash}
 	st.hashes[se.Hash] = e.Batch
-	key := eventKey(e.Batch, e.Seq)
 	p.result = stored
-	p.write = func(tx *bolt.Tx) error {
-		if err := tx.Bucket(bucketEvents).Put(key, encodeRecord(stored)); err != nil {
-			return err
-		}
-		if err := tx.Bucket(bucketEventHash).Put(se.Hash[:], key); err != nil {
-			return err
-		}
-		return writeHead(tx, e.Batch, e.Seq+1, se.Hash)
-	}
+	p.events = []*StoredEvent{stored}
+	p.write = func(tx *bolt.Tx) error { return writeEvent(tx, stored) }
 	return p, nil
 }
 
@@ -281,4 +273,21 @@ func fillLog(tx *bolt.Tx, st *StoredEvent) {
 		st.LogIndex = binary.BigEndian.Uint64(b)
 		st.LogEntry = trace.LogEntry(st.SignedEvent)
 	}
+}
+
+// writeEvent stores a prepared event: its record, its hash index, the
+// lineage and recall indexes, and its batch's new head.
+func writeEvent(tx *bolt.Tx, st *StoredEvent) error {
+	e := st.Event
+	key := eventKey(e.Batch, e.Seq)
+	if err := tx.Bucket(bucketEvents).Put(key, encodeRecord(st)); err != nil {
+		return err
+	}
+	if err := tx.Bucket(bucketEventHash).Put(st.Hash[:], key); err != nil {
+		return err
+	}
+	if err := indexEvent(tx, e, st.Hash); err != nil {
+		return err
+	}
+	return writeHead(tx, e.Batch, e.Seq+1, st.Hash)
 }

@@ -1,0 +1,329 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/truyxuat/truyxuat/trace"
+)
+
+// Lineage and recalls:
+//
+//	lineage  "d" ‖ input ‖ 0x00 ‖ output → ""   (downstream)
+//	         "u" ‖ output ‖ 0x00 ‖ input → ""   (upstream)
+//	recalls  batch id ‖ 0x00 ‖ event hash → ""
+//	meta     "recalls" → uint64 count of recall events
+//
+// Both are written in the transaction that commits the event, so they are
+// exactly as durable as the chain they index.
+var (
+	bucketLineage = []byte("lineage")
+	bucketRecalls = []byte("recalls")
+)
+
+func init() { allBuckets = append(allBuckets, bucketLineage, bucketRecalls) }
+
+// indexEvent updates the lineage and recall indexes for a committed event.
+func indexEvent(tx *bolt.Tx, e *trace.Event, h trace.Hash) error {
+	if e.Type == trace.TransformationEvent {
+		lin := tx.Bucket(bucketLineage)
+		for _, in := range e.Inputs {
+			if err := lin.Put(linKey('d', in.Batch, e.Batch), nil); err != nil {
+				return err
+			}
+			if err := lin.Put(linKey('u', e.Batch, in.Batch), nil); err != nil {
+				return err
+			}
+		}
+	}
+	if e.Disposition == "recalled" {
+		k := append(append([]byte(e.Batch), 0), h[:]...)
+		if err := tx.Bucket(bucketRecalls).Put(k, nil); err != nil {
+			return err
+		}
+		meta := tx.Bucket(bucketMeta)
+		var n uint64
+		if v := meta.Get([]byte("recalls")); len(v) == 8 {
+			n = binary.BigEndian.Uint64(v)
+		}
+		return meta.Put([]byte("recalls"), u64(n+1))
+	}
+	return nil
+}
+
+func linKey(dir byte, a, b string) []byte {
+	k := append([]byte{dir}, a...)
+	k = append(k, 0)
+	return append(k, b...)
+}
+
+// Lineage is the batches a batch came from and went into, transitively.
+type Lineage struct {
+	Upstream   []string // every batch it was made from, nearest first
+	Downstream []string // every batch made from it, nearest first
+}
+
+// maxLineage bounds a walk so a pathological graph cannot stall a read.
+const maxLineage = 10000
+
+// Lineage walks the transformation graph from a batch both ways: "one
+// step back, one step forward", and on to every farm plot and every lot.
+func (db *DB) Lineage(batchID string) (*Lineage, error) {
+	l := &Lineage{}
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketBatches).Get([]byte(batchID)) == nil {
+			return fmt.Errorf("batch %s: %w", batchID, trace.ErrNotFound)
+		}
+		l.Upstream = walk(tx, 'u', batchID)
+		l.Downstream = walk(tx, 'd', batchID)
+		return nil
+	})
+	return l, err
+}
+
+func walk(tx *bolt.Tx, dir byte, from string) []string {
+	c := tx.Bucket(bucketLineage).Cursor()
+	seen := map[string]bool{from: true}
+	queue := []string{from}
+	var out []string
+	for len(queue) > 0 && len(out) < maxLineage {
+		cur := queue[0]
+		queue = queue[1:]
+		prefix := append(append([]byte{dir}, cur...), 0)
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+			next := string(k[len(prefix):])
+			if !seen[next] {
+				seen[next] = true
+				out = append(out, next)
+				queue = append(queue, next)
+			}
+		}
+	}
+	return out
+}
+
+// Recall is a recall event of a batch.
+type Recall struct {
+	Batch string     // the batch the recall was recorded on
+	Event trace.Hash // the recall event
+}
+
+// Recalls returns the recall events that apply to a batch: its own and
+// those of every batch upstream of it, so a recall reaches every lot made
+// from the recalled one.
+func (db *DB) Recalls(batchID string) ([]Recall, error) {
+	var out []Recall
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketRecalls).Cursor()
+		for _, b := range append([]string{batchID}, walk(tx, 'u', batchID)...) {
+			prefix := append([]byte(b), 0)
+			for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+				var h trace.Hash
+				copy(h[:], k[len(prefix):])
+				out = append(out, Recall{Batch: b, Event: h})
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// RecallCount is the number of recall events ever recorded; cached views of
+// histories use it to notice a recall upstream.
+func (db *DB) RecallCount() (uint64, error) {
+	var n uint64
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		if v := tx.Bucket(bucketMeta).Get([]byte("recalls")); len(v) == 8 {
+			n = binary.BigEndian.Uint64(v)
+		}
+		return nil
+	})
+	return n, err
+}
+
+// Change is a set of writes that succeed or fail as a whole: new batches,
+// then events (which may be on the new batches).
+type Change struct {
+	NewBatches []*trace.Batch
+	Events     []AppendRequest
+}
+
+// Apply commits a change atomically through the group committer: either
+// every new batch and every event is stored, or nothing is. Events on new
+// batches start their chains; events on existing ones extend them.
+func (db *DB) Apply(ctx context.Context, ch Change) ([]*StoredEvent, error) {
+	for _, r := range ch.Events {
+		if r.Presigned == nil && (r.Event == nil || r.Signer == nil) {
+			return nil, errors.New("store: apply: every event needs an event and a signer, or a presigned event")
+		}
+	}
+	now := db.opts.Now().UTC()
+	for _, bt := range ch.NewBatches {
+		bt.CreatedAt = now
+		if bt.ID == "" {
+			bt.ID = NewID()
+		}
+	}
+	res, err := db.submit(ctx, func(st *seqState) (*pending, error) { return db.prepareChange(st, ch) })
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	return res.([]*StoredEvent), nil
+}
+
+// prepareChange prepares every part of a change on the sequencer; if any
+// part is refused, it undoes what the earlier parts did to the
+// sequencer's view, so the change leaves no trace.
+func (db *DB) prepareChange(st *seqState, ch Change) (p *pending, err error) {
+	type saved struct {
+		coop    string
+		hd      head
+		present bool
+	}
+	before := map[string]saved{}
+	remember := func(batch string) {
+		if _, ok := before[batch]; ok {
+			return
+		}
+		coop, present := st.batches[batch]
+		before[batch] = saved{coop: coop, hd: st.heads[batch], present: present}
+	}
+	var added []trace.Hash
+	var newLots []string
+	defer func() {
+		if err == nil {
+			return
+		}
+		for b, s := range before {
+			if s.present {
+				st.batches[b], st.heads[b] = s.coop, s.hd
+			} else {
+				delete(st.batches, b)
+				delete(st.heads, b)
+			}
+		}
+		for _, h := range added {
+			delete(st.hashes, h)
+		}
+		for _, l := range newLots {
+			delete(st.lots, l)
+		}
+	}()
+
+	var writes []func(tx *bolt.Tx) error
+	for i, bt := range ch.NewBatches {
+		lk, err := db.checkNewBatch(st, bt)
+		if err != nil {
+			return nil, prefixErr(fmt.Sprintf("batches[%d]", i), err)
+		}
+		remember(bt.ID)
+		st.batches[bt.ID] = bt.CooperativeID
+		st.heads[bt.ID] = head{}
+		st.lots[lk] = bt.ID
+		newLots = append(newLots, lk)
+		bt := bt
+		writes = append(writes, func(tx *bolt.Tx) error {
+			if err := tx.Bucket(bucketLots).Put([]byte(lk), []byte(bt.ID)); err != nil {
+				return err
+			}
+			return putJSON(tx.Bucket(bucketBatches), bt.ID, bt)
+		})
+	}
+	var signs []func()
+	var stored []*StoredEvent
+	for i, r := range ch.Events {
+		b := r.Event
+		if r.Presigned != nil {
+			b = r.Presigned.Event
+		}
+		if _, _, err := st.head(b.Batch); err == nil {
+			remember(b.Batch)
+		}
+		part, err := db.prepareAppend(st, r)
+		if err != nil {
+			return nil, prefixErr(fmt.Sprintf("events[%d]", i), err)
+		}
+		for _, se := range part.events {
+			added = append(added, se.Hash)
+		}
+		if part.sign != nil {
+			signs = append(signs, part.sign)
+		}
+		writes = append(writes, part.write)
+		stored = append(stored, part.events...)
+	}
+	p = &pending{result: stored, events: stored}
+	if len(signs) > 0 {
+		p.sign = func() {
+			for _, s := range signs {
+				s()
+			}
+		}
+	}
+	p.write = func(tx *bolt.Tx) error {
+		for _, w := range writes {
+			if err := w(tx); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return p, nil
+}
+
+// checkNewBatch checks a batch that a change creates and returns its lot key.
+func (db *DB) checkNewBatch(st *seqState, bt *trace.Batch) (string, error) {
+	if err := bt.Validate(); err != nil {
+		return "", err
+	}
+	var lk string
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		var p trace.Product
+		if err := getJSON(tx.Bucket(bucketProducts), bt.ProductID, "product", &p); err != nil {
+			return err
+		}
+		if p.CooperativeID != bt.CooperativeID {
+			return fmt.Errorf("product %s belongs to another cooperative: %w", p.ID, trace.ErrForbidden)
+		}
+		if tx.Bucket(bucketBatches).Get([]byte(bt.ID)) != nil {
+			return fmt.Errorf("batch %s already exists: %w", bt.ID, trace.ErrConflict)
+		}
+		lk = string(lotKey(&p, bt.Lot))
+		if other := tx.Bucket(bucketLots).Get([]byte(lk)); other != nil {
+			return fmt.Errorf("lot %s of product %s is already batch %s: %w", bt.Lot, p.ID, other, trace.ErrConflict)
+		}
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	if other, ok := st.lots[lk]; ok {
+		return "", fmt.Errorf("lot %s is already batch %s: %w", bt.Lot, other, trace.ErrConflict)
+	}
+	if _, ok := st.batches[bt.ID]; ok {
+		return "", fmt.Errorf("batch %s already exists: %w", bt.ID, trace.ErrConflict)
+	}
+	return lk, nil
+}
+
+// prefixErr names the part of a change an error belongs to.
+func prefixErr(prefix string, err error) error {
+	var fe *trace.FieldError
+	var ve *trace.ValidationError
+	switch {
+	case errors.As(err, &ve):
+		out := &trace.ValidationError{}
+		for _, f := range ve.Fields {
+			out.Fields = append(out.Fields, &trace.FieldError{Field: prefix + "." + f.Field, Reason: f.Reason})
+		}
+		return out
+	case errors.As(err, &fe):
+		return &trace.FieldError{Field: prefix + "." + fe.Field, Reason: fe.Reason}
+	}
+	return fmt.Errorf("%s: %w", prefix, err)
+}
