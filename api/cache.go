@@ -34,6 +34,7 @@ type historyState struct {
 	head     trace.Hash
 	cpSize   uint64
 	cpLength int
+	recalls  uint64 // recall events anywhere: a recall upstream changes this lot's page
 }
 
 type cachedHistory struct {
@@ -72,6 +73,9 @@ func (s *Server) historyState(batchID string) (historyState, error) {
 		st.cpSize, st.cpLength = size, len(note)
 		return nil
 	})
+	if err == nil {
+		st.recalls, err = s.db.RecallCount()
+	}
 	return st, err
 }
 

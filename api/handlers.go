@@ -190,7 +190,7 @@ func (s *Server) toBatch(bt *trace.Batch, p *trace.Product, n uint64, head trace
 	path := s.batchPath(bt, p)
 	b := Batch{ID: bt.ID, CooperativeID: bt.CooperativeID, ProductID: bt.ProductID, GTIN: p.GTIN, Lot: bt.Lot,
 		Quantity: Quantity{Value: bt.Quantity.Value, Unit: bt.Quantity.Unit}, HarvestDate: bt.HarvestDate,
-		URL: s.cfg.PublicURL + path, Path: path, Events: n, CreatedAt: bt.CreatedAt}
+		URL: s.cfg.PublicURL + path, Path: path, Events: n, Template: bt.Template, CreatedAt: bt.CreatedAt}
 	if !head.IsZero() {
 		b.Head = head.String()
 	}
@@ -371,6 +371,9 @@ func (s *Server) history(bt *trace.Batch) (*History, error) {
 	if err := s.addLogProofs(h, events); err != nil {
 		return nil, err
 	}
+	if h.Recall, err = s.recallOf(bt.ID); err != nil {
+		return nil, err
+	}
 	return h, nil
 }
 
@@ -519,4 +522,19 @@ func firstDiff(a, b Event) string {
 		return "unknown"
 	}
 	return strings.Join(diffs, ", ")
+}
+
+// recallOf reports the recall that applies to a batch, its own or one
+// recorded on a lot it was made from.
+func (s *Server) recallOf(batchID string) (*RecallInfo, error) {
+	rs, err := s.db.Recalls(batchID)
+	if err != nil || len(rs) == 0 {
+		return nil, err
+	}
+	st, err := s.db.EventByHash(rs[0].Event)
+	if err != nil {
+		return nil, err
+	}
+	return &RecallInfo{Batch: rs[0].Batch, Event: st.Hash.String(), Reason: st.Event.Note,
+		EventTime: st.Event.EventTime, Inherited: rs[0].Batch != batchID}, nil
 }

@@ -354,6 +354,9 @@ func (s *Server) batchPageBytes(c echo.Context, h *History, cat *catalog, server
 		}
 		d.Events = append(d.Events, v)
 	}
+	if r := h.Recall; r != nil {
+		d.Recall = &recallView{Reason: r.Reason}
+	}
 	var buf bytes.Buffer
 	if err := s.pages.tmpl["batch"].ExecuteTemplate(&buf, "batch.html", d); err != nil {
 		return nil, err

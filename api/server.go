@@ -189,6 +189,8 @@ func (s *Server) routes() {
 	coop.POST("/batches", s.createBatch)
 	coop.POST("/batches/:id/events", s.appendEvent)
 	s.epcisRoutes(v1, coop)
+	inspectors := v1.Group("", s.authenticate(store.RoleInspector, store.RoleAdmin, store.RoleCooperative))
+	s.workflowRoutes(v1, coop, inspectors)
 	coop.POST("/attachments", s.uploadAttachment, middleware.BodyLimit(s.attachmentBodyLimit()))
 }
 

@@ -136,6 +136,7 @@ type Batch struct {
 	Path          string    `json:"path"` // the same, without the host
 	Events        uint64    `json:"events"`
 	Head          string    `json:"head,omitempty"` // hash of the last event
+	Template      string    `json:"template,omitempty"`
 	CreatedAt     time.Time `json:"created_at"`
 }
 
@@ -337,4 +338,17 @@ type History struct {
 	// with the log's Ed25519 and ML-DSA-44 signatures and any witness
 	// cosignatures) that the events' inclusion proofs lead to.
 	Checkpoint string `json:"checkpoint,omitempty"`
+	// Recall is set when this lot, or a lot it was made from, is recalled.
+	Recall *RecallInfo `json:"recall,omitempty"`
+}
+
+// RecallInfo says that a lot is recalled, and why.
+type RecallInfo struct {
+	Batch     string `json:"batch"` // the lot the recall was recorded on
+	Event     string `json:"event"` // the recall event's hash
+	Reason    string `json:"reason"`
+	EventTime string `json:"event_time"`
+	// Inherited is true when the recall was recorded on a lot upstream
+	// of this one.
+	Inherited bool `json:"inherited"`
 }

@@ -102,14 +102,16 @@ func (p *Plot) Validate() error {
 
 // Batch is a lot: one harvest of one product that is traced as a unit.
 type Batch struct {
-	ID            string    `json:"id"`
-	CooperativeID string    `json:"cooperative_id"`
-	ProductID     string    `json:"product_id"`
-	Lot           string    `json:"lot"`
-	Quantity      Quantity  `json:"quantity"`
-	HarvestDate   string    `json:"harvest_date,omitempty"` // YYYY-MM-DD
-	Plot          *Plot     `json:"plot,omitempty"`
-	CreatedAt     time.Time `json:"created_at"`
+	ID            string   `json:"id"`
+	CooperativeID string   `json:"cooperative_id"`
+	ProductID     string   `json:"product_id"`
+	Lot           string   `json:"lot"`
+	Quantity      Quantity `json:"quantity"`
+	HarvestDate   string   `json:"harvest_date,omitempty"` // YYYY-MM-DD
+	Plot          *Plot    `json:"plot,omitempty"`
+	// Template is the crop template the batch follows, if any.
+	Template  string    `json:"template,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
 }
 
 // Validate checks the batch's fields.
@@ -125,6 +127,11 @@ func (b *Batch) Validate() error {
 	}
 	if b.Plot != nil {
 		v.add("plot", b.Plot.Validate())
+	}
+	if b.Template != "" {
+		if _, err := TemplateByID(b.Template); err != nil {
+			v.add("", err)
+		}
 	}
 	return v.err()
 }

@@ -39,6 +39,7 @@ const (
 	StepSorting     = VocabBase + "bizstep/sorting"
 	StepSplitting   = VocabBase + "bizstep/splitting"
 	StepMerging     = VocabBase + "bizstep/merging"
+	StepRecalling   = VocabBase + "bizstep/recalling"
 )
 
 // Dispositions is the CBV 2.0 list of dispositions.
