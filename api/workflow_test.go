@@ -19,7 +19,7 @@ func TestTemplatesAndSteps(t *testing.T) {
 	r = e.do("POST", "/api/v1/batches/from-template", key, map[string]any{
 		"template": "rice", "product_id": batch.ProductID, "lot": "ST25-T1",
 		"quantity": map[string]any{"value": 5000, "unit": "KGM"}, "harvest_date": "2025-08-15",
-		"plot": map[string]any{"name": "Ruộng số 3", "lat": 9.47, "lon": 105.93},
+		"plot":       map[string]any{"name": "Ruộng số 3", "lat": 9.47, "lon": 105.93},
 		"first_step": map[string]any{"event_time": "2025-05-05T06:00:00+07:00", "values": map[string]string{"seed_rate_kg_ha": "90"}},
 	}, true)
 	e.expect(r, 201)

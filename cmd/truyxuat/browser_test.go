@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/truyxuat/truyxuat/store"
@@ -83,6 +84,12 @@ func verification(t *testing.T, ctx context.Context, url string) string {
 	if err := chromedp.Do(ctx, chromedp.Navigate(url)); err != nil {
 		t.Fatalf("open %s: %v", url, err)
 	}
+	return pollVerification(t, ctx, url)
+}
+
+// pollVerification waits for the current page's own check to finish.
+func pollVerification(t *testing.T, ctx context.Context, url string) string {
+	t.Helper()
 	state, err := chromedp.Run(ctx, chromedp.Poll[string](
 		`document.documentElement.dataset.verification !== "pending" && document.documentElement.dataset.verification`,
 		chromedp.WithPollingTimeout(30*time.Second)))
@@ -126,7 +133,7 @@ func TestBrowserVerifiesDemoBatch(t *testing.T) {
 	base := "http://" + m.Addr()
 	url := base + demo.Batches[0].URL
 
-	if got := verification(t, ctx, url); got != "verified" {
+	if got := verification(t, ctx, url+"?lang=vi"); got != "verified" {
 		t.Fatalf("demo batch: data-verification=%q\n%s", got, pageText(t, ctx, "document.body.innerText"))
 	}
 	if s := pageText(t, ctx, `document.getElementById("v-state").textContent`); s != "Đã xác minh" {
@@ -134,15 +141,23 @@ func TestBrowserVerifiesDemoBatch(t *testing.T) {
 	}
 	screenshot(t, ctx, "consumer-verified-vi")
 
-	// The English switch, remembered for the next page.
-	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`a.lang[hreflang="en"]`))); err != nil {
-		t.Fatal(err)
+	// The English switch on the page, remembered for the next scan.
+	if _, err := chromedp.Run(ctx, chromedp.WaitEvent(page.LoadEventFired, nil,
+		chromedp.Click(chromedp.CSS(`a.lang[hreflang="en"]`)))); err != nil {
+		t.Fatalf("click the English switch: %v", err)
 	}
-	if got := verification(t, ctx, url); got != "verified" {
+	if got := pollVerification(t, ctx, url); got != "verified" {
 		t.Fatalf("after the switch: %q", got)
 	}
 	if lang := pageText(t, ctx, "document.documentElement.lang"); lang != "en" {
-		t.Errorf("after the English switch and a reload, lang=%q", lang)
+		t.Errorf("after the English switch, lang=%q", lang)
+	}
+	// The choice is remembered: a new scan of the label is in English.
+	if got := verification(t, ctx, url); got != "verified" {
+		t.Fatalf("next scan: %q", got)
+	}
+	if lang := pageText(t, ctx, "document.documentElement.lang"); lang != "en" {
+		t.Errorf("after the English switch and a new scan, lang=%q", lang)
 	}
 	if s := pageText(t, ctx, `document.getElementById("v-state").textContent`); s != "Verified" {
 		t.Errorf("English badge %q", s)

@@ -28,6 +28,20 @@ type Config struct {
 	ShutdownTimeout time.Duration `mapstructure:"shutdown_timeout"`
 	Server          string        `mapstructure:"server"`
 	Key             string        `mapstructure:"key"`
+
+	// The transparency log (serve).
+	LogOrigin          string        `mapstructure:"log_origin"`
+	CheckpointInterval time.Duration `mapstructure:"checkpoint_interval"`
+	WitnessPolicy      string        `mapstructure:"witness_policy"`
+	Witnesses          []string      `mapstructure:"witnesses"`
+	// Checking the log (verify, audit, witness).
+	LogKeys    []string `mapstructure:"log_keys"`
+	Trust      string   `mapstructure:"trust"`
+	AuditState string   `mapstructure:"audit_state"`
+	Lang       string   `mapstructure:"lang"`
+	// Running a witness (witness).
+	WitnessAddr string `mapstructure:"witness_addr"`
+	WitnessName string `mapstructure:"witness_name"`
 }
 
 // defaults lists every key with its default. Every key must be here: viper
@@ -43,6 +57,17 @@ var defaults = map[string]any{
 	"shutdown_timeout": 15 * time.Second,
 	"server":           "http://127.0.0.1:8080",
 	"key":              "",
+
+	"log_origin":          "",
+	"checkpoint_interval": time.Second,
+	"witness_policy":      "",
+	"witnesses":           []string{},
+	"log_keys":            []string{},
+	"trust":               "",
+	"audit_state":         "",
+	"lang":                "vi",
+	"witness_addr":        "127.0.0.1:8081",
+	"witness_name":        "",
 }
 
 // flagNames maps config keys to flag names where they differ.
@@ -53,6 +78,15 @@ var flagNames = map[string]string{
 	"body_limit":       "body-limit",
 	"request_timeout":  "request-timeout",
 	"shutdown_timeout": "shutdown-timeout",
+
+	"log_origin":          "log-origin",
+	"checkpoint_interval": "checkpoint-interval",
+	"witness_policy":      "witness-policy",
+	"witnesses":           "witness",
+	"log_keys":            "log-key",
+	"audit_state":         "state",
+	"witness_addr":        "listen",
+	"witness_name":        "name",
 }
 
 func flagName(key string) string {
@@ -152,7 +186,7 @@ func (c *Config) validate() error {
 	if c.RequestTimeout <= 0 || c.ShutdownTimeout <= 0 {
 		return errors.New("config: request_timeout and shutdown_timeout must be positive durations such as 30s")
 	}
-	return nil
+	return c.validateLog()
 }
 
 // publicURL is the configured public base URL, or one derived from the

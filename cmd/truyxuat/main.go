@@ -4,6 +4,10 @@
 //	truyxuat demo --data DIR    fill an empty data directory with demo data
 //	truyxuat history URL|ID     fetch a batch's history and verify it locally
 //	truyxuat event append       record an event on a running server
+//	truyxuat keys               print the log's keys and witness policy (a trust file)
+//	truyxuat verify URL|--file  verify a history and its log proofs against pinned keys
+//	truyxuat audit              fetch the whole log, recompute it, check it only grew
+//	truyxuat witness            run a C2SP tlog-witness that cosigns log checkpoints
 package main
 
 import (
@@ -42,7 +46,8 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	pf.String("data", defaults["data"].(string), "data directory (env TRUYXUAT_DATA)")
 	pf.String("log-level", "info", "log level: debug, info, warn, error (env TRUYXUAT_LOG_LEVEL)")
 	pf.String("log-format", "text", "log format: text or json (env TRUYXUAT_LOG_FORMAT)")
-	root.AddCommand(newServeCmd(), newDemoCmd(), newHistoryCmd(), newEventCmd())
+	root.AddCommand(newServeCmd(), newDemoCmd(), newHistoryCmd(), newEventCmd(), newExportCmd())
+	root.AddCommand(newKeysCmd(), newVerifyCmd(), newAuditCmd(), newWitnessCmd())
 	return root
 }
 

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -54,6 +55,10 @@ func TestConfigEveryKeyFromEnvironment(t *testing.T) {
 		"data": "/srv/truyxuat", "addr": "0.0.0.0:9000", "public_url": "https://trace.example.vn",
 		"log_level": "debug", "log_format": "json", "body_limit": "2048", "request_timeout": "5s",
 		"shutdown_timeout": "3s", "server": "https://api.example.vn", "key": "txk_test",
+		"log_origin": "trace.example.vn/log", "checkpoint_interval": "250ms", "witness_policy": "/etc/truyxuat/witnesses.policy",
+		"witnesses": "w1=https://w1.example.vn, w2=https://w2.example.vn/sub/", "log_keys": testVkeys[0] + "," + testVkeys[1],
+		"trust": "/etc/truyxuat/trust.policy", "audit_state": "/var/lib/truyxuat-audit", "lang": "en",
+		"witness_addr": "0.0.0.0:8090", "witness_name": "witness.example.vn",
 	}
 	if len(values) != len(defaults) {
 		t.Fatalf("test covers %d keys, config has %d", len(values), len(defaults))
@@ -67,8 +72,12 @@ func TestConfigEveryKeyFromEnvironment(t *testing.T) {
 	}
 	want := Config{Data: "/srv/truyxuat", Addr: "0.0.0.0:9000", PublicURL: "https://trace.example.vn",
 		LogLevel: "debug", LogFormat: "json", BodyLimit: 2048, RequestTimeout: 5 * time.Second,
-		ShutdownTimeout: 3 * time.Second, Server: "https://api.example.vn", Key: "txk_test"}
-	if *c != want {
+		ShutdownTimeout: 3 * time.Second, Server: "https://api.example.vn", Key: "txk_test",
+		LogOrigin: "trace.example.vn/log", CheckpointInterval: 250 * time.Millisecond, WitnessPolicy: "/etc/truyxuat/witnesses.policy",
+		Witnesses: []string{"w1=https://w1.example.vn", "w2=https://w2.example.vn/sub/"}, LogKeys: testVkeys[:],
+		Trust: "/etc/truyxuat/trust.policy", AuditState: "/var/lib/truyxuat-audit", Lang: "en",
+		WitnessAddr: "0.0.0.0:8090", WitnessName: "witness.example.vn"}
+	if !reflect.DeepEqual(*c, want) {
 		t.Errorf("got  %+v\nwant %+v", *c, want)
 	}
 }
@@ -216,7 +225,9 @@ func TestEndToEnd(t *testing.T) {
 			t.Fatalf("append %s: %d", step, code)
 		}
 	}
-	res, err := http.Get(base + batch.Path)
+	req, _ := http.NewRequest("GET", base+batch.Path, nil)
+	req.Header.Set("Accept", "application/json")
+	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -243,7 +254,7 @@ func TestEndToEnd(t *testing.T) {
 
 	// The server's verify endpoint rejects an edited history too.
 	mod := strings.Replace(string(hist), `"biz_step":"packing"`, `"biz_step":"storing"`, 1)
-	req, _ := http.NewRequest("POST", base+"/api/v1/verify", strings.NewReader(mod))
+	req, _ = http.NewRequest("POST", base+"/api/v1/verify", strings.NewReader(mod))
 	res, err = http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -49,6 +49,7 @@ data and prints the demo's keys and batches as JSON on stdout.`,
 	f.Duration("request-timeout", defaults["request_timeout"].(time.Duration), "time limit for one request (env TRUYXUAT_REQUEST_TIMEOUT)")
 	f.Duration("shutdown-timeout", defaults["shutdown_timeout"].(time.Duration), "time to finish requests on shutdown (env TRUYXUAT_SHUTDOWN_TIMEOUT)")
 	f.Bool("demo", false, "fill an empty data directory with demo data first")
+	addLogFlags(cmd)
 	return cmd
 }
 
@@ -60,9 +61,13 @@ type Main struct {
 	Stderr io.Writer // logs and the one-time admin key
 	Demo   bool
 
-	DB     *store.DB
-	Keys   *store.KeyDir
-	Logger *slog.Logger
+	DB      *store.DB
+	Keys    *store.KeyDir
+	LogKeys *store.LogKeys // the transparency log's signing keys
+	Logger  *slog.Logger
+
+	witnesses    *witnessSetup
+	checkpointer *checkpointer
 
 	listener net.Listener
 	server   *http.Server
@@ -86,6 +91,10 @@ func (m *Main) Open() error {
 	m.listener, err = net.Listen("tcp", m.Config.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", m.Config.Addr, err)
+	}
+	if err := m.openLog(); err != nil {
+		m.Close()
+		return err
 	}
 	return nil
 }
@@ -121,10 +130,13 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := ensureAdminKey(m.DB, m.Stderr); err != nil {
 		return err
 	}
+	stopCheckpointer := m.startCheckpointer()
+	defer stopCheckpointer()
 	srv := api.New(api.Config{
 		PublicURL:      m.PublicURL(),
 		BodyLimit:      m.Config.BodyLimit,
 		RequestTimeout: m.Config.RequestTimeout,
+		Log:            m.logInfo(),
 	}, m.DB, m.Keys, m.Logger)
 	m.server = &http.Server{
 		Handler:           srv.Handler(),
