@@ -87,7 +87,10 @@ function parseNote(note) {
 // Checks the checkpoint note against the pinned log key (a C2SP vkey) and
 // returns its size and root.
 async function openCheckpoint(note, vkey, origin) {
-  const [name, id, keyB64] = vkey.split("+");
+  // <name>+<8 hex key ID>+<base64 key>; the base64 may itself hold '+'.
+  const m = /^([^+]+)\+([0-9a-f]{8})\+([A-Za-z0-9+/=]+)$/.exec(vkey || "");
+  if (!m) throw new Failure("checkpoint", "the pinned log key is malformed");
+  const [, name, id, keyB64] = m;
   const key = b64(keyB64);
   if (key[0] !== 1 || key.length !== 33) throw new Failure("checkpoint", "the pinned log key is not Ed25519");
   const want = hex((await sha256(enc.encode(name + "\n"), key)).slice(0, 4));
