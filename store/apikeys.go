@@ -34,6 +34,7 @@ type APIKey struct {
 	Name          string     `json:"name"`
 	Role          Role       `json:"role"`
 	CooperativeID string     `json:"cooperative_id,omitempty"`
+	InspectorID   string     `json:"inspector_id,omitempty"` // an inspector key's inspector; without one it reads findings but signs nothing
 	CreatedAt     time.Time  `json:"created_at"`
 	RevokedAt     *time.Time `json:"revoked_at,omitempty"`
 }
@@ -52,9 +53,12 @@ func (db *DB) CreateAPIKey(k *APIKey) (secret string, err error) {
 	}
 	secret = APIKeyPrefix + base64.RawURLEncoding.EncodeToString(raw)
 	switch k.Role {
-	case RoleAdmin, RoleInspector:
+	case RoleAdmin:
+		k.CooperativeID, k.InspectorID = "", ""
+	case RoleInspector:
 		k.CooperativeID = ""
 	case RoleCooperative:
+		k.InspectorID = ""
 		if k.CooperativeID == "" {
 			return "", &trace.FieldError{Field: "cooperative_id", Reason: "a cooperative key needs its cooperative"}
 		}
@@ -69,6 +73,9 @@ func (db *DB) CreateAPIKey(k *APIKey) (secret string, err error) {
 	err = db.bolt.Update(func(tx *bolt.Tx) error {
 		if k.CooperativeID != "" && tx.Bucket(bucketCoops).Get([]byte(k.CooperativeID)) == nil {
 			return fmt.Errorf("cooperative %s: %w", k.CooperativeID, trace.ErrNotFound)
+		}
+		if k.InspectorID != "" && tx.Bucket(bucketInspectors).Get([]byte(k.InspectorID)) == nil {
+			return fmt.Errorf("inspector %s: %w", k.InspectorID, trace.ErrNotFound)
 		}
 		ids := tx.Bucket(bucketAPIKeyIDs)
 		k.ID = uniqueID(ids, "key-"+NewID()[:8])
@@ -125,7 +132,22 @@ func (db *DB) APIKeys(cooperativeID string) ([]*APIKey, error) {
 	return out, err
 }
 
+// APIKey returns one key's record (never its secret).
+func (db *DB) APIKey(id string) (*APIKey, error) {
+	var k APIKey
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		h := tx.Bucket(bucketAPIKeyIDs).Get([]byte(id))
+		if h == nil {
+			return fmt.Errorf("API key %s: %w", id, trace.ErrNotFound)
+		}
+		return json.Unmarshal(tx.Bucket(bucketAPIKeys).Get(h), &k)
+	})
+	return &k, err
+}
+
 // RevokeAPIKey stops a key from working. Revoking twice is not an error.
+// The last live admin key cannot be revoked: nobody could then create
+// cooperatives, inspectors or admin keys.
 func (db *DB) RevokeAPIKey(id string) (*APIKey, error) {
 	var k APIKey
 	err := db.bolt.Update(func(tx *bolt.Tx) error {
@@ -136,6 +158,25 @@ func (db *DB) RevokeAPIKey(id string) (*APIKey, error) {
 		keys := tx.Bucket(bucketAPIKeys)
 		if err := json.Unmarshal(keys.Get(h), &k); err != nil {
 			return err
+		}
+		if k.Role == RoleAdmin && k.RevokedAt == nil {
+			live := 0
+			err := keys.ForEach(func(_, v []byte) error {
+				var o APIKey
+				if err := json.Unmarshal(v, &o); err != nil {
+					return err
+				}
+				if o.Role == RoleAdmin && o.RevokedAt == nil {
+					live++
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			if live <= 1 {
+				return fmt.Errorf("API key %s is the last live admin key; create another admin key first: %w", id, trace.ErrConflict)
+			}
 		}
 		if k.RevokedAt == nil {
 			now := db.opts.Now().UTC()

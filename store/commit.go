@@ -252,12 +252,21 @@ func (db *DB) committer(st *seqState) {
 			err = errors.New("an earlier commit failed; this group was prepared on top of it")
 		} else {
 			err = db.bolt.Update(func(tx *bolt.Tx) error {
+				// Number the group's events in the log first: each
+				// event's record holds its log index.
 				var events []*StoredEvent
+				next := logSize(tx)
+				for _, r := range g.reqs {
+					for _, se := range r.p.events {
+						se.LogIndex = next
+						next++
+					}
+					events = append(events, r.p.events...)
+				}
 				for _, r := range g.reqs {
 					if err := r.p.write(tx); err != nil {
 						return err
 					}
-					events = append(events, r.p.events...)
 				}
 				// Every event is also an entry of the transparency log,
 				// in the same transaction.
@@ -284,6 +293,7 @@ func (db *DB) committer(st *seqState) {
 		if err == nil {
 			db.stats.Commits++
 			db.stats.Appends += uint64(events)
+			db.stats.Requests += uint64(len(g.reqs))
 		} else {
 			db.stats.Rejected += uint64(len(g.reqs))
 		}

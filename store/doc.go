@@ -33,7 +33,8 @@
 //	apikeys     SHA-256(secret) → JSON APIKey
 //	apikeyids   key id → SHA-256(secret)
 //
-// An event record is: version byte 1, then body, signature, signer and the
+// An event record is: version byte 2, then body, signature, signer and the
 // API key id, each as a uvarint length and bytes, then the receive time as
-// a big-endian int64 of Unix nanoseconds.
+// a big-endian int64 of Unix nanoseconds and the event's index in the
+// transparency log as a big-endian uint64.
 package store

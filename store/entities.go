@@ -24,6 +24,9 @@ func (db *DB) CreateCooperative(c *trace.Cooperative) error {
 		if err := c.Validate(); err != nil {
 			return err
 		}
+		if why := reservedCoopID(c.ID); why != "" {
+			return &trace.FieldError{Field: "id", Reason: why}
+		}
 		if b.Get([]byte(c.ID)) != nil {
 			return fmt.Errorf("cooperative %s already exists: %w", c.ID, trace.ErrConflict)
 		}

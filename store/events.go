@@ -228,7 +228,7 @@ func writeHead(tx *bolt.Tx, batchID string, n uint64, h trace.Hash) error {
 	return tx.Bucket(bucketHeads).Put([]byte(batchID), append(v, h[:]...))
 }
 
-const recordVersion = 1
+const recordVersion = 2
 
 func encodeRecord(st *StoredEvent) []byte {
 	b := make([]byte, 0, len(st.Body)+len(st.Signature)+len(st.Signer)+len(st.KeyID)+24)
@@ -237,7 +237,8 @@ func encodeRecord(st *StoredEvent) []byte {
 		b = binary.AppendUvarint(b, uint64(len(f)))
 		b = append(b, f...)
 	}
-	return binary.BigEndian.AppendUint64(b, uint64(st.ReceivedAt.UnixNano()))
+	b = binary.BigEndian.AppendUint64(b, uint64(st.ReceivedAt.UnixNano()))
+	return binary.BigEndian.AppendUint64(b, st.LogIndex)
 }
 
 // decodeRecord parses an event record, copying every byte out of bbolt's
@@ -256,23 +257,21 @@ func decodeRecord(v []byte) (*StoredEvent, error) {
 		fields[i] = bytes.Clone(rest[k : k+int(n)])
 		rest = rest[k+int(n):]
 	}
-	if len(rest) != 8 {
+	if len(rest) != 16 {
 		return nil, errors.New("bad record length")
 	}
 	se := &trace.SignedEvent{Body: fields[0], Hash: trace.HashEvent(fields[0]), Signature: fields[1], Signer: fields[2]}
 	return &StoredEvent{
 		SignedEvent: se,
 		KeyID:       string(fields[3]),
-		ReceivedAt:  time.Unix(0, int64(binary.BigEndian.Uint64(rest))).UTC(),
+		ReceivedAt:  time.Unix(0, int64(binary.BigEndian.Uint64(rest[:8]))).UTC(),
+		LogIndex:    binary.BigEndian.Uint64(rest[8:]),
 	}, nil
 }
 
-// fillLog sets an event's log index and entry from the log's index.
-func fillLog(tx *bolt.Tx, st *StoredEvent) {
-	if b := tx.Bucket(bucketEventLog).Get(st.Hash[:]); len(b) == 8 {
-		st.LogIndex = binary.BigEndian.Uint64(b)
-		st.LogEntry = trace.LogEntry(st.SignedEvent)
-	}
+// fillLog sets an event's log entry; its log index is in its record.
+func fillLog(_ *bolt.Tx, st *StoredEvent) {
+	st.LogEntry = trace.LogEntry(st.SignedEvent)
 }
 
 // writeEvent stores a prepared event: its record, its hash index, the

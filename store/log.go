@@ -18,7 +18,6 @@ import (
 //	logmeta     "size" → uint64 tree size
 //	logtiles    level byte ‖ uint64 index → latest bytes of that hash tile
 //	logbundles  uint64 index → latest bytes of that entry bundle
-//	eventlog    event hash → uint64 log index
 //	logevents   uint64 log index → event hash
 //	checkpoints uint64 size → signed checkpoint note (with any cosignatures)
 //
@@ -28,14 +27,13 @@ var (
 	bucketLogMeta     = []byte("logmeta")
 	bucketLogTiles    = []byte("logtiles")
 	bucketLogBundles  = []byte("logbundles")
-	bucketEventLog    = []byte("eventlog")
 	bucketLogEvents   = []byte("logevents")
 	bucketCheckpoints = []byte("checkpoints")
 )
 
 func init() {
 	allBuckets = append(allBuckets, bucketLogMeta, bucketLogTiles, bucketLogBundles,
-		bucketEventLog, bucketLogEvents, bucketCheckpoints)
+		bucketLogEvents, bucketCheckpoints)
 }
 
 // ErrCheckpointConflict is returned when a checkpoint would contradict one
@@ -98,16 +96,15 @@ func logAppend(tx *bolt.Tx, events []*StoredEvent) error {
 			return err
 		}
 	}
-	el, le := tx.Bucket(bucketEventLog), tx.Bucket(bucketLogEvents)
+	le := tx.Bucket(bucketLogEvents)
 	for i, st := range events {
 		idx := size + uint64(i)
-		if err := el.Put(st.Hash[:], u64(idx)); err != nil {
-			return err
+		if st.LogIndex != idx {
+			return fmt.Errorf("event %s was numbered %d in the log, but its place is %d", st.Hash, st.LogIndex, idx)
 		}
 		if err := le.Put(u64(idx), st.Hash[:]); err != nil {
 			return err
 		}
-		st.LogIndex = idx
 		st.LogEntry = entries[i]
 	}
 	return tx.Bucket(bucketLogMeta).Put([]byte("size"), u64(size+uint64(len(events))))
@@ -137,13 +134,17 @@ func (v *LogView) ReadBundle(index uint64) ([]byte, error) {
 	return txTiles{v.tx}.ReadBundle(index)
 }
 
-// EventIndex returns the log index of an event.
+// EventIndex returns the log index of an event (kept in its record).
 func (v *LogView) EventIndex(h trace.Hash) (uint64, bool) {
-	b := v.tx.Bucket(bucketEventLog).Get(h[:])
-	if len(b) != 8 {
+	key := v.tx.Bucket(bucketEventHash).Get(h[:])
+	if key == nil {
 		return 0, false
 	}
-	return binary.BigEndian.Uint64(b), true
+	st, err := decodeRecord(v.tx.Bucket(bucketEvents).Get(key))
+	if err != nil {
+		return 0, false
+	}
+	return st.LogIndex, true
 }
 
 // EventAt returns the hash of the event at a log index.

@@ -229,6 +229,7 @@ func FoldVietnamese(s string) string { return foldVietnamese(s) }
 type Stats struct {
 	Commits      uint64 // transactions committed
 	Appends      uint64 // events appended
+	Requests     uint64 // write requests committed (an atomic change is one)
 	Rejected     uint64 // append requests refused (validation, conflicts)
 	MaxGroupSeen int    // largest group committed
 }
