@@ -15,7 +15,9 @@ import (
 // text prints with the embedded font and the QR code is exactly the
 // symbol that was checked; consecutive identical labels are sent once
 // with ^PQ. The printer's media settings (gap or mark sensing, direct or
-// transfer) are left as configured. On error, discard what was written.
+// transfer) are left as configured. Output is buffered: an error on the
+// first label leaves w untouched; after a later error, discard what was
+// written.
 func WriteZPL(w io.Writer, layout RollLayout, dpi int, job Job) error {
 	return writeThermal(w, layout, dpi, job, zplWriter{})
 }

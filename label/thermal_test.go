@@ -5,10 +5,13 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/truyxuat/truyxuat/trace"
@@ -329,6 +332,9 @@ func TestThermalErrors(t *testing.T) {
 						t.Errorf("error %q does not mention %q", err, w)
 					}
 				}
+				if b.Len() != 0 {
+					t.Errorf("%d bytes written before the error on the first label", b.Len())
+				}
 			})
 		}
 	}
@@ -356,5 +362,62 @@ func TestZPLRunLengths(t *testing.T) {
 		if !bytes.Equal(got, want) {
 			t.Errorf("run of %d: %q expands to %x", n, b.String(), got)
 		}
+	}
+}
+
+// TestRunsAreStreamed checks that a run asks for labels only a bounded
+// window ahead of drawing them, so a long run never holds all its items,
+// and stops asking once it fails.
+func TestRunsAreStreamed(t *testing.T) {
+	roll, _ := RollLayoutByName("roll-50x30")
+	sheet, _ := SheetLayoutByName("a4-4x10")
+	writers := map[string]func(io.Writer, Job) error{
+		"zpl":  func(w io.Writer, j Job) error { return WriteZPL(w, roll, 203, j) },
+		"tspl": func(w io.Writer, j Job) error { return WriteTSPL(w, roll, 203, j) },
+		"pdf":  func(w io.Writer, j Job) error { return WritePDF(w, sheet, j) },
+	}
+	for name, write := range writers {
+		t.Run(name, func(t *testing.T) {
+			var fetched atomic.Int64
+			lead := int64(0)
+			base := small(t)
+			job := Job{
+				Count: 300,
+				Item: func(i int) (Content, error) {
+					fetched.Add(1)
+					c := base
+					c.URI = fmt.Sprintf("%s/b/k%d", testBase, i)
+					return c, nil
+				},
+				Progress: func(done, total int) { lead = max(lead, fetched.Load()-int64(done)) },
+			}
+			if err := write(io.Discard, job); err != nil {
+				t.Fatal(err)
+			}
+			if limit := int64(prepareWindow + runtime.GOMAXPROCS(0) + 2); lead > limit {
+				t.Errorf("fetched up to %d labels ahead of drawing, want at most %d", lead, limit)
+			}
+			if fetched.Load() != 300 {
+				t.Errorf("Item called %d times, want 300", fetched.Load())
+			}
+
+			// A failing label ends the run, and Item is not called after.
+			fetched.Store(0)
+			job.Item = func(i int) (Content, error) {
+				fetched.Add(1)
+				if i == 100 {
+					return Content{}, errors.New("no more")
+				}
+				return base, nil
+			}
+			job.Progress = nil
+			if err := write(io.Discard, job); err == nil || !strings.Contains(err.Error(), "label 101: no more") {
+				t.Errorf("error = %v", err)
+			}
+			after := fetched.Load()
+			if after != 101 {
+				t.Errorf("Item called %d times for a run that failed at label 101", after)
+			}
+		})
 	}
 }
