@@ -116,7 +116,10 @@ func (db *DB) startPipeline() {
 	db.idle = make(chan struct{}, 1)
 	db.idle <- struct{}{}
 	signJobs := make(chan func(), 4*db.opts.MaxGroup)
-	workers := runtime.GOMAXPROCS(0)
+	// Twice as many signing workers as processors: they compete for the
+	// processors with every waiting writer's goroutine, and the group can
+	// only be committed once its last signature is done.
+	workers := 2 * runtime.GOMAXPROCS(0)
 	var wg sync.WaitGroup
 	for i := 0; i < workers; i++ {
 		wg.Add(1)
