@@ -28,7 +28,9 @@ func (e *CheckpointError) Unwrap() []error { return []error{e.Err, trace.ErrVeri
 // BundleCheck says what an offline check of a saved history trusts.
 type BundleCheck struct {
 	// CooperativeKeys are the Ed25519 keys the events must be signed
-	// with; nil means the keys the history itself lists.
+	// with (the cooperative's and any inspectors'); nil means the keys the
+	// history itself lists: the cooperative's and those of the inspectors
+	// who signed events in it.
 	CooperativeKeys [][]byte
 	// Log, if not nil, verifies the history's checkpoint (the log's
 	// pinned keys and, optionally, a witness policy), and every event's
@@ -66,6 +68,15 @@ func VerifyBundle(h *History, chk BundleCheck) (*BundleResult, error) {
 				return nil, &trace.FieldError{Field: fmt.Sprintf("cooperative.public_keys[%d]", i), Reason: "is not base64"}
 			}
 			keys = append(keys, b)
+		}
+		for i, in := range h.Inspectors {
+			for j, k := range in.PublicKeys {
+				b, err := base64.StdEncoding.DecodeString(k)
+				if err != nil {
+					return nil, &trace.FieldError{Field: fmt.Sprintf("inspectors[%d].public_keys[%d]", i, j), Reason: "is not base64"}
+				}
+				keys = append(keys, b)
+			}
 		}
 	}
 	signed := make([]*trace.SignedEvent, len(h.Events))

@@ -5,8 +5,12 @@
 // Prometheus metrics at /metrics.
 //
 // Every route is registered in one function (routes). Writes need an API
-// key (Authorization: Bearer txk_…); a cooperative's key writes only that
-// cooperative's products, batches and events. Errors are RFC 9457 problem
+// key (Authorization: Bearer txk_…) with a role (roles.go): an admin key
+// does anything, a cooperative's key writes only that cooperative's
+// products, batches and events, an inspector's key reads everything and
+// records inspections and recalls, signed with the inspector's own key.
+// Verifiers accept an event signed by the cooperative's keys or by a
+// registered inspector's. Errors are RFC 9457 problem
 // details (application/problem+json), mapped from the domain's errors in
 // one place (problem.go); internal details go to the log only.
 //

@@ -184,8 +184,12 @@ func (x *exporter) coopKeys(id string) ([][]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	x.keys[id] = coop.PublicKeys
-	return coop.PublicKeys, nil
+	keys, _, err := x.s.chainKeys(coop)
+	if err != nil {
+		return nil, err
+	}
+	x.keys[id] = keys
+	return keys, nil
 }
 
 // batch adds the events of a batch from seq on; it reports false once the

@@ -49,15 +49,12 @@ func (s *Server) createCooperative(c echo.Context) error {
 	if _, err := s.signerFor(coop); err != nil {
 		return err
 	}
-	secret, err := s.db.CreateAPIKey(&store.APIKey{Name: coop.Name, Role: store.RoleCooperative, CooperativeID: coop.ID})
+	k := &store.APIKey{Name: coop.Name, Role: store.RoleCooperative, CooperativeID: coop.ID}
+	secret, err := s.db.CreateAPIKey(k)
 	if err != nil {
 		return err
 	}
-	keys, _ := s.db.APIKeys(coop.ID)
-	res := CreateCooperativeResponse{Cooperative: toCooperative(coop), APIKey: NewAPIKey{Secret: secret, Role: string(store.RoleCooperative)}}
-	if len(keys) > 0 {
-		res.APIKey.ID = keys[len(keys)-1].ID
-	}
+	res := CreateCooperativeResponse{Cooperative: toCooperative(coop), APIKey: NewAPIKey{ID: k.ID, Secret: secret, Role: string(store.RoleCooperative)}}
 	c.Response().Header().Set(echo.HeaderLocation, "/api/v1/cooperatives/"+coop.ID)
 	return c.JSON(http.StatusCreated, res)
 }
@@ -74,10 +71,13 @@ func (s *Server) signerFor(coop *trace.Cooperative) (*trace.Signer, error) {
 			return signer, nil
 		}
 	}
-	coop.PublicKeys = append([][]byte{signer.PublicKey()}, coop.PublicKeys...)
-	if err := s.db.UpdateCooperative(coop); err != nil {
+	// Added in one transaction, so a key the cooperative registers at the
+	// same moment is not lost.
+	updated, _, err := s.db.AddCooperativeKey(coop.ID, signer.PublicKey(), true)
+	if err != nil {
 		return nil, err
 	}
+	coop.PublicKeys = updated.PublicKeys
 	return signer, nil
 }
 
@@ -126,7 +126,8 @@ func (s *Server) createProduct(c echo.Context) error {
 	if err := mayWrite(c, req.CooperativeID); err != nil {
 		return err
 	}
-	p := &trace.Product{CooperativeID: req.CooperativeID, NameVI: req.NameVI, NameEN: req.NameEN, Category: req.Category, OCOPStars: req.OCOPStars}
+	p := &trace.Product{CooperativeID: req.CooperativeID, NameVI: req.NameVI, NameEN: req.NameEN, Category: req.Category, OCOPStars: req.OCOPStars,
+		CreatedBy: caller(c).ID}
 	if req.GTIN != "" {
 		g, err := trace.NormalizeGTIN(req.GTIN)
 		if err != nil {
@@ -174,7 +175,7 @@ func (s *Server) createBatch(c echo.Context) error {
 		return err
 	}
 	bt := &trace.Batch{ID: req.ID, CooperativeID: p.CooperativeID, ProductID: p.ID, Lot: req.Lot,
-		Quantity: *req.Quantity.domain(), HarvestDate: req.HarvestDate}
+		Quantity: *req.Quantity.domain(), HarvestDate: req.HarvestDate, CreatedBy: caller(c).ID}
 	if req.Plot != nil {
 		bt.Plot = &trace.Plot{Name: req.Plot.Name, Lat: req.Plot.Lat, Lon: req.Plot.Lon}
 	}
@@ -364,9 +365,14 @@ func (s *Server) history(bt *trace.Batch) (*History, error) {
 		head = st.Hash
 	}
 	h.Batch = s.toBatch(bt, p, uint64(len(events)), head)
-	if err := trace.VerifyHistory(bt.ID, signed, func(string) [][]byte { return coop.PublicKeys }); err != nil {
+	keys, inspectors, err := s.chainKeys(coop)
+	if err != nil {
 		return nil, err
 	}
+	if err := trace.VerifyHistory(bt.ID, signed, func(string) [][]byte { return keys }); err != nil {
+		return nil, err
+	}
+	h.Inspectors = signersOf(coop, inspectors, events)
 	h.Verified = true
 	if err := s.addLogProofs(h, events); err != nil {
 		return nil, err
@@ -416,8 +422,8 @@ type VerifyResult struct {
 
 // verifyHistory checks a history as the public endpoints serve it: every
 // event's canonical bytes, hash, link and signature, that the signer is a
-// key this server knows for the cooperative, and that the readable fields
-// say what the signed bytes say.
+// key this server knows for the cooperative or for a registered inspector,
+// and that the readable fields say what the signed bytes say.
 func (s *Server) verifyHistory(c echo.Context) error {
 	var h History
 	if err := decodeJSON(c, &h); err != nil {
@@ -441,7 +447,11 @@ func (s *Server) verifyHistory(c echo.Context) error {
 		}
 		signed[i] = se
 	}
-	if err := trace.VerifyHistory(h.Batch.ID, signed, func(string) [][]byte { return coop.PublicKeys }); err != nil {
+	keys, inspectors, err := s.chainKeys(coop)
+	if err != nil {
+		return err
+	}
+	if err := trace.VerifyHistory(h.Batch.ID, signed, func(string) [][]byte { return keys }); err != nil {
 		return err
 	}
 	for i, ev := range h.Events {
@@ -455,6 +465,9 @@ func (s *Server) verifyHistory(c echo.Context) error {
 		}
 	}
 	res := VerifyResult{Valid: true, Batch: h.Batch.ID, Events: len(h.Events), KeysChecked: "cooperative " + coop.ID}
+	if len(inspectors) > 0 {
+		res.KeysChecked += fmt.Sprintf(" and %d registered inspector(s)", len(inspectors))
+	}
 	if n := len(signed); n > 0 {
 		res.Head = signed[n-1].Hash.String()
 	}

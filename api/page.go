@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -227,8 +228,15 @@ type pageData struct {
 
 type eventView struct {
 	Hash, Step, Date, Place, Quantity, Note, By string
-	Details                                     []string
-	Recall                                      bool
+	// ByID names who signed the event, for the page's own check:
+	// "cooperative" or "inspector:<id>".
+	ByID string
+	// Result is an inspection's result in plain words; Failed marks a
+	// non-conformant one.
+	Result  string
+	Failed  bool
+	Details []string
+	Recall  bool
 }
 
 type plotView struct {
@@ -315,9 +323,26 @@ func (s *Server) batchPageBytes(c echo.Context, h *History, cat *catalog, server
 			Geo: template.URL("geo:" + lat + "," + lon)}
 	}
 	certs := map[string]bool{}
+	coopKeys := map[string]bool{}
+	for _, k := range h.Cooperative.PublicKeys {
+		coopKeys[k] = true
+	}
+	inspectorOf := map[string]*Inspector{}
+	for i := range h.Inspectors {
+		for _, k := range h.Inspectors[i].PublicKeys {
+			inspectorOf[k] = &h.Inspectors[i]
+		}
+	}
 	for _, ev := range h.Events {
 		v := eventView{Hash: ev.Hash, Step: stepName(cat, ev.BizStep), Date: eventDate(ev.EventTime), Note: ev.Note,
-			By: h.Cooperative.Name, Place: placeName(ev.ReadPoint, h)}
+			By: h.Cooperative.Name, ByID: "cooperative", Place: placeName(ev.ReadPoint, h)}
+		if in := inspectorOf[ev.Signer]; in != nil && !coopKeys[ev.Signer] {
+			v.By, v.ByID = in.Name+" ("+in.Agency+")", "inspector:"+in.ID
+		}
+		if slices.Contains(trace.InspectionSteps, ev.BizStep) && slices.Contains(trace.InspectionResults, ev.Disposition) {
+			v.Result = cat.Messages["inspection_result"] + ": " + cat.Messages["result_"+ev.Disposition]
+			v.Failed = ev.Disposition == "non_conformant"
+		}
 		if ev.Quantity != nil {
 			v.Quantity = quantityText(cat, ev.Quantity.Value, ev.Quantity.Unit)
 		}

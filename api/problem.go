@@ -130,6 +130,7 @@ func problemFor(err error) *Problem {
 // handleError is echo's error handler: every error leaves as problem+json.
 func (s *Server) handleError(err error, c echo.Context) {
 	if c.Response().Committed {
+		s.log.Error("request failed after its response started", "error", err, "request_id", requestID(c), "path", c.Request().URL.Path)
 		return
 	}
 	if errors.Is(err, context.DeadlineExceeded) {

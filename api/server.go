@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/truyxuat/truyxuat/label"
 	"github.com/truyxuat/truyxuat/static"
 	"github.com/truyxuat/truyxuat/store"
 	"github.com/truyxuat/truyxuat/trace"
@@ -45,6 +46,12 @@ type Config struct {
 	// Static holds the web assets (templates, CSS, scripts, catalogues);
 	// default static.FS.
 	Static fs.FS
+	// SheetLayouts and RollLayouts are custom label layouts from the
+	// configuration, beside the presets.
+	SheetLayouts []label.SheetLayout
+	RollLayouts  []label.RollLayout
+	// LabelErrorCorrection is the QR error correction level (default M).
+	LabelErrorCorrection label.ECLevel
 	// Log identifies the transparency log to pages and clients.
 	Log LogInfo
 	// AttachmentLimit is the largest attachment (photo or certificate
@@ -147,7 +154,7 @@ func (s *Server) routes() {
 		}),
 		middleware.GzipWithConfig(middleware.GzipConfig{
 			Skipper: func(c echo.Context) bool {
-				return c.Path() == "/metrics" || isAttachmentDownload(c) || servesHistory(c)
+				return c.Path() == "/metrics" || isAttachmentDownload(c) || servesHistory(c) || c.Path() == "/api/v1/batches/:id/labels"
 			},
 		}),
 		middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{
@@ -189,9 +196,12 @@ func (s *Server) routes() {
 	coop.POST("/batches", s.createBatch)
 	coop.POST("/batches/:id/events", s.appendEvent)
 	s.epcisRoutes(v1, coop)
+	coop.GET("/batches/:id/labels", s.labels)
 	inspectors := v1.Group("", s.authenticate(store.RoleInspector, store.RoleAdmin, store.RoleCooperative))
 	s.workflowRoutes(v1, coop, inspectors)
-	coop.POST("/attachments", s.uploadAttachment, middleware.BodyLimit(s.attachmentBodyLimit()))
+	s.roleRoutes(v1, admin, coop, inspectors)
+	// Inspectors attach lab reports and photos to their inspections.
+	inspectors.POST("/attachments", s.uploadAttachment, middleware.BodyLimit(s.attachmentBodyLimit()))
 }
 
 func (s *Server) healthz(c echo.Context) error {

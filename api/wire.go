@@ -329,10 +329,15 @@ type History struct {
 	Batch       Batch       `json:"batch"`
 	Product     Product     `json:"product"`
 	Cooperative Cooperative `json:"cooperative"`
-	Events      []Event     `json:"events"`
+	// Inspectors are the inspectors who signed events of this history,
+	// with their keys: an event counts if it is signed by a key of the
+	// cooperative or of one of them.
+	Inspectors []Inspector `json:"inspectors,omitempty"`
+	Events     []Event     `json:"events"`
 	// Verified is the server's own check of the chain and every
-	// signature against the cooperative's keys. Clients should verify
-	// for themselves; the fields above are all they need.
+	// signature against the cooperative's and the inspectors' keys.
+	// Clients should verify for themselves; the fields above are all
+	// they need.
 	Verified bool `json:"verified"`
 	// Checkpoint is the log's published checkpoint (a C2SP signed note
 	// with the log's Ed25519 and ML-DSA-44 signatures and any witness

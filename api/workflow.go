@@ -32,7 +32,7 @@ func (s *Server) workflowRoutes(v1, coop, inspectors *echo.Group) {
 	coop.POST("/bulk/batches", s.bulkBatches)
 	coop.POST("/bulk/events", s.bulkEvents)
 	coop.POST("/transformations", s.transform)
-	coop.POST("/batches/:id/recall", s.recall)
+	inspectors.POST("/batches/:id/recall", s.recall)
 	inspectors.GET("/inspections/findings", s.findings)
 }
 
@@ -308,7 +308,7 @@ func (s *Server) newBatch(c echo.Context, req *CreateBatchRequest) (*trace.Batch
 		return nil, nil, err
 	}
 	bt := &trace.Batch{ID: req.ID, CooperativeID: p.CooperativeID, ProductID: p.ID, Lot: req.Lot,
-		Quantity: *req.Quantity.domain(), HarvestDate: req.HarvestDate}
+		Quantity: *req.Quantity.domain(), HarvestDate: req.HarvestDate, CreatedBy: caller(c).ID}
 	if req.Plot != nil {
 		bt.Plot = &trace.Plot{Name: req.Plot.Name, Lat: req.Plot.Lat, Lon: req.Plot.Lon}
 	}
@@ -674,7 +674,18 @@ func (s *Server) recall(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := mayWrite(c, bt.CooperativeID); err != nil {
+	// An inspector recalls any lot, signing with the inspector's key; a
+	// cooperative recalls its own, signed with the cooperative's.
+	var signer *trace.Signer
+	if caller(c).Role == store.RoleInspector {
+		in, err := s.callerInspector(c)
+		if err != nil {
+			return err
+		}
+		if signer, err = s.inspectorSigner(in); err != nil {
+			return err
+		}
+	} else if err := mayWrite(c, bt.CooperativeID); err != nil {
 		return err
 	}
 	coop, err := s.db.Cooperative(bt.CooperativeID)
@@ -689,9 +700,10 @@ func (s *Server) recall(c echo.Context) error {
 	if err := e.Validate(); err != nil {
 		return err
 	}
-	signer, err := s.signerFor(coop)
-	if err != nil {
-		return err
+	if signer == nil {
+		if signer, err = s.signerFor(coop); err != nil {
+			return err
+		}
 	}
 	st, err := s.db.Append(c.Request().Context(), store.AppendRequest{Event: e, Signer: signer, KeyID: caller(c).ID})
 	if err != nil {
@@ -731,6 +743,10 @@ func (s *Server) findings(c echo.Context) error {
 	}
 	var records []*trace.BatchRecord
 	findings := []trace.Finding{}
+	inspectors, err := s.db.Inspectors()
+	if err != nil {
+		return err
+	}
 	for _, id := range ids {
 		bt, err := s.db.Batch(id)
 		if err != nil {
@@ -754,7 +770,8 @@ func (s *Server) findings(c echo.Context) error {
 			for i, st := range events {
 				signed[i] = st.SignedEvent
 			}
-			err = trace.VerifyHistory(id, signed, func(string) [][]byte { return coop.PublicKeys })
+			keys := keysWith(coop.PublicKeys, inspectors)
+			err = trace.VerifyHistory(id, signed, func(string) [][]byte { return keys })
 		}
 		if err != nil {
 			if !errors.Is(err, trace.ErrVerification) {

@@ -25,7 +25,8 @@ type Cooperative struct {
 	Province string `json:"province"`
 	GLN      string `json:"gln,omitempty"` // 13-digit Global Location Number, if the cooperative has one
 	// PublicKeys are the Ed25519 public keys whose signatures count as the
-	// cooperative's. The newest is first.
+	// cooperative's: the server's signing key first, then any keys the
+	// cooperative registered to sign events itself.
 	PublicKeys [][]byte  `json:"public_keys"`
 	CreatedAt  time.Time `json:"created_at"`
 }
@@ -57,6 +58,7 @@ type Product struct {
 	Category      string    `json:"category"`
 	OCOPStars     int       `json:"ocop_stars,omitempty"` // 3 to 5 when the product holds an OCOP rating
 	CreatedAt     time.Time `json:"created_at"`
+	CreatedBy     string    `json:"created_by,omitempty"` // id of the API key that created it
 }
 
 // Validate checks the product's fields; a GTIN must already be normalised
@@ -112,6 +114,7 @@ type Batch struct {
 	// Template is the crop template the batch follows, if any.
 	Template  string    `json:"template,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
+	CreatedBy string    `json:"created_by,omitempty"` // id of the API key that created it
 }
 
 // Validate checks the batch's fields.

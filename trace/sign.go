@@ -90,6 +90,16 @@ func (s *Signer) Seal(se *SignedEvent) {
 	se.Signer = s.pub
 }
 
+// SignMessage signs a message that carries its own domain prefix, such as
+// a label signature ("truyxuat label signature v1\n…"), so that it can
+// never be mistaken for an event's canonical bytes (which start with '{').
+func (s *Signer) SignMessage(msg []byte) ([]byte, error) {
+	if len(msg) == 0 || msg[0] == '{' {
+		return nil, fmt.Errorf("sign: refusing a message without a domain prefix")
+	}
+	return ed25519.Sign(s.priv, msg), nil
+}
+
 // OpenEvent decodes canonical bytes and checks the signature over them. It
 // does not check that the signer belongs to the event's cooperative: that is
 // VerifyHistory's job, which knows the keys.

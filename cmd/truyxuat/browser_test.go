@@ -258,3 +258,81 @@ func startRewritingProxy(t *testing.T, target, from, to string) string {
 	t.Cleanup(srv.Close)
 	return srv.URL
 }
+
+// TestScanLabelToVerifiedPage goes the whole way a shopper does: the
+// cooperative prints a label, a phone's decoder reads it, the browser opens
+// the link and checks the history itself.
+func TestScanLabelToVerifiedPage(t *testing.T) {
+	zbar := needTool(t, "zbarimg")
+	needTool(t, "chromium")
+	m, stdout := startMain(t, true)
+	var demo DemoOutput
+	if err := json.Unmarshal(stdout.Bytes(), &demo); err != nil {
+		t.Fatal(err)
+	}
+	png := filepath.Join(t.TempDir(), "label.png")
+	root := newRootCmd(io.Discard, io.Discard)
+	root.SetArgs([]string{"label", "--server", "http://" + m.Addr(), "--batch", demo.Batches[0].ID, "--format", "png", "-o", png})
+	if err := root.Execute(); err != nil {
+		t.Fatalf("truyxuat label: %v", err)
+	}
+	out, err := exec.Command(zbar, "--raw", "-q", png).Output()
+	if err != nil {
+		t.Fatalf("zbarimg: %v", err)
+	}
+	link := strings.TrimSpace(string(out))
+	if !strings.HasPrefix(link, "http://"+m.Addr()+demo.Batches[0].URL+"?7007=") {
+		t.Fatalf("the label holds %q", link)
+	}
+	ctx := newBrowser(t)
+	if got := verification(t, ctx, link); got != "verified" {
+		t.Fatalf("scanned label: data-verification=%q", got)
+	}
+	screenshot(t, ctx, "scanned-label")
+}
+
+// TestLabelCommandPDF prints an A4 sheet with the command and reads every
+// label back as a phone would.
+func TestLabelCommandPDF(t *testing.T) {
+	zbar := needTool(t, "zbarimg")
+	pdftoppm := needTool(t, "pdftoppm")
+	pdftotext := needTool(t, "pdftotext")
+	m, stdout := startMain(t, true)
+	var demo DemoOutput
+	json.Unmarshal(stdout.Bytes(), &demo)
+	dir := t.TempDir()
+	pdf := filepath.Join(dir, "labels.pdf")
+	root := newRootCmd(io.Discard, io.Discard)
+	root.SetArgs([]string{"label", "--server", "http://" + m.Addr(), "--batch", demo.Batches[0].ID,
+		"--format", "pdf", "--layout", "a4-3x8", "--count", "24", "--serials", "-o", pdf})
+	if err := root.Execute(); err != nil {
+		t.Fatalf("truyxuat label: %v", err)
+	}
+	text, err := exec.Command(pdftotext, pdf, "-").Output()
+	if err != nil || strings.Count(string(text), "Gạo ST25 Hòa Tú") != 24 || !strings.Contains(string(text), "Quét mã để truy xuất") {
+		t.Fatalf("pdftotext: %v\n%.400s", err, text)
+	}
+	if err := exec.Command(pdftoppm, "-r", "200", "-png", pdf, filepath.Join(dir, "page")).Run(); err != nil {
+		t.Fatal(err)
+	}
+	pages, _ := filepath.Glob(filepath.Join(dir, "page*.png"))
+	out, _ := exec.Command(zbar, append([]string{"--raw", "-q"}, pages...)...).Output()
+	links := strings.Fields(string(out))
+	seen := map[string]bool{}
+	for _, l := range links {
+		if !strings.Contains(l, "/21/") || !strings.Contains(l, demo.Batches[0].URL) {
+			t.Errorf("label link %q", l)
+		}
+		seen[l] = true
+	}
+	// A dense page can hide a few codes from a whole-page scan; most must read.
+	if len(seen) < 20 {
+		t.Errorf("read %d distinct serial links from one sheet of 24", len(seen))
+	}
+	// A bad layout says what to change.
+	root = newRootCmd(io.Discard, io.Discard)
+	root.SetArgs([]string{"label", "--server", "http://" + m.Addr(), "--batch", demo.Batches[0].ID, "--format", "pdf", "--layout", "a4-9x9", "-o", pdf})
+	if err := root.Execute(); err == nil || !strings.Contains(err.Error(), "a4-3x8") {
+		t.Errorf("unknown layout: %v", err)
+	}
+}

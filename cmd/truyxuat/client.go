@@ -99,6 +99,11 @@ type wireHistory struct {
 		Name       string   `json:"name"`
 		PublicKeys []string `json:"public_keys"`
 	} `json:"cooperative"`
+	Inspectors []struct {
+		ID         string   `json:"id"`
+		Name       string   `json:"name"`
+		PublicKeys []string `json:"public_keys"`
+	} `json:"inspectors"`
 	Events []struct {
 		Seq       uint64 `json:"seq"`
 		Hash      string `json:"hash"`
@@ -116,9 +121,10 @@ func newHistoryCmd() *cobra.Command {
 		Short: "Fetch a batch's history and verify its chain and signatures here",
 		Long: `Fetch a batch's signed history from a server (by its public URL, a Digital
 Link, or its batch id) and verify every event's bytes, hash, link and signature
-on this machine, against the cooperative's published keys. Exits non-zero and
-names the event if anything fails. --keys pins the keys instead of trusting the
-ones the server publishes.`,
+on this machine, against the cooperative's published keys (and those of the
+inspectors who signed inspections in it). Exits non-zero and names the event if
+anything fails. --keys pins the keys instead of trusting the ones the server
+publishes.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := loadConfig(cmd)
@@ -144,7 +150,12 @@ ones the server publishes.`,
 }
 
 func verifyWire(w io.Writer, h *wireHistory, pinned []string) error {
+	// The cooperative's keys and those of the inspectors who signed
+	// inspections in its chain, unless the caller pins the keys.
 	keyStrings := h.Cooperative.PublicKeys
+	for _, in := range h.Inspectors {
+		keyStrings = append(keyStrings[:len(keyStrings):len(keyStrings)], in.PublicKeys...)
+	}
 	if len(pinned) > 0 {
 		keyStrings = pinned
 	}
@@ -180,7 +191,7 @@ func verifyWire(w io.Writer, h *wireHistory, pinned []string) error {
 }
 
 func newEventCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "event", Short: "Record events on a running server"}
+	cmd := &cobra.Command{Use: "event", Short: "Record events on a running server, or sign them with your own key"}
 	appendCmd := &cobra.Command{
 		Use:   "append --batch ID --file EVENT.json",
 		Short: "Append an event (JSON as in POST /api/v1/batches/{id}/events) to a batch",
@@ -217,5 +228,6 @@ func newEventCmd() *cobra.Command {
 	appendCmd.Flags().String("batch", "", "batch id")
 	appendCmd.Flags().String("file", "", "event JSON file, or - for standard input")
 	cmd.AddCommand(appendCmd)
+	addSelfSignCmds(cmd)
 	return cmd
 }

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -11,6 +13,8 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
+
+	"github.com/truyxuat/truyxuat/label"
 )
 
 // Config is every setting of truyxuat. Each has a default (defaults
@@ -42,6 +46,10 @@ type Config struct {
 	// Running a witness (witness).
 	WitnessAddr string `mapstructure:"witness_addr"`
 	WitnessName string `mapstructure:"witness_name"`
+
+	AttachmentLimit      int64  `mapstructure:"attachment_limit"`
+	LabelErrorCorrection string `mapstructure:"label_error_correction"`
+	LabelLayouts         string `mapstructure:"label_layouts"`
 }
 
 // defaults lists every key with its default. Every key must be here: viper
@@ -68,6 +76,10 @@ var defaults = map[string]any{
 	"lang":                "vi",
 	"witness_addr":        "127.0.0.1:8081",
 	"witness_name":        "",
+
+	"attachment_limit":       int64(10 << 20),
+	"label_error_correction": "M",
+	"label_layouts":          "",
 }
 
 // flagNames maps config keys to flag names where they differ.
@@ -87,6 +99,10 @@ var flagNames = map[string]string{
 	"audit_state":         "state",
 	"witness_addr":        "listen",
 	"witness_name":        "name",
+
+	"attachment_limit":       "attachment-limit",
+	"label_error_correction": "label-ec",
+	"label_layouts":          "label-layouts",
 }
 
 func flagName(key string) string {
@@ -183,6 +199,15 @@ func (c *Config) validate() error {
 	if c.BodyLimit < 1024 || c.BodyLimit > 64<<20 {
 		return fmt.Errorf("config: body_limit %d must be between 1024 and 67108864 bytes", c.BodyLimit)
 	}
+	if c.AttachmentLimit < 1024 || c.AttachmentLimit > 100<<20 {
+		return fmt.Errorf("config: attachment_limit %d must be between 1024 and 104857600 bytes", c.AttachmentLimit)
+	}
+	switch strings.ToUpper(c.LabelErrorCorrection) {
+	case "L", "M", "Q", "H":
+		c.LabelErrorCorrection = strings.ToUpper(c.LabelErrorCorrection)
+	default:
+		return fmt.Errorf("config: label_error_correction %q must be L, M, Q or H", c.LabelErrorCorrection)
+	}
 	if c.RequestTimeout <= 0 || c.ShutdownTimeout <= 0 {
 		return errors.New("config: request_timeout and shutdown_timeout must be positive durations such as 30s")
 	}
@@ -196,4 +221,44 @@ func (c *Config) publicURL(listenAddr string) string {
 		return c.PublicURL
 	}
 	return "http://" + listenAddr
+}
+
+// LabelLayouts is the file of custom label layouts (label_layouts): JSON
+// with the sheets and rolls a cooperative's label stock needs beside the
+// presets, in millimetres, for example
+//
+//	{"sheets": [{"name": "tanex-3x8", "columns": 3, "rows": 8,
+//	  "label_width_mm": 70, "label_height_mm": 37}],
+//	 "rolls": [{"name": "roll-60x40", "width_mm": 60, "height_mm": 40}]}
+type LabelLayouts struct {
+	Sheets []label.SheetLayout `json:"sheets"`
+	Rolls  []label.RollLayout  `json:"rolls"`
+}
+
+// labelLayouts reads and checks the custom layouts file, if one is set.
+func (c *Config) labelLayouts() (*LabelLayouts, error) {
+	var l LabelLayouts
+	if c.LabelLayouts == "" {
+		return &l, nil
+	}
+	b, err := os.ReadFile(c.LabelLayouts)
+	if err != nil {
+		return nil, fmt.Errorf("label_layouts: %w", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&l); err != nil {
+		return nil, fmt.Errorf("label_layouts %s: %w", c.LabelLayouts, err)
+	}
+	for i, sl := range l.Sheets {
+		if err := sl.Validate(); err != nil {
+			return nil, fmt.Errorf("label_layouts %s: sheets[%d] (%s): %w", c.LabelLayouts, i, sl.Name, err)
+		}
+	}
+	for i, rl := range l.Rolls {
+		if err := rl.Validate(203); err != nil {
+			return nil, fmt.Errorf("label_layouts %s: rolls[%d] (%s): %w", c.LabelLayouts, i, rl.Name, err)
+		}
+	}
+	return &l, nil
 }

@@ -21,8 +21,12 @@ func newDemoCmd() *cobra.Command {
 		Short: "Fill an empty data directory with demo data and print its keys as JSON",
 		Long: `Fill an empty data directory with realistic demo data: three cooperatives
 (ST25 rice from Sóc Trăng, dragon fruit from Bình Thuận, coffee and pepper from
-Đắk Lắk), their products and batches with signed histories. Prints one JSON
-object on stdout with the admin key, each cooperative's API key and each batch's
+Đắk Lắk), their products and batches with signed histories, a milled lot made
+from two rice lots, and an inspector whose signed inspection is in one rice
+lot's chain. Some pepper and coffee lots of Ea Tu deliberately carry the
+record-keeping problems the inspection checks look for (each such batch names
+its problem); the first batch is clean. Prints one JSON object on stdout with
+the admin key, each cooperative's and the inspector's API key and each batch's
 public path.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -72,7 +76,15 @@ public path.`,
 type DemoOutput struct {
 	AdminKey     string            `json:"admin_key"`
 	Cooperatives []DemoCooperative `json:"cooperatives"`
+	Inspectors   []DemoInspector   `json:"inspectors"`
 	Batches      []DemoBatch       `json:"batches"`
+}
+
+// DemoInspector is a demo inspector and its API key.
+type DemoInspector struct {
+	ID     string `json:"id"`
+	Name   string `json:"name"`
+	APIKey string `json:"api_key"`
 }
 
 // DemoCooperative is a demo cooperative and its API key.
@@ -90,6 +102,9 @@ type DemoBatch struct {
 	Lot         string `json:"lot"`
 	URL         string `json:"url"`
 	Events      int    `json:"events"`
+	// Problem is the kind of finding (trace.Finding*) planted in the
+	// batch for the inspection checks to find; empty for a clean batch.
+	Problem string `json:"problem,omitempty"`
 }
 
 var ict = time.FixedZone("ICT", 7*3600)
@@ -110,6 +125,9 @@ type demoStep struct {
 	cert     *trace.Certification
 	harvest  bool
 	location string // plot code for the read point; empty for the cooperative's site
+	// inspector: the demo inspector records and signs the step (an
+	// inspection), not the cooperative.
+	inspector bool
 }
 
 type demoBatch struct {
@@ -120,12 +138,24 @@ type demoBatch struct {
 	plot    trace.Plot
 	plotID  string
 	steps   []demoStep
+	problem string // the finding kind planted in the batch
 }
 
 type demoCoop struct {
 	coop     trace.Cooperative
 	products []*trace.Product
 	batches  []demoBatch
+	merge    *demoMerge
+}
+
+// demoMerge mills lots of a cooperative into one new lot.
+type demoMerge struct {
+	inputs     []int    // indexes into the cooperative's batches
+	quantities []string // kg of each input milled
+	lot        string
+	qty, loss  string // kg
+	day, clock string
+	note       string
 }
 
 func riceSteps(sow, spray, harvest, qty string, vietgap string) []demoStep {
@@ -166,7 +196,11 @@ func demoData() []*demoCoop {
 			{product: "gao-st25", lot: "ST25-2508-A", qty: "6200", harvest: "2025-08-12", plot: hoaTuPlot(7, 9.4712, 105.9381), plotID: "PLOT-07",
 				steps: riceSteps("2025-05-05", "2025-07-20", "2025-08-12", "6200", "VG-ST-0451")},
 			{product: "gao-st25", lot: "ST25-2508-B", qty: "5400", harvest: "2025-08-14", plot: hoaTuPlot(9, 9.4698, 105.9402), plotID: "PLOT-09",
-				steps: riceSteps("2025-05-07", "2025-07-24", "2025-08-14", "5400", "VG-ST-0451")},
+				steps: append(riceSteps("2025-05-07", "2025-07-24", "2025-08-14", "5400", "VG-ST-0451"),
+					// The province's quality agency samples the lot and signs the result.
+					demoStep{day: "2025-08-21", clock: "09:30", step: "sampling", disp: "conformant", inspector: true,
+						note: "Lấy mẫu gạo kiểm nghiệm dư lượng thuốc bảo vệ thực vật: không phát hiện vượt mức giới hạn tối đa",
+						data: map[string]string{"sample_id": "KN-ST-2508-117", "lab": "Trung tâm Kỹ thuật Tiêu chuẩn Đo lường Chất lượng Sóc Trăng"}})},
 			{product: "gao-st25", lot: "ST25-2601-A", qty: "5900", harvest: "2026-01-18", plot: hoaTuPlot(7, 9.4712, 105.9381), plotID: "PLOT-07",
 				steps: riceSteps("2025-10-10", "2025-12-26", "2026-01-18", "5900", "VG-ST-0451")},
 			{product: "gao-st24", lot: "ST24-2508-HC", qty: "3100", harvest: "2025-08-20", plot: hoaTuPlot(12, 9.4655, 105.9333), plotID: "PLOT-12",
@@ -176,6 +210,11 @@ func demoData() []*demoCoop {
 					{day: "2025-08-22", clock: "10:00", step: "packing", disp: "in_progress", note: "Đóng túi 2 kg"},
 				}},
 		},
+		// Two lots of the summer–autumn crop milled together: lineage from
+		// the milled rice back to both fields.
+		merge: &demoMerge{inputs: []int{0, 1}, quantities: []string{"3000", "2000"}, lot: "ST25-XAY-2508",
+			qty: "3400", loss: "1600", day: "2025-08-22", clock: "08:00",
+			note: "Xay xát, tách trấu và cám; gộp hai lô lúa ST25 vụ hè thu thành gạo trắng"},
 	}
 	dragon := &demoCoop{
 		coop: trace.Cooperative{ID: "htx-ham-minh", Name: "Hợp tác xã Thanh long Hàm Minh", Province: "Bình Thuận", GLN: gln("893604000002")},
@@ -224,6 +263,43 @@ func demoData() []*demoCoop {
 			plot: trace.Plot{Name: fmt.Sprintf("Rẫy số %d, xã Ea Tu", i+1), Lat: 12.7215 + float64(i)*0.004, Lon: 108.0738 + float64(i)*0.002}, plotID: fmt.Sprintf("RAY-%02d", i+1),
 			steps: steps})
 	}
+	// Lots with the record-keeping problems field reports name, for the
+	// inspection checks to find. All four sprayings record the same
+	// pre-harvest interval, 7 days, for four different pesticides: a
+	// copied default.
+	spray := func(day, product, ingredient, dose, note string) demoStep {
+		return demoStep{day: day, clock: "07:00", step: trace.StepSpraying, disp: "in_progress", location: "plot", note: note,
+			data: map[string]string{"product": product, "active_ingredient": ingredient, "dose": dose, "phi_days": "7"}}
+	}
+	harvest := func(day, qty, note string) demoStep {
+		return demoStep{day: day, clock: "06:00", step: "commissioning", disp: "active", qty: qty, harvest: true, location: "plot", note: note}
+	}
+	for i, b := range []struct {
+		product, lot, qty, harvest, problem string
+		steps                               []demoStep
+	}{
+		// Harvested 4 days after a spraying whose interval is 7 days.
+		{"ho-tieu-den", "TIEU-2604-02", "1500", "2026-04-06", trace.FindingPreHarvestInterval, []demoStep{
+			spray("2026-04-02", "Anvil 5SC", "Hexaconazole", "1 l/ha", "Phun phòng bệnh thán thư trên vườn tiêu"),
+			harvest("2026-04-06", "1500", "Thu hái chùm tiêu có hạt chín đỏ")}},
+		// Drying recorded after the harvest but dated two days before it.
+		{"ho-tieu-den", "TIEU-2604-03", "1700", "2026-04-20", trace.FindingOutOfOrder, []demoStep{
+			spray("2026-03-01", "Ridomil Gold 68WG", "Metalaxyl-M + Mancozeb", "2.5 kg/ha", "Phun phòng bệnh chết nhanh sau mưa đầu mùa"),
+			harvest("2026-04-20", "1700", "Thu hái tiêu vụ chính trên rẫy số 5"),
+			{day: "2026-04-18", clock: "08:00", step: trace.StepDrying, disp: "in_progress", note: "Phơi tiêu trên sân xi măng, đảo đều mỗi ngày",
+				data: map[string]string{"moisture_percent": "13"}}}},
+		// A harvest of 4800 kg on a lot registered with 4000 kg.
+		{"ca-phe-robusta", "ROB-2601-03", "4000", "2026-01-12", trace.FindingUnbalanced, []demoStep{
+			spray("2025-11-20", "Regent 800WG", "Fipronil", "0.03 kg/ha", "Phun trừ rệp sáp hại quả"),
+			harvest("2026-01-12", "4800", "Hái quả chín đợt cuối, vụ muộn")}},
+		{"ca-phe-robusta", "ROB-2601-04", "3600", "2026-01-20", trace.FindingCopiedValues, []demoStep{
+			spray("2025-12-01", "Actara 25WG", "Thiamethoxam", "0.2 kg/ha", "Phun trừ rệp vảy xanh trên cành"),
+			harvest("2026-01-20", "3600", "Hái quả chín, thu dọn cuối vụ")}},
+	} {
+		coffee.batches = append(coffee.batches, demoBatch{product: b.product, lot: b.lot, qty: b.qty, harvest: b.harvest,
+			plot: trace.Plot{Name: fmt.Sprintf("Rẫy số %d, xã Ea Tu", i+4), Lat: 12.7331 + float64(i)*0.003, Lon: 108.0802 - float64(i)*0.002}, plotID: fmt.Sprintf("RAY-%02d", i+4),
+			steps: b.steps, problem: b.problem})
+	}
 	return []*demoCoop{rice, dragon, coffee}
 }
 
@@ -236,6 +312,22 @@ func seedDemo(ctx context.Context, db *store.DB, keys *store.KeyDir, publicURL s
 		return nil, err
 	}
 	out.AdminKey = admin
+	insp := &trace.Inspector{Name: "Trần Thị Mai", Agency: "Chi cục Quản lý Chất lượng Nông lâm sản và Thủy sản Sóc Trăng"}
+	if err := db.CreateInspector(insp); err != nil {
+		return nil, err
+	}
+	inspSigner, err := keys.Signer(store.InspectorKeyName(insp.ID))
+	if err != nil {
+		return nil, err
+	}
+	if _, _, err := db.AddInspectorKey(insp.ID, inspSigner.PublicKey()); err != nil {
+		return nil, err
+	}
+	inspKey, err := db.CreateAPIKey(&store.APIKey{Name: insp.Name, Role: store.RoleInspector, InspectorID: insp.ID})
+	if err != nil {
+		return nil, err
+	}
+	out.Inspectors = append(out.Inspectors, DemoInspector{ID: insp.ID, Name: insp.Name, APIKey: inspKey})
 	for _, dc := range demoData() {
 		coop := dc.coop
 		if err := db.CreateCooperative(&coop); err != nil {
@@ -257,41 +349,95 @@ func seedDemo(ctx context.Context, db *store.DB, keys *store.KeyDir, publicURL s
 		products := map[string]*trace.Product{}
 		for _, p := range dc.products {
 			p := *p
-			p.CooperativeID = coop.ID
+			p.CooperativeID, p.CreatedBy = coop.ID, "demo"
 			if err := db.CreateProduct(&p); err != nil {
 				return nil, err
 			}
 			products[p.ID] = &p
 		}
+		site := publicURL + "/414/" + coop.GLN
+		var made []*trace.Batch
 		for _, b := range dc.batches {
 			p := products[b.product]
 			plot := b.plot
 			bt := &trace.Batch{CooperativeID: coop.ID, ProductID: p.ID, Lot: b.lot,
-				Quantity: trace.Quantity{Value: trace.Decimal(b.qty), Unit: "KGM"}, HarvestDate: b.harvest, Plot: &plot}
+				Quantity: trace.Quantity{Value: trace.Decimal(b.qty), Unit: "KGM"}, HarvestDate: b.harvest, Plot: &plot, CreatedBy: "demo"}
 			if err := db.CreateBatch(bt); err != nil {
 				return nil, err
 			}
-			site := publicURL + "/414/" + coop.GLN
+			made = append(made, bt)
 			for _, s := range b.steps {
 				e, err := s.event(coop.ID, bt.ID, site, site+"/254/"+b.plotID, b.harvest)
 				if err != nil {
 					return nil, fmt.Errorf("batch %s: %w", b.lot, err)
 				}
-				if _, err := db.Append(ctx, store.AppendRequest{Event: e, Signer: signer, KeyID: "demo"}); err != nil {
+				req := store.AppendRequest{Event: e, Signer: signer, KeyID: "demo"}
+				if s.inspector {
+					req.Signer = inspSigner
+				}
+				if _, err := db.Append(ctx, req); err != nil {
 					return nil, err
 				}
 			}
-			path := "/b/" + bt.ID
-			if p.GTIN != "" {
-				path = (&trace.DigitalLink{GTIN: p.GTIN, Lot: bt.Lot}).Path()
+			out.Batches = append(out.Batches, DemoBatch{ID: bt.ID, Cooperative: coop.ID, GTIN: p.GTIN, Lot: bt.Lot,
+				URL: demoPath(bt, p), Events: len(b.steps), Problem: b.problem})
+		}
+		if m := dc.merge; m != nil {
+			bt, err := m.apply(ctx, db, signer, &coop, made, site)
+			if err != nil {
+				return nil, fmt.Errorf("demo merge: %w", err)
 			}
-			out.Batches = append(out.Batches, DemoBatch{ID: bt.ID, Cooperative: coop.ID, GTIN: p.GTIN, Lot: bt.Lot, URL: path, Events: len(b.steps)})
+			p := products[bt.ProductID]
+			out.Batches = append(out.Batches, DemoBatch{ID: bt.ID, Cooperative: coop.ID, GTIN: p.GTIN, Lot: bt.Lot, URL: demoPath(bt, p), Events: 1})
 		}
 	}
 	if len(out.Batches) < 10 {
 		return nil, errors.New("demo data has fewer than 10 batches")
 	}
 	return out, nil
+}
+
+func demoPath(bt *trace.Batch, p *trace.Product) string {
+	if p.GTIN != "" {
+		return (&trace.DigitalLink{GTIN: p.GTIN, Lot: bt.Lot}).Path()
+	}
+	return "/b/" + bt.ID
+}
+
+// apply records the merge as the API's transformations do: the new lot and
+// its TransformationEvent, linked to the inputs' heads, balanced, in one
+// atomic change.
+func (m *demoMerge) apply(ctx context.Context, db *store.DB, signer *trace.Signer, coop *trace.Cooperative, batches []*trace.Batch, site string) (*trace.Batch, error) {
+	first := batches[m.inputs[0]]
+	kg := func(v string) *trace.Quantity { return &trace.Quantity{Value: trace.Decimal(v), Unit: "KGM"} }
+	var inputs []trace.Input
+	for i, idx := range m.inputs {
+		_, head, err := db.Head(batches[idx].ID)
+		if err != nil {
+			return nil, err
+		}
+		inputs = append(inputs, trace.Input{Batch: batches[idx].ID, Hash: head, Quantity: kg(m.quantities[i])})
+	}
+	out := &trace.Batch{ID: store.NewID(), CooperativeID: coop.ID, ProductID: first.ProductID, Lot: m.lot,
+		Quantity: *kg(m.qty), HarvestDate: first.HarvestDate, Plot: first.Plot, CreatedBy: "demo"}
+	outputs := []trace.Output{{Batch: out.ID, Quantity: kg(m.qty)}}
+	if err := trace.CheckBalance(inputs, outputs, kg(m.loss), nil); err != nil {
+		return nil, err
+	}
+	t, err := time.ParseInLocation("2006-01-02 15:04", m.day+" "+m.clock, ict)
+	if err != nil {
+		return nil, err
+	}
+	et, off := trace.FormatEventTime(t)
+	e := &trace.Event{Type: trace.TransformationEvent, Cooperative: coop.ID, Batch: out.ID, BizStep: trace.StepMilling,
+		Disposition: "active", EventTime: et, EventTimeZoneOffset: off, ReadPoint: site, BizLocation: site, Note: m.note,
+		Inputs: inputs, Outputs: outputs, Loss: kg(m.loss)}
+	if err := e.Validate(); err != nil {
+		return nil, err
+	}
+	_, err = db.Apply(ctx, store.Change{NewBatches: []*trace.Batch{out},
+		Events: []store.AppendRequest{{Event: e, Signer: signer, KeyID: "demo"}}})
+	return out, err
 }
 
 func (s demoStep) event(coop, batch, site, plotURI, harvest string) (*trace.Event, error) {

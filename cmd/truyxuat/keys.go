@@ -22,7 +22,10 @@ truyxuat verify --trust FILE and truyxuat audit --trust FILE.
 
 Without --server the keys are read from the data directory (--data) and the
 policy from --witness-policy; with --server, from the running server's
-/.well-known/truyxuat.json. Only public keys are ever printed.`,
+/.well-known/truyxuat.json. Only public keys are ever printed.
+
+API keys are managed with 'truyxuat keys create|list|revoke' on a running
+server (--server, --key).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := loadConfig(cmd)
@@ -65,5 +68,6 @@ policy from --witness-policy; with --server, from the running server's
 	f.String("addr", defaults["addr"].(string), "the server's listen address, for the log URL when no public URL is set")
 	f.String("public-url", "", "the server's public base URL, for the log URL (env TRUYXUAT_PUBLIC_URL)")
 	f.String("log-origin", "", "the log's origin, to check the keys against (env TRUYXUAT_LOG_ORIGIN)")
+	addAPIKeyCmds(cmd)
 	return cmd
 }

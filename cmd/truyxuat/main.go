@@ -4,7 +4,10 @@
 //	truyxuat demo --data DIR    fill an empty data directory with demo data
 //	truyxuat history URL|ID     fetch a batch's history and verify it locally
 //	truyxuat event append       record an event on a running server
+//	truyxuat event keygen|sign|submit  sign events with the cooperative's own key
 //	truyxuat keys               print the log's keys and witness policy (a trust file)
+//	truyxuat keys create|list|revoke   manage API keys on a running server
+//	truyxuat inspect            run the record-keeping checks and print the findings
 //	truyxuat verify URL|--file  verify a history and its log proofs against pinned keys
 //	truyxuat audit              fetch the whole log, recompute it, check it only grew
 //	truyxuat witness            run a C2SP tlog-witness that cosigns log checkpoints
@@ -46,8 +49,9 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	pf.String("data", defaults["data"].(string), "data directory (env TRUYXUAT_DATA)")
 	pf.String("log-level", "info", "log level: debug, info, warn, error (env TRUYXUAT_LOG_LEVEL)")
 	pf.String("log-format", "text", "log format: text or json (env TRUYXUAT_LOG_FORMAT)")
-	root.AddCommand(newServeCmd(), newDemoCmd(), newHistoryCmd(), newEventCmd(), newExportCmd())
+	root.AddCommand(newServeCmd(), newDemoCmd(), newHistoryCmd(), newEventCmd(), newExportCmd(), newLabelCmd())
 	root.AddCommand(newKeysCmd(), newVerifyCmd(), newAuditCmd(), newWitnessCmd())
+	root.AddCommand(newInspectCmd())
 	return root
 }
 

@@ -59,6 +59,7 @@ func TestConfigEveryKeyFromEnvironment(t *testing.T) {
 		"witnesses": "w1=https://w1.example.vn, w2=https://w2.example.vn/sub/", "log_keys": testVkeys[0] + "," + testVkeys[1],
 		"trust": "/etc/truyxuat/trust.policy", "audit_state": "/var/lib/truyxuat-audit", "lang": "en",
 		"witness_addr": "0.0.0.0:8090", "witness_name": "witness.example.vn",
+		"attachment_limit": "5242880", "label_error_correction": "q", "label_layouts": "/etc/truyxuat/labels.json",
 	}
 	if len(values) != len(defaults) {
 		t.Fatalf("test covers %d keys, config has %d", len(values), len(defaults))
@@ -76,7 +77,8 @@ func TestConfigEveryKeyFromEnvironment(t *testing.T) {
 		LogOrigin: "trace.example.vn/log", CheckpointInterval: 250 * time.Millisecond, WitnessPolicy: "/etc/truyxuat/witnesses.policy",
 		Witnesses: []string{"w1=https://w1.example.vn", "w2=https://w2.example.vn/sub/"}, LogKeys: testVkeys[:],
 		Trust: "/etc/truyxuat/trust.policy", AuditState: "/var/lib/truyxuat-audit", Lang: "en",
-		WitnessAddr: "0.0.0.0:8090", WitnessName: "witness.example.vn"}
+		WitnessAddr: "0.0.0.0:8090", WitnessName: "witness.example.vn",
+		AttachmentLimit: 5 << 20, LabelErrorCorrection: "Q", LabelLayouts: "/etc/truyxuat/labels.json"}
 	if !reflect.DeepEqual(*c, want) {
 		t.Errorf("got  %+v\nwant %+v", *c, want)
 	}
@@ -127,6 +129,7 @@ func startMainWithOutput(t *testing.T, dir string, demo bool) (*Main, *bytes.Buf
 	cfg.Addr = "127.0.0.1:0"
 	cfg.LogLevel, cfg.LogFormat = "info", "text"
 	cfg.BodyLimit, cfg.RequestTimeout, cfg.ShutdownTimeout = 1<<20, 30*time.Second, 5*time.Second
+	cfg.AttachmentLimit, cfg.LabelErrorCorrection = 10<<20, "M"
 	var stdout, stderr bytes.Buffer
 	m := &Main{Config: cfg, Stdout: &stdout, Stderr: &stderr, Demo: demo}
 	if err := m.Open(); err != nil {
@@ -293,5 +296,27 @@ func TestDemoCommandRefusesNonEmptyData(t *testing.T) {
 	root.SetArgs([]string{"demo", "--data", dir})
 	if err := root.Execute(); err == nil || !strings.Contains(err.Error(), "already holds data") {
 		t.Errorf("second demo: %v", err)
+	}
+}
+
+func TestLabelLayoutsFile(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.json")
+	os.WriteFile(good, []byte(`{"sheets":[{"name":"tanex-3x8","columns":3,"rows":8,"label_width_mm":70,"label_height_mm":37}],
+		"rolls":[{"name":"roll-60x40","width_mm":60,"height_mm":40}]}`), 0o600)
+	c := &Config{LabelLayouts: good}
+	l, err := c.labelLayouts()
+	if err != nil || len(l.Sheets) != 1 || l.Sheets[0].Name != "tanex-3x8" || len(l.Rolls) != 1 {
+		t.Fatalf("layouts %+v: %v", l, err)
+	}
+	for name, body := range map[string]string{
+		"typo":     `{"sheets":[{"name":"x","colums":3}]}`,
+		"too many": `{"sheets":[{"name":"x","columns":30,"rows":8,"label_width_mm":70,"label_height_mm":37}]}`,
+	} {
+		p := filepath.Join(dir, "bad.json")
+		os.WriteFile(p, []byte(body), 0o600)
+		if _, err := (&Config{LabelLayouts: p}).labelLayouts(); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
 	}
 }

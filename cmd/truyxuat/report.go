@@ -40,7 +40,7 @@ var reasons = map[trace.VerifyReason][2]string{
 	trace.ReasonBadSignature: {"chữ ký sai", "bad signature"},
 	trace.ReasonBrokenLink:   {"đứt chuỗi liên kết", "broken link"},
 	trace.ReasonWrongOrder:   {"sai thứ tự", "wrong order"},
-	trace.ReasonUnknownKey:   {"khóa không phải của hợp tác xã", "not a key of the cooperative"},
+	trace.ReasonUnknownKey:   {"khóa không phải của hợp tác xã hay cán bộ kiểm tra", "not a key of the cooperative or of an inspector"},
 	trace.ReasonBadHash:      {"mã băm không khớp", "hash mismatch"},
 	trace.ReasonMalformed:    {"dữ liệu bị sửa hoặc hỏng", "edited or malformed"},
 	api.ReasonNotInLog:       {"không có trong nhật ký minh bạch", "not in the transparency log"},

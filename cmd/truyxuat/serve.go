@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/truyxuat/truyxuat/api"
+	"github.com/truyxuat/truyxuat/label"
 	"github.com/truyxuat/truyxuat/store"
 )
 
@@ -48,6 +49,9 @@ data and prints the demo's keys and batches as JSON on stdout.`,
 	f.Int64("body-limit", defaults["body_limit"].(int64), "largest request body in bytes (env TRUYXUAT_BODY_LIMIT)")
 	f.Duration("request-timeout", defaults["request_timeout"].(time.Duration), "time limit for one request (env TRUYXUAT_REQUEST_TIMEOUT)")
 	f.Duration("shutdown-timeout", defaults["shutdown_timeout"].(time.Duration), "time to finish requests on shutdown (env TRUYXUAT_SHUTDOWN_TIMEOUT)")
+	f.Int64("attachment-limit", defaults["attachment_limit"].(int64), "largest photo or certificate upload in bytes (env TRUYXUAT_ATTACHMENT_LIMIT)")
+	f.String("label-ec", "M", "QR error correction of labels: L, M, Q or H (env TRUYXUAT_LABEL_ERROR_CORRECTION)")
+	f.String("label-layouts", "", "JSON file of custom label sheets and rolls (env TRUYXUAT_LABEL_LAYOUTS)")
 	f.Bool("demo", false, "fill an empty data directory with demo data first")
 	addLogFlags(cmd)
 	return cmd
@@ -132,11 +136,19 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	stopCheckpointer := m.startCheckpointer()
 	defer stopCheckpointer()
+	layouts, err := m.Config.labelLayouts()
+	if err != nil {
+		return err
+	}
 	srv := api.New(api.Config{
-		PublicURL:      m.PublicURL(),
-		BodyLimit:      m.Config.BodyLimit,
-		RequestTimeout: m.Config.RequestTimeout,
-		Log:            m.logInfo(),
+		PublicURL:            m.PublicURL(),
+		BodyLimit:            m.Config.BodyLimit,
+		RequestTimeout:       m.Config.RequestTimeout,
+		Log:                  m.logInfo(),
+		AttachmentLimit:      m.Config.AttachmentLimit,
+		LabelErrorCorrection: label.ECLevel(m.Config.LabelErrorCorrection),
+		SheetLayouts:         layouts.Sheets,
+		RollLayouts:          layouts.Rolls,
 	}, m.DB, m.Keys, m.Logger)
 	m.server = &http.Server{
 		Handler:           srv.Handler(),

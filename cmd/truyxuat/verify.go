@@ -29,7 +29,8 @@ the trust file or --witness-policy sets one, and every event's inclusion proof
 against the checkpoint. It exits non-zero naming the event and the reason on
 any failure. The report is in Vietnamese, or English with --lang en.
 
-The cooperative's keys are taken from the history unless --keys pins them.`,
+The cooperative's keys, and those of the inspectors who signed inspections in
+the history, are taken from the history unless --keys pins every key to accept.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := loadConfig(cmd)
@@ -90,7 +91,7 @@ The cooperative's keys are taken from the history unless --keys pins them.`,
 	f.String("trust", "", "trust file with the log's keys and witness policy, from 'truyxuat keys' (env TRUYXUAT_TRUST)")
 	f.StringArray("log-key", nil, "a log verifier key to pin; give both the Ed25519 and the ML-DSA-44 key (env TRUYXUAT_LOG_KEYS)")
 	f.String("witness-policy", "", "a C2SP tlog-policy whose witness quorum the checkpoint must meet (env TRUYXUAT_WITNESS_POLICY)")
-	f.StringSlice("keys", nil, "base64 Ed25519 public keys to trust for the cooperative (default: the keys in the history)")
+	f.StringSlice("keys", nil, "base64 Ed25519 public keys to trust, the cooperative's and any inspectors' (default: the keys in the history)")
 	f.String("lang", defaults["lang"].(string), "report language: vi or en (env TRUYXUAT_LANG)")
 	f.Int("wait", 5, "seconds to wait for events newer than the checkpoint to be logged (URL only)")
 	return cmd

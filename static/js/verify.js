@@ -2,8 +2,9 @@
 //
 // It fetches the history as JSON and checks, in this browser, with no trust
 // in the server: every event's SHA-256, the chain links and order inside the
-// signed bytes, every Ed25519 signature against the cooperative's keys,
-// every inclusion proof (RFC 6962) against the log checkpoint, and the
+// signed bytes, every Ed25519 signature against the cooperative's keys or
+// those of the inspectors the history lists (and that the page names the
+// right one as the event's author), every inclusion proof (RFC 6962) against the log checkpoint, and the
 // checkpoint's Ed25519 signature against the log key this page pins. Only
 // when all pass does <html data-verification> become "verified"; any
 // failure makes it "failed" and names what failed.
@@ -116,6 +117,12 @@ async function openCheckpoint(note, vkey, origin) {
 async function verifyHistory(h, batchID, vkey, origin) {
   if (!h.batch || h.batch.id !== batchID) throw new Failure("links", "the history is for another batch");
   const keys = new Set(h.cooperative.public_keys || []);
+  // An inspection is signed by the inspector who made it; the chain is
+  // still the cooperative's.
+  const inspectorOf = new Map();
+  for (const ins of h.inspectors || []) {
+    for (const k of ins.public_keys || []) if (!keys.has(k)) inspectorOf.set(k, ins.id);
+  }
   const dec = new TextDecoder("utf-8", { fatal: true });
   let prev = null;
   const checked = [];
@@ -140,7 +147,11 @@ async function verifyHistory(h, batchID, vkey, origin) {
         (li.querySelector(".note") || { textContent: "" }).textContent !== (c.note || "")) {
       throw new Failure("hashes", `event ${i}: the page shows something other than what was signed`);
     }
-    if (!keys.has(ev.signer)) throw new Failure("signatures", `event ${i}: signed by a key that is not the cooperative's`);
+    const owner = keys.has(ev.signer) ? "cooperative" : inspectorOf.has(ev.signer) ? "inspector:" + inspectorOf.get(ev.signer) : null;
+    if (owner === null) throw new Failure("signatures", `event ${i}: signed by a key that is neither the cooperative's nor an inspector's`);
+    if ((li.querySelector(".by") || { dataset: {} }).dataset.by !== owner) {
+      throw new Failure("signatures", `event ${i}: the page names someone other than who signed it`);
+    }
     const sig = b64(ev.signature), signer = b64(ev.signer);
     if (!(await ed25519Verify(signer, sig, body))) throw new Failure("signatures", `event ${i}: bad signature`);
     checked.push({ ev, hash, sig, signer });
