@@ -11,7 +11,7 @@ import (
 )
 
 // Benchmarks; figures and the command to reproduce them are in
-// BENCHMARKS.part.md. They assert nothing about time.
+// BENCHMARKS.md. They assert nothing about time.
 
 func BenchmarkQRPNG(b *testing.B) {
 	uri := testURI(b, "ST25/08&A+1")

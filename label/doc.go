@@ -65,7 +65,7 @@
 // constant memory. PDF output is written at the end, because fpdf keeps a
 // document's pages in memory: about 2 KB per label, plus about 1.5 KB per
 // distinct QR code, which is stored once, compressed, as a form XObject of
-// vector rectangles (see BENCHMARKS.part.md for a 10,000-label run).
+// vector rectangles (see BENCHMARKS.md for a 10,000-label run).
 // Errors for bad input wrap trace.ErrInvalid.
 //
 // # Signatures
