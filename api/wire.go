@@ -288,7 +288,7 @@ func (f *EventFields) domain(batch *trace.Batch, now time.Time) (*trace.Event, e
 		}
 	}
 	if e.EventTime == "" {
-		e.EventTime, e.EventTimeZoneOffset = trace.FormatEventTime(now)
+		e.EventTime, e.EventTimeZoneOffset = trace.FormatEventTime(now.Truncate(time.Second))
 	} else if e.EventTimeZoneOffset == "" {
 		if t, err := time.Parse(time.RFC3339Nano, e.EventTime); err == nil {
 			e.EventTime, e.EventTimeZoneOffset = trace.FormatEventTime(t)
