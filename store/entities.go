@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -151,7 +150,7 @@ func (db *DB) CreateBatch(bt *trace.Batch) error {
 		var ve *trace.ValidationError
 		if errors.As(err, &ve) || errors.As(err, &fe) {
 			// Name the batch's own fields, not its place in the change.
-			return unprefix(err, "batches[0].")
+			return trace.TrimFieldPrefix("batches[0].", err)
 		}
 	}
 	return err
@@ -253,21 +252,4 @@ func uniqueID(b *bolt.Bucket, base string) string {
 		id = fmt.Sprintf("%s-%d", base, i)
 	}
 	return id
-}
-
-// unprefix removes a prefix from the field names of a validation error.
-func unprefix(err error, prefix string) error {
-	var fe *trace.FieldError
-	var ve *trace.ValidationError
-	switch {
-	case errors.As(err, &ve):
-		out := &trace.ValidationError{}
-		for _, f := range ve.Fields {
-			out.Fields = append(out.Fields, &trace.FieldError{Field: strings.TrimPrefix(f.Field, prefix), Reason: f.Reason})
-		}
-		return out
-	case errors.As(err, &fe):
-		return &trace.FieldError{Field: strings.TrimPrefix(fe.Field, prefix), Reason: fe.Reason}
-	}
-	return err
 }

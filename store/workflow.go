@@ -316,17 +316,8 @@ func (db *DB) checkNewBatch(st *seqState, bt *trace.Batch) (string, error) {
 
 // prefixErr names the part of a change an error belongs to.
 func prefixErr(prefix string, err error) error {
-	var fe *trace.FieldError
-	var ve *trace.ValidationError
-	switch {
-	case errors.As(err, &ve):
-		out := &trace.ValidationError{}
-		for _, f := range ve.Fields {
-			out.Fields = append(out.Fields, &trace.FieldError{Field: prefix + "." + f.Field, Reason: f.Reason})
-		}
-		return out
-	case errors.As(err, &fe):
-		return &trace.FieldError{Field: prefix + "." + fe.Field, Reason: fe.Reason}
+	if named := trace.PrefixFields(prefix, err); named != err {
+		return named
 	}
 	return fmt.Errorf("%s: %w", prefix, err)
 }

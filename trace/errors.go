@@ -3,6 +3,7 @@ package trace
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Sentinel errors of the domain. Callers test them with errors.Is; the API
@@ -135,3 +136,32 @@ func (e *VerifyError) Error() string {
 
 // Unwrap lets errors.Is(err, ErrVerification) match.
 func (e *VerifyError) Unwrap() error { return ErrVerification }
+
+// PrefixFields names the part of a larger input that err belongs to: the
+// field names of a *ValidationError or *FieldError get prefix and a dot in
+// front ("batches[2]" + "lot" → "batches[2].lot"). Other errors are returned
+// as they are.
+func PrefixFields(prefix string, err error) error {
+	return mapFields(err, func(f string) string { return joinField(prefix, f) })
+}
+
+// TrimFieldPrefix undoes PrefixFields for one prefix (with its dot).
+func TrimFieldPrefix(prefix string, err error) error {
+	return mapFields(err, func(f string) string { return strings.TrimPrefix(f, prefix) })
+}
+
+func mapFields(err error, rename func(string) string) error {
+	var ve *ValidationError
+	var fe *FieldError
+	switch {
+	case errors.As(err, &ve):
+		out := &ValidationError{}
+		for _, f := range ve.Fields {
+			out.Fields = append(out.Fields, &FieldError{Field: rename(f.Field), Reason: f.Reason})
+		}
+		return out
+	case errors.As(err, &fe):
+		return &FieldError{Field: rename(fe.Field), Reason: fe.Reason}
+	}
+	return err
+}
