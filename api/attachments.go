@@ -174,12 +174,7 @@ func (s *Server) uploadAttachment(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	info, err := s.inspectAttachment(c.Request().Context(), field, declared, data)
-	if err != nil {
-		return err
-	}
-	info.CooperativeID, info.KeyID = k.CooperativeID, k.ID
-	stored, created, err := s.db.PutAttachment(*info, data)
+	stored, created, err := s.storeAttachment(c, field, declared, data)
 	if err != nil {
 		return err
 	}
@@ -191,6 +186,21 @@ func (s *Server) uploadAttachment(c echo.Context) error {
 	return c.JSON(status, AttachmentUpload{SHA256: stored.SHA256.String(), MediaType: stored.MediaType,
 		Size: stored.Size, URL: s.cfg.PublicURL + attachmentPath + stored.SHA256.String(),
 		Width: stored.Width, Height: stored.Height})
+}
+
+// storeAttachment checks an uploaded file and stores it for the caller
+// (the API's upload and the workspace's photo field).
+func (s *Server) storeAttachment(c echo.Context, field, declared string, data []byte) (*store.AttachmentInfo, bool, error) {
+	k := caller(c)
+	if k == nil {
+		return nil, false, trace.ErrUnauthenticated
+	}
+	info, err := s.inspectAttachment(c.Request().Context(), field, declared, data)
+	if err != nil {
+		return nil, false, err
+	}
+	info.CooperativeID, info.KeyID = k.CooperativeID, k.ID
+	return s.db.PutAttachment(*info, data)
 }
 
 // readUpload reads the file of an upload: the whole body, or the part

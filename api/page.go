@@ -47,6 +47,7 @@ type pages struct {
 	langs    []string // in display order, the default first
 	static   fs.FS
 	version  string // hash of the assets, for cache busting
+	funcs    template.FuncMap
 }
 
 func newPages(assets fs.FS) (*pages, error) {
@@ -88,6 +89,10 @@ func newPages(assets fs.FS) (*pages, error) {
 		},
 		"stars": func(n int) string { return strings.Repeat("★", n) },
 	}
+	for k, v := range appFuncs {
+		funcs[k] = v
+	}
+	p.funcs = funcs
 	for _, name := range []string{"batch", "error"} {
 		t, err := template.New(name).Funcs(funcs).ParseFS(assets, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {

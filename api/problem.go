@@ -142,6 +142,13 @@ func (s *Server) handleError(err error, c echo.Context) {
 	if p.Status >= 500 {
 		s.log.Error("request failed", "error", err, "request_id", p.RequestID, "path", p.Instance)
 	}
+	if isAppPath(c.Request().URL.Path) && c.Request().URL.Path != "/app/sw.js" && c.Request().Method != http.MethodHead {
+		if perr := s.renderAppError(c, p); perr != nil {
+			s.log.Error("error page failed", "error", perr, "request_id", p.RequestID)
+			c.NoContent(p.Status)
+		}
+		return
+	}
 	if wantsPage(c) {
 		if perr := s.renderErrorPage(c, p); perr != nil {
 			s.log.Error("error page failed", "error", perr, "request_id", p.RequestID)

@@ -196,13 +196,27 @@ type InspectionRequest struct {
 }
 
 func (s *Server) recordInspection(c echo.Context) error {
-	in, err := s.callerInspector(c)
-	if err != nil {
+	if _, err := s.callerInspector(c); err != nil {
 		return err
 	}
 	var r InspectionRequest
 	if err := decodeJSON(c, &r); err != nil {
 		return err
+	}
+	st, err := s.inspectionFor(c, c.Param("id"), &r)
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set(echo.HeaderLocation, "/api/v1/events/"+st.Hash.String())
+	return c.JSON(http.StatusCreated, toEvent(st))
+}
+
+// inspectionFor records an inspection or sampling of a batch, signed by
+// the calling inspector (the API and the workspace).
+func (s *Server) inspectionFor(c echo.Context, batchID string, r *InspectionRequest) (*store.StoredEvent, error) {
+	in, err := s.callerInspector(c)
+	if err != nil {
+		return nil, err
 	}
 	if r.BizStep == "" {
 		r.BizStep = "inspecting"
@@ -215,34 +229,33 @@ func (s *Server) recordInspection(c echo.Context) error {
 		v.Fields = append(v.Fields, &trace.FieldError{Field: "disposition", Reason: fmt.Sprintf("give the result: %s, got %q", strings.Join(trace.InspectionResults, " or "), r.Disposition)})
 	}
 	if len(v.Fields) > 0 {
-		return &v
+		return nil, &v
 	}
-	bt, err := s.db.Batch(c.Param("id"))
+	bt, err := s.db.Batch(batchID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	f := EventFields{Type: string(trace.ObjectEvent), Action: "OBSERVE", BizStep: r.BizStep, Disposition: r.Disposition,
 		EventTime: r.EventTime, Note: r.Note, Quantity: r.Quantity, Attachments: r.Attachments, Data: r.Data}
 	e, err := f.domain(bt, s.now().In(s.cfg.Location))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := e.Validate(); err != nil {
-		return err
+		return nil, err
 	}
 	if err := s.checkAttachments(e); err != nil {
-		return err
+		return nil, err
 	}
 	signer, err := s.inspectorSigner(in)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	st, err := s.db.Append(c.Request().Context(), store.AppendRequest{Event: e, Signer: signer, KeyID: caller(c).ID})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	c.Response().Header().Set(echo.HeaderLocation, "/api/v1/events/"+st.Hash.String())
-	return c.JSON(http.StatusCreated, toEvent(st))
+	return st, nil
 }
 
 // CreateAPIKeyRequest is the body of POST /api/v1/keys.

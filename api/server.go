@@ -87,6 +87,8 @@ type Server struct {
 
 	logState logState
 	attach   attachState
+	idem     keyedLocks
+	app      workspace
 }
 
 // New builds the server and its routes.
@@ -115,6 +117,10 @@ func New(cfg Config, db *store.DB, keys *store.KeyDir, logger *slog.Logger) *Ser
 		panic(fmt.Sprintf("api: web assets: %v", err))
 	}
 	s.pages = pages
+	s.app.tmpl, err = appTemplates(cfg.Static, pages.funcs)
+	if err != nil {
+		panic(fmt.Sprintf("api: workspace templates: %v", err))
+	}
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
@@ -131,7 +137,7 @@ func (s *Server) Handler() http.Handler { return s.echo }
 func (s *Server) routes() {
 	e := s.echo
 	e.Pre(middleware.RemoveTrailingSlashWithConfig(middleware.TrailingSlashConfig{
-		Skipper: func(c echo.Context) bool { return c.Request().URL.Path == "/" },
+		Skipper: func(c echo.Context) bool { p := c.Request().URL.Path; return p == "/" || p == "/app/" },
 	}))
 	e.Use(
 		middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: newRequestID}),
@@ -154,11 +160,11 @@ func (s *Server) routes() {
 		}),
 		middleware.GzipWithConfig(middleware.GzipConfig{
 			Skipper: func(c echo.Context) bool {
-				return c.Path() == "/metrics" || isAttachmentDownload(c) || servesHistory(c) || c.Path() == "/api/v1/batches/:id/labels"
+				return c.Path() == "/metrics" || isAttachmentDownload(c) || servesHistory(c) || c.Path() == "/api/v1/batches/:id/labels" || c.Path() == "/app/batches/:id/labels/file"
 			},
 		}),
 		middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{
-			Limit: fmt.Sprintf("%dB", s.cfg.BodyLimit), Skipper: isAttachmentUpload,
+			Limit: fmt.Sprintf("%dB", s.cfg.BodyLimit), Skipper: func(c echo.Context) bool { return isAttachmentUpload(c) || isAppUpload(c) },
 		}),
 		middleware.ContextTimeoutWithConfig(middleware.ContextTimeoutConfig{Timeout: s.cfg.RequestTimeout}),
 	)
@@ -202,6 +208,7 @@ func (s *Server) routes() {
 	s.roleRoutes(v1, admin, coop, inspectors)
 	// Inspectors attach lab reports and photos to their inspections.
 	inspectors.POST("/attachments", s.uploadAttachment, middleware.BodyLimit(s.attachmentBodyLimit()))
+	s.workspaceRoutes()
 }
 
 func (s *Server) healthz(c echo.Context) error {

@@ -3,8 +3,10 @@ package api
 import (
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -186,46 +188,99 @@ func (s *Server) recordStep(c echo.Context) error {
 	if err := decodeJSON(c, &r); err != nil {
 		return err
 	}
-	bt, err := s.db.Batch(c.Param("id"))
+	st, ns, replayed, err := s.recordStepFor(c, c.Param("id"), &r, c.Request().Header.Get("Idempotency-Key"))
 	if err != nil {
 		return err
 	}
+	status := http.StatusCreated
+	if replayed {
+		status = http.StatusOK
+	}
+	return c.JSON(status, map[string]any{"event": toEvent(st), "next_step": ns})
+}
+
+// MaxIdempotencyKeyLen bounds an Idempotency-Key.
+const MaxIdempotencyKeyLen = 100
+
+// recordStepFor records a template step on a batch for the caller: the
+// API's POST /batches/{id}/steps and the workspace's step form. A request
+// sent again with the same idempotency key (a device that was offline
+// retrying) answers the event the first one recorded, recording nothing.
+func (s *Server) recordStepFor(c echo.Context, batchID string, r *StepRequest, idemKey string) (st *store.StoredEvent, ns *NextStep, replayed bool, err error) {
+	bt, err := s.db.Batch(batchID)
+	if err != nil {
+		return nil, nil, false, err
+	}
 	if err := mayWrite(c, bt.CooperativeID); err != nil {
-		return err
+		return nil, nil, false, err
+	}
+	if len(idemKey) > MaxIdempotencyKeyLen {
+		return nil, nil, false, &trace.FieldError{Field: "idempotency_key", Reason: fmt.Sprintf("at most %d characters", MaxIdempotencyKeyLen)}
+	}
+	if idemKey != "" {
+		idemKey = bt.CooperativeID + "/" + bt.ID + "/" + idemKey
+		unlock := s.idem.lock(idemKey)
+		defer unlock()
+		if h, ok, err := s.db.IdempotentEvent(idemKey); err != nil {
+			return nil, nil, false, err
+		} else if ok {
+			st, err := s.db.EventByHash(h)
+			if err != nil {
+				return nil, nil, false, err
+			}
+			ns, _, _ := s.nextStepOf(bt)
+			return st, ns, true, nil
+		}
 	}
 	ns, tpl, err := s.nextStepOf(bt)
 	if err != nil {
-		return err
+		return nil, nil, false, err
 	}
 	step := ns.Step
 	if r.Step != "" {
 		if step, err = tpl.Step(r.Step); err != nil {
-			return err
+			return nil, nil, false, err
 		}
 	} else if step == nil {
-		return &trace.FieldError{Field: "step", Reason: "every step of the template is recorded; name the step to record another"}
+		return nil, nil, false, &trace.FieldError{Field: "step", Reason: "every step of the template is recorded; name the step to record another"}
 	}
 	coop, err := s.db.Cooperative(bt.CooperativeID)
 	if err != nil {
-		return err
+		return nil, nil, false, err
 	}
-	e, err := s.stepEvent(bt, coop, tpl, step, &r)
+	e, err := s.stepEvent(bt, coop, tpl, step, r)
 	if err != nil {
-		return err
+		return nil, nil, false, err
 	}
 	if err := s.checkAttachments(e); err != nil {
-		return err
+		return nil, nil, false, err
 	}
 	signer, err := s.signerFor(coop)
 	if err != nil {
-		return err
+		return nil, nil, false, err
 	}
-	st, err := s.db.Append(c.Request().Context(), store.AppendRequest{Event: e, Signer: signer, KeyID: caller(c).ID})
+	st, err = s.db.Append(c.Request().Context(), store.AppendRequest{Event: e, Signer: signer, KeyID: caller(c).ID})
 	if err != nil {
-		return err
+		return nil, nil, false, err
+	}
+	if idemKey != "" {
+		if err := s.db.PutIdempotentEvent(idemKey, st.Hash); err != nil {
+			return nil, nil, false, err
+		}
 	}
 	ns, _, _ = s.nextStepOf(bt)
-	return c.JSON(http.StatusCreated, map[string]any{"event": toEvent(st), "next_step": ns})
+	return st, ns, false, nil
+}
+
+// keyedLocks serialises work on the same key (an idempotency key).
+type keyedLocks struct{ stripes [64]sync.Mutex }
+
+func (k *keyedLocks) lock(key string) func() {
+	h := fnv.New32a()
+	h.Write([]byte(key))
+	m := &k.stripes[h.Sum32()%uint32(len(k.stripes))]
+	m.Lock()
+	return m.Unlock
 }
 
 // FromTemplateRequest creates a batch that follows a crop template and,
@@ -241,41 +296,7 @@ func (s *Server) createFromTemplate(c echo.Context) error {
 	if err := decodeJSON(c, &r); err != nil {
 		return err
 	}
-	tpl, err := trace.TemplateByID(r.Template)
-	if err != nil {
-		return err
-	}
-	bt, p, err := s.newBatch(c, &r.CreateBatchRequest)
-	if err != nil {
-		return err
-	}
-	bt.Template = tpl.ID
-	if bt.ID == "" {
-		bt.ID = store.NewID()
-	}
-	ch := store.Change{NewBatches: []*trace.Batch{bt}}
-	if r.FirstStep != nil {
-		coop, err := s.db.Cooperative(bt.CooperativeID)
-		if err != nil {
-			return err
-		}
-		step := tpl.NextStep(nil)
-		if r.FirstStep.Step != "" {
-			if step, err = tpl.Step(r.FirstStep.Step); err != nil {
-				return err
-			}
-		}
-		e, err := s.stepEvent(bt, coop, tpl, step, r.FirstStep)
-		if err != nil {
-			return prefixed("first_step", err)
-		}
-		signer, err := s.signerFor(coop)
-		if err != nil {
-			return err
-		}
-		ch.Events = []store.AppendRequest{{Event: e, Signer: signer, KeyID: caller(c).ID}}
-	}
-	stored, err := s.db.Apply(c.Request().Context(), ch)
+	bt, p, stored, err := s.createFromTemplateFor(c, &r)
 	if err != nil {
 		return err
 	}
@@ -287,6 +308,50 @@ func (s *Server) createFromTemplate(c echo.Context) error {
 	res["next_step"] = ns
 	c.Response().Header().Set(echo.HeaderLocation, "/api/v1/batches/"+bt.ID)
 	return c.JSON(http.StatusCreated, res)
+}
+
+// createFromTemplateFor creates a batch that follows a crop template, with
+// its first step if asked, for the caller (the API and the workspace).
+func (s *Server) createFromTemplateFor(c echo.Context, r *FromTemplateRequest) (*trace.Batch, *trace.Product, []*store.StoredEvent, error) {
+	tpl, err := trace.TemplateByID(r.Template)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	bt, p, err := s.newBatch(c, &r.CreateBatchRequest)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	bt.Template = tpl.ID
+	if bt.ID == "" {
+		bt.ID = store.NewID()
+	}
+	ch := store.Change{NewBatches: []*trace.Batch{bt}}
+	if r.FirstStep != nil {
+		coop, err := s.db.Cooperative(bt.CooperativeID)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		step := tpl.NextStep(nil)
+		if r.FirstStep.Step != "" {
+			if step, err = tpl.Step(r.FirstStep.Step); err != nil {
+				return nil, nil, nil, err
+			}
+		}
+		e, err := s.stepEvent(bt, coop, tpl, step, r.FirstStep)
+		if err != nil {
+			return nil, nil, nil, prefixed("first_step", err)
+		}
+		signer, err := s.signerFor(coop)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		ch.Events = []store.AppendRequest{{Event: e, Signer: signer, KeyID: caller(c).ID}}
+	}
+	stored, err := s.db.Apply(c.Request().Context(), ch)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return bt, p, stored, nil
 }
 
 func headOf(events []*store.StoredEvent) trace.Hash {
@@ -316,21 +381,7 @@ func (s *Server) newBatch(c echo.Context, req *CreateBatchRequest) (*trace.Batch
 }
 
 // prefixed names the part of a request an error belongs to.
-func prefixed(prefix string, err error) error {
-	var ve *trace.ValidationError
-	var fe *trace.FieldError
-	switch {
-	case errors.As(err, &ve):
-		out := &trace.ValidationError{}
-		for _, f := range ve.Fields {
-			out.Fields = append(out.Fields, &trace.FieldError{Field: prefix + "." + f.Field, Reason: f.Reason})
-		}
-		return out
-	case errors.As(err, &fe):
-		return &trace.FieldError{Field: prefix + "." + fe.Field, Reason: fe.Reason}
-	}
-	return err
-}
+func prefixed(prefix string, err error) error { return trace.PrefixFields(prefix, err) }
 
 // BulkBatchesRequest creates many batches at once.
 type BulkBatchesRequest struct {
@@ -468,31 +519,46 @@ func (s *Server) transform(c echo.Context) error {
 	if err := decodeJSON(c, &r); err != nil {
 		return err
 	}
+	res, err := s.transformFor(c, &r)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, res)
+}
+
+// TransformationResult is the answer to a transformation.
+type TransformationResult struct {
+	Outputs []Batch `json:"outputs"`
+	Events  []Event `json:"events"`
+}
+
+// transformFor splits, merges or processes lots for the caller.
+func (s *Server) transformFor(c echo.Context, r *TransformationRequest) (*TransformationResult, error) {
 	step := r.BizStep
 	switch r.Kind {
 	case "split":
 		if len(r.Inputs) != 1 || len(r.Outputs) < 2 {
-			return &trace.FieldError{Field: "outputs", Reason: "a split takes one input lot and makes two or more"}
+			return nil, &trace.FieldError{Field: "outputs", Reason: "a split takes one input lot and makes two or more"}
 		}
 		if step == "" {
 			step = trace.StepSplitting
 		}
 	case "merge":
 		if len(r.Inputs) < 2 || len(r.Outputs) != 1 {
-			return &trace.FieldError{Field: "inputs", Reason: "a merge takes two or more input lots and makes one"}
+			return nil, &trace.FieldError{Field: "inputs", Reason: "a merge takes two or more input lots and makes one"}
 		}
 		if step == "" {
 			step = trace.StepMerging
 		}
 	case "process":
 		if step == "" {
-			return &trace.FieldError{Field: "biz_step", Reason: "say what the processing is, e.g. " + trace.StepMilling}
+			return nil, &trace.FieldError{Field: "biz_step", Reason: "say what the processing is, e.g. " + trace.StepMilling}
 		}
 	default:
-		return &trace.FieldError{Field: "kind", Reason: "must be split, merge or process"}
+		return nil, &trace.FieldError{Field: "kind", Reason: "must be split, merge or process"}
 	}
 	if len(r.Inputs) == 0 || len(r.Inputs) > 50 || len(r.Outputs) == 0 || len(r.Outputs) > 50 {
-		return &trace.FieldError{Field: "inputs", Reason: "give 1 to 50 inputs and 1 to 50 outputs"}
+		return nil, &trace.FieldError{Field: "inputs", Reason: "give 1 to 50 inputs and 1 to 50 outputs"}
 	}
 	var inputs []trace.Input
 	var first *trace.Batch
@@ -500,13 +566,13 @@ func (s *Server) transform(c echo.Context) error {
 	for i, in := range r.Inputs {
 		bt, err := s.db.Batch(in.Batch)
 		if err != nil {
-			return prefixed(fmt.Sprintf("inputs[%d]", i), err)
+			return nil, prefixed(fmt.Sprintf("inputs[%d]", i), err)
 		}
 		if err := mayWrite(c, bt.CooperativeID); err != nil {
-			return err
+			return nil, err
 		}
 		if coopID != "" && bt.CooperativeID != coopID {
-			return &trace.FieldError{Field: fmt.Sprintf("inputs[%d].batch", i), Reason: "all input lots must belong to one cooperative"}
+			return nil, &trace.FieldError{Field: fmt.Sprintf("inputs[%d].batch", i), Reason: "all input lots must belong to one cooperative"}
 		}
 		coopID = bt.CooperativeID
 		if first == nil {
@@ -514,10 +580,10 @@ func (s *Server) transform(c echo.Context) error {
 		}
 		n, head, err := s.db.Head(bt.ID)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if n == 0 {
-			return &trace.FieldError{Field: fmt.Sprintf("inputs[%d].batch", i), Reason: fmt.Sprintf("batch %s has no events yet; record its harvest first", bt.ID)}
+			return nil, &trace.FieldError{Field: fmt.Sprintf("inputs[%d].batch", i), Reason: fmt.Sprintf("batch %s has no events yet; record its harvest first", bt.ID)}
 		}
 		inputs = append(inputs, trace.Input{Batch: bt.ID, Hash: head, Quantity: in.Quantity.domain()})
 	}
@@ -531,10 +597,10 @@ func (s *Server) transform(c echo.Context) error {
 		}
 		bt, p, err := s.newBatch(c, &CreateBatchRequest{ID: o.ID, ProductID: pid, Lot: o.Lot, Quantity: o.Quantity, HarvestDate: first.HarvestDate, Plot: toPlot(first.Plot)})
 		if err != nil {
-			return prefixed(fmt.Sprintf("outputs[%d]", i), err)
+			return nil, prefixed(fmt.Sprintf("outputs[%d]", i), err)
 		}
 		if bt.CooperativeID != coopID {
-			return &trace.FieldError{Field: fmt.Sprintf("outputs[%d].product_id", i), Reason: "outputs must be products of the inputs' cooperative"}
+			return nil, &trace.FieldError{Field: fmt.Sprintf("outputs[%d].product_id", i), Reason: "outputs must be products of the inputs' cooperative"}
 		}
 		if bt.ID == "" {
 			bt.ID = store.NewID()
@@ -553,18 +619,18 @@ func (s *Server) transform(c echo.Context) error {
 		data["conversion_"+u] = string(q.Value) + " " + q.Unit
 	}
 	if err := trace.CheckBalance(inputs, outputs, r.Loss.domain(), conv); err != nil {
-		return err
+		return nil, err
 	}
 	if len(data) == 0 {
 		data = nil
 	}
 	coop, err := s.db.Cooperative(coopID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	signer, err := s.signerFor(coop)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	now := s.now().In(s.cfg.Location)
 	for _, out := range ch.NewBatches {
@@ -572,27 +638,24 @@ func (s *Server) transform(c echo.Context) error {
 			Note: r.Note, Data: data, Loss: r.Loss, BizLocation: s.siteURI(coop)}
 		e, err := f.domain(out, now)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		e.Inputs, e.Outputs = inputs, outputs
 		if err := e.Validate(); err != nil {
-			return err
+			return nil, err
 		}
 		ch.Events = append(ch.Events, store.AppendRequest{Event: e, Signer: signer, KeyID: caller(c).ID})
 	}
 	stored, err := s.db.Apply(c.Request().Context(), ch)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	res := struct {
-		Outputs []Batch `json:"outputs"`
-		Events  []Event `json:"events"`
-	}{}
+	res := &TransformationResult{}
 	for i, bt := range ch.NewBatches {
 		res.Outputs = append(res.Outputs, s.toBatch(bt, products[bt.ID], 1, stored[i].Hash))
 		res.Events = append(res.Events, toEvent(stored[i]))
 	}
-	return c.JSON(http.StatusCreated, res)
+	return res, nil
 }
 
 func toPlot(p *trace.Plot) *Plot {
@@ -667,12 +730,22 @@ func (s *Server) recall(c echo.Context) error {
 	if err := decodeJSON(c, &r); err != nil {
 		return err
 	}
-	if strings.TrimSpace(r.Reason) == "" {
-		return &trace.FieldError{Field: "reason", Reason: "say why the lot is recalled; shoppers and inspectors will read it"}
-	}
-	bt, err := s.db.Batch(c.Param("id"))
+	st, affected, err := s.recallFor(c, c.Param("id"), &r)
 	if err != nil {
 		return err
+	}
+	return c.JSON(http.StatusCreated, map[string]any{"event": toEvent(st), "affected": affected})
+}
+
+// recallFor records a recall on a batch for the caller and returns the
+// lots made from it, which the recall reaches too.
+func (s *Server) recallFor(c echo.Context, batchID string, r *RecallRequest) (*store.StoredEvent, []string, error) {
+	if strings.TrimSpace(r.Reason) == "" {
+		return nil, nil, &trace.FieldError{Field: "reason", Reason: "say why the lot is recalled; shoppers and inspectors will read it"}
+	}
+	bt, err := s.db.Batch(batchID)
+	if err != nil {
+		return nil, nil, err
 	}
 	// An inspector recalls any lot, signing with the inspector's key; a
 	// cooperative recalls its own, signed with the cooperative's.
@@ -680,54 +753,64 @@ func (s *Server) recall(c echo.Context) error {
 	if caller(c).Role == store.RoleInspector {
 		in, err := s.callerInspector(c)
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
 		if signer, err = s.inspectorSigner(in); err != nil {
-			return err
+			return nil, nil, err
 		}
 	} else if err := mayWrite(c, bt.CooperativeID); err != nil {
-		return err
+		return nil, nil, err
 	}
 	coop, err := s.db.Cooperative(bt.CooperativeID)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	f := EventFields{BizStep: trace.StepRecalling, Action: "OBSERVE", Disposition: "recalled", EventTime: r.EventTime, Note: r.Reason, BizLocation: s.siteURI(coop)}
 	e, err := f.domain(bt, s.now().In(s.cfg.Location))
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	if err := e.Validate(); err != nil {
-		return err
+		return nil, nil, err
 	}
 	if signer == nil {
 		if signer, err = s.signerFor(coop); err != nil {
-			return err
+			return nil, nil, err
 		}
 	}
 	st, err := s.db.Append(c.Request().Context(), store.AppendRequest{Event: e, Signer: signer, KeyID: caller(c).ID})
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	l, err := s.db.Lineage(bt.ID)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	return c.JSON(http.StatusCreated, map[string]any{"event": toEvent(st), "affected": append([]string{}, l.Downstream...)})
+	return st, append([]string{}, l.Downstream...), nil
 }
 
 // findings runs the compliance checks over a batch, a cooperative or
 // everything and answers the findings with their evidence.
 func (s *Server) findings(c echo.Context) error {
+	n, findings, err := s.findingsFor(c, c.QueryParam("cooperative"), c.QueryParam("batch"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"checked_batches": n, "findings": findings})
+}
+
+// findingsFor runs the checks over one batch, one cooperative's or all,
+// as the caller may see them.
+func (s *Server) findingsFor(c echo.Context, cooperative, batch string) (int, []trace.Finding, error) {
 	ids := []string{}
-	if b := c.QueryParam("batch"); b != "" {
+	if b := batch; b != "" {
 		ids = append(ids, b)
 	} else {
 		after := ""
 		for {
-			page, err := s.db.Batches(c.QueryParam("cooperative"), after, 1000)
+			page, err := s.db.Batches(cooperative, after, 1000)
 			if err != nil {
-				return err
+				return 0, nil, err
 			}
 			for _, bt := range page.Batches {
 				ids = append(ids, bt.ID)
@@ -738,33 +821,33 @@ func (s *Server) findings(c echo.Context) error {
 			after = page.Next
 		}
 	}
-	if k := caller(c); k.Role == store.RoleCooperative && c.QueryParam("cooperative") != k.CooperativeID && c.QueryParam("batch") == "" {
-		return fmt.Errorf("a cooperative key sees the findings of its own cooperative only (add cooperative=%s): %w", k.CooperativeID, trace.ErrForbidden)
+	if k := caller(c); k.Role == store.RoleCooperative && cooperative != k.CooperativeID && batch == "" {
+		return 0, nil, fmt.Errorf("a cooperative key sees the findings of its own cooperative only (add cooperative=%s): %w", k.CooperativeID, trace.ErrForbidden)
 	}
 	var records []*trace.BatchRecord
 	findings := []trace.Finding{}
 	inspectors, err := s.db.Inspectors()
 	if err != nil {
-		return err
+		return 0, nil, err
 	}
 	for _, id := range ids {
 		bt, err := s.db.Batch(id)
 		if err != nil {
-			return err
+			return 0, nil, err
 		}
 		if k := caller(c); k.Role == store.RoleCooperative && bt.CooperativeID != k.CooperativeID {
-			return fmt.Errorf("batch %s belongs to another cooperative: %w", id, trace.ErrForbidden)
+			return 0, nil, fmt.Errorf("batch %s belongs to another cooperative: %w", id, trace.ErrForbidden)
 		}
 		p, err := s.db.Product(bt.ProductID)
 		if err != nil {
-			return err
+			return 0, nil, err
 		}
 		rec := &trace.BatchRecord{Batch: bt, Product: p}
 		events, err := s.db.History(id)
 		if err == nil {
 			coop, cerr := s.db.Cooperative(bt.CooperativeID)
 			if cerr != nil {
-				return cerr
+				return 0, nil, cerr
 			}
 			signed := make([]*trace.SignedEvent, len(events))
 			for i, st := range events {
@@ -775,7 +858,7 @@ func (s *Server) findings(c echo.Context) error {
 		}
 		if err != nil {
 			if !errors.Is(err, trace.ErrVerification) {
-				return err
+				return 0, nil, err
 			}
 			findings = append(findings, trace.Finding{Kind: trace.FindingVerification, Severity: "high", Cooperative: bt.CooperativeID,
 				Batches: []string{id}, Message: err.Error(), Evidence: map[string]string{"error": err.Error()}})
@@ -788,5 +871,5 @@ func (s *Server) findings(c echo.Context) error {
 		findings = append(findings, trace.CheckBatch(rec)...)
 	}
 	findings = append(findings, trace.CheckCopiedValues(records)...)
-	return c.JSON(http.StatusOK, map[string]any{"checked_batches": len(ids), "findings": findings})
+	return len(ids), findings, nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -78,6 +79,39 @@ type DemoOutput struct {
 	Cooperatives []DemoCooperative `json:"cooperatives"`
 	Inspectors   []DemoInspector   `json:"inspectors"`
 	Batches      []DemoBatch       `json:"batches"`
+	// Users sign in to the workspace (/app/) with these passwords.
+	Users []DemoUser `json:"users"`
+}
+
+// DemoUser is a demo person of the workspace with their password.
+type DemoUser struct {
+	Username    string `json:"username"`
+	Password    string `json:"password"`
+	Role        string `json:"role"`
+	Cooperative string `json:"cooperative,omitempty"`
+	Inspector   string `json:"inspector,omitempty"`
+}
+
+// demoPassword makes a random password that is easy to type on a phone.
+func demoPassword() string {
+	const letters = "abcdefghijkmnpqrstuvwxyz23456789"
+	b := make([]byte, 12)
+	rand.Read(b)
+	for i := range b {
+		b[i] = letters[int(b[i])%len(letters)]
+	}
+	return string(b[:4]) + "-" + string(b[4:8]) + "-" + string(b[8:])
+}
+
+// addDemoUser creates a person of the workspace with a fresh password.
+func addDemoUser(db *store.DB, out *DemoOutput, u *store.User) error {
+	pw := demoPassword()
+	if err := db.CreateUser(u, pw); err != nil {
+		return err
+	}
+	out.Users = append(out.Users, DemoUser{Username: u.Username, Password: pw, Role: string(u.Role),
+		Cooperative: u.CooperativeID, Inspector: u.InspectorID})
+	return nil
 }
 
 // DemoInspector is a demo inspector and its API key.
@@ -389,6 +423,21 @@ func seedDemo(ctx context.Context, db *store.DB, keys *store.KeyDir, publicURL s
 			}
 			p := products[bt.ProductID]
 			out.Batches = append(out.Batches, DemoBatch{ID: bt.ID, Cooperative: coop.ID, GTIN: p.GTIN, Lot: bt.Lot, URL: demoPath(bt, p), Events: 1})
+		}
+	}
+	if err := addDemoUser(db, out, &store.User{Username: "admin", Name: "Quản trị viên", Role: store.RoleAdmin}); err != nil {
+		return nil, err
+	}
+	if err := addDemoUser(db, out, &store.User{Username: "kiemtra", Name: insp.Name, Role: store.RoleInspector, InspectorID: insp.ID}); err != nil {
+		return nil, err
+	}
+	for i, dc := range out.Cooperatives {
+		name := "thuky"
+		if i > 0 {
+			name = fmt.Sprintf("thuky%d", i+1)
+		}
+		if err := addDemoUser(db, out, &store.User{Username: name, Name: "Thư ký " + dc.Name, Role: store.RoleCooperative, CooperativeID: dc.ID}); err != nil {
+			return nil, err
 		}
 	}
 	if len(out.Batches) < 10 {

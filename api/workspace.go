@@ -1,0 +1,575 @@
+package api
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"math"
+	"net"
+	"net/http"
+	"net/url"
+	"path"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/truyxuat/truyxuat/store"
+	"github.com/truyxuat/truyxuat/trace"
+)
+
+// The workspace: the web app cooperative staff, inspectors and admins use
+// under /app/, server-rendered from static/templates/app_*.html in the
+// same catalogues as the consumer page. People sign in with a username
+// and password and get a server-side session; every form carries the
+// session's CSRF token. The forms call the same server methods as the
+// JSON API, so they validate by the same rules.
+
+const (
+	sessionCookie = "txs"
+	// SessionIdle and SessionMaxAge bound a workspace session.
+	SessionIdle   = 12 * time.Hour
+	SessionMaxAge = 7 * 24 * time.Hour
+	appPageSize   = 20
+)
+
+// workspace holds the web app's templates and sign-in limiter.
+type workspace struct {
+	tmpl    map[string]*template.Template
+	limiter loginLimiter
+}
+
+// appTemplates parses each app_*.html page with the app layout.
+func appTemplates(assets fs.FS, funcs template.FuncMap) (map[string]*template.Template, error) {
+	files, err := fs.Glob(assets, "templates/app_*.html")
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]*template.Template{}
+	for _, f := range files {
+		name := strings.TrimSuffix(path.Base(f), ".html")
+		if name == "app_layout" {
+			continue
+		}
+		t, err := template.New(name).Funcs(funcs).ParseFS(assets, "templates/app_layout.html", f)
+		if err != nil {
+			return nil, err
+		}
+		out[name] = t
+	}
+	return out, nil
+}
+
+var appFuncs = template.FuncMap{
+	"dict": func(kv ...any) map[string]any {
+		m := map[string]any{}
+		for i := 0; i+1 < len(kv); i += 2 {
+			m[fmt.Sprint(kv[i])] = kv[i+1]
+		}
+		return m
+	},
+	"add": func(a, b int) int { return a + b },
+	"opts": func(vs ...string) []appOption {
+		out := make([]appOption, len(vs))
+		for i, v := range vs {
+			out[i] = appOption{Value: v, Label: v}
+		}
+		return out
+	},
+	"modeOf": func(fieldType string) string {
+		if fieldType == "number" {
+			return "decimal"
+		}
+		return ""
+	},
+}
+
+// appOption is one choice of a select.
+type appOption struct{ Value, Label string }
+
+func (s *Server) workspaceRoutes() {
+	e := s.echo
+	e.GET("/app", func(c echo.Context) error { return c.Redirect(http.StatusSeeOther, "/app/") })
+	e.GET("/app/sw.js", s.appServiceWorker)
+	e.GET("/app/offline", s.appOffline)
+	e.GET("/app/login", s.appLoginPage)
+	e.POST("/app/login", s.appLogin)
+
+	all := []store.Role{store.RoleCooperative, store.RoleInspector, store.RoleAdmin}
+	g := e.Group("/app", s.appSession(all...), s.appCSRF)
+	g.POST("/logout", s.appLogout)
+	e.GET("/app/", s.appHome, s.appSession(all...))
+	g.GET("/batches", s.appBatches)
+	g.GET("/batches/:id", s.appBatch)
+
+	coop := e.Group("/app", s.appSession(store.RoleCooperative, store.RoleAdmin), s.appCSRF)
+	coop.GET("/batches/new", s.appNewBatchPage)
+	coop.POST("/batches/new", s.appNewBatch)
+	coop.GET("/batches/:id/step", s.appStepPage)
+	coop.POST("/batches/:id/step", s.appStep)
+	coop.GET("/batches/:id/labels", s.appLabelsPage)
+	coop.GET("/batches/:id/labels/file", s.appLabelFile)
+	coop.GET("/batches/:id/transform", s.appTransformPage)
+	coop.POST("/batches/:id/split", s.appSplit)
+	coop.POST("/batches/:id/merge", s.appMerge)
+	coop.GET("/batches/:id/recall", s.appRecallPage)
+	coop.POST("/batches/:id/recall", s.appRecall)
+
+	insp := e.Group("/app", s.appSession(store.RoleInspector, store.RoleAdmin), s.appCSRF)
+	insp.GET("/findings", s.appFindings)
+	inspOnly := e.Group("/app", s.appSession(store.RoleInspector), s.appCSRF)
+	inspOnly.POST("/batches/:id/inspect", s.appInspect)
+
+	admin := e.Group("/app/admin", s.appSession(store.RoleAdmin), s.appCSRF)
+	admin.GET("", s.appAdmin)
+	admin.POST("/cooperatives", s.appAdminCooperative)
+	admin.POST("/inspectors", s.appAdminInspector)
+	admin.POST("/users", s.appAdminUser)
+	admin.POST("/users/:username/revoke", s.appAdminRevokeSessions)
+	admin.POST("/users/:username/disable", s.appAdminDisable)
+	admin.POST("/keys", s.appAdminKey)
+	admin.POST("/keys/:id/revoke", s.appAdminRevokeKey)
+}
+
+// isAppUpload leaves the step form (which may carry a photo) to the
+// attachment limit instead of the server-wide body limit.
+func isAppUpload(c echo.Context) bool {
+	return c.Path() == "/app/batches/:id/step" && c.Request().Method == http.MethodPost
+}
+
+// appUser is the signed-in person of a workspace request.
+func appUser(c echo.Context) *store.User {
+	u, _ := c.Get("app.user").(*store.User)
+	return u
+}
+
+func appSession(c echo.Context) *store.Session {
+	s, _ := c.Get("app.session").(*store.Session)
+	return s
+}
+
+// appSession requires a live session of a person with one of the roles,
+// and makes that person the caller of the shared server methods.
+func (s *Server) appSession(roles ...store.Role) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
+			u, sess, err := s.currentUser(c)
+			if err != nil {
+				if c.Request().Method == http.MethodGet {
+					return c.Redirect(http.StatusSeeOther, "/app/login?next="+url.QueryEscape(c.Request().URL.RequestURI()))
+				}
+				return err
+			}
+			ok := false
+			for _, r := range roles {
+				ok = ok || u.Role == r
+			}
+			if !ok {
+				return fmt.Errorf("this page is not for a %s account: %w", u.Role, trace.ErrForbidden)
+			}
+			c.Set("app.user", u)
+			c.Set("app.session", sess)
+			c.Set(ctxKey, &store.APIKey{ID: "user:" + u.Username, Name: u.Name, Role: u.Role,
+				CooperativeID: u.CooperativeID, InspectorID: u.InspectorID})
+			return next(c)
+		}
+	}
+}
+
+func (s *Server) currentUser(c echo.Context) (*store.User, *store.Session, error) {
+	ck, err := c.Cookie(sessionCookie)
+	if err != nil {
+		return nil, nil, store.ErrSessionExpired
+	}
+	sess, err := s.db.SessionFor(ck.Value, SessionIdle, SessionMaxAge)
+	if err != nil {
+		return nil, nil, err
+	}
+	u, err := s.db.User(sess.Username)
+	if err != nil || u.DisabledAt != nil {
+		s.db.EndSession(ck.Value)
+		return nil, nil, store.ErrSessionExpired
+	}
+	return u, sess, nil
+}
+
+// errCSRF refuses a form without the session's token or from another site.
+var errCSRF = echo.NewHTTPError(http.StatusForbidden, "the form is out of date or came from another site; open the page again and resend")
+
+// sameOrigin checks the Origin and Sec-Fetch-Site of a state-changing request.
+func (s *Server) sameOrigin(c echo.Context) bool {
+	r := c.Request()
+	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" && site != "none" {
+		return false
+	}
+	origin := r.Header.Get(echo.HeaderOrigin)
+	if origin == "" {
+		return true
+	}
+	if origin == c.Scheme()+"://"+r.Host {
+		return true
+	}
+	if u, err := url.Parse(s.cfg.PublicURL); err == nil && s.cfg.PublicURL != "" && origin == u.Scheme+"://"+u.Host {
+		return true
+	}
+	return false
+}
+
+// appCSRF checks every POST for the session's CSRF token and the origin.
+func (s *Server) appCSRF(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if c.Request().Method != http.MethodPost {
+			return next(c)
+		}
+		sess := appSession(c)
+		token := c.Request().Header.Get("X-CSRF-Token")
+		if token == "" {
+			token = c.FormValue("csrf")
+		}
+		if sess == nil || !s.sameOrigin(c) || token == "" || subtle.ConstantTimeCompare([]byte(token), []byte(sess.CSRF)) != 1 {
+			return errCSRF
+		}
+		return next(c)
+	}
+}
+
+// loginLimiter slows down guessing: after 5 failures for a username (or
+// 20 from one address) each further try waits, doubling up to 15 minutes.
+type loginLimiter struct {
+	mu sync.Mutex
+	m  map[string]*loginFailures
+}
+
+type loginFailures struct {
+	n     int
+	until time.Time
+	last  time.Time
+}
+
+const (
+	loginFreeUser = 5
+	loginFreeIP   = 20
+	loginMaxWait  = 15 * time.Minute
+)
+
+// wait says how long a key must still wait before trying again.
+func (l *loginLimiter) wait(now time.Time, keys ...string) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var d time.Duration
+	for _, k := range keys {
+		if f := l.m[k]; f != nil && f.until.After(now) {
+			d = max(d, f.until.Sub(now))
+		}
+	}
+	return d
+}
+
+func (l *loginLimiter) fail(now time.Time, user, ip string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.m == nil || len(l.m) > 100000 {
+		l.m = map[string]*loginFailures{}
+	}
+	for _, k := range []struct {
+		key  string
+		free int
+	}{{"u:" + user, loginFreeUser}, {"ip:" + ip, loginFreeIP}} {
+		f := l.m[k.key]
+		if f == nil || now.Sub(f.last) > 24*time.Hour {
+			f = &loginFailures{}
+			l.m[k.key] = f
+		}
+		f.n++
+		f.last = now
+		if f.n >= k.free {
+			wait := time.Duration(float64(30*time.Second) * math.Pow(2, float64(f.n-k.free)))
+			f.until = now.Add(min(wait, loginMaxWait))
+		}
+	}
+}
+
+func (l *loginLimiter) reset(user string) {
+	l.mu.Lock()
+	delete(l.m, "u:"+user)
+	l.mu.Unlock()
+}
+
+func remoteIP(c echo.Context) string {
+	host, _, err := net.SplitHostPort(c.Request().RemoteAddr)
+	if err != nil {
+		return c.Request().RemoteAddr
+	}
+	return host
+}
+
+// appForm is what a form shows: the values typed and the errors by field.
+type appForm struct {
+	Values map[string]string
+	Errors map[string]string
+	Error  string // an error not tied to one field
+}
+
+func newForm() *appForm { return &appForm{Values: map[string]string{}, Errors: map[string]string{}} }
+
+// V returns a field's value.
+func (f *appForm) V(k string) string {
+	if f == nil {
+		return ""
+	}
+	return f.Values[k]
+}
+
+// E returns a field's error.
+func (f *appForm) E(k string) string {
+	if f == nil {
+		return ""
+	}
+	return f.Errors[k]
+}
+
+// HasErrors reports whether anything is wrong.
+func (f *appForm) HasErrors() bool { return f != nil && (len(f.Errors) > 0 || f.Error != "") }
+
+// fieldErrors puts the field errors of err on the form, naming fields by
+// mapField (empty: not a field of this form), in the catalogue's language.
+// It reports false when err is not about fields at all.
+func (f *appForm) fieldErrors(cat *catalog, err error, mapField func(string) string) bool {
+	var ve *trace.ValidationError
+	var fe *trace.FieldError
+	var fields []*trace.FieldError
+	switch {
+	case errors.As(err, &ve):
+		fields = ve.Fields
+	case errors.As(err, &fe):
+		fields = []*trace.FieldError{fe}
+	default:
+		return false
+	}
+	for _, fe := range fields {
+		msg := localReason(cat, fe.Reason)
+		name := mapField(fe.Field)
+		if name == "" {
+			if f.Error != "" {
+				f.Error += "; "
+			}
+			f.Error += msg
+			continue
+		}
+		if f.Errors[name] == "" {
+			f.Errors[name] = msg
+		}
+	}
+	return true
+}
+
+// localReason says a field error in the page's language: the shared rules
+// write their reasons in English, so other languages get the kind of
+// problem in their own words and the exact reason after it.
+func localReason(cat *catalog, reason string) string {
+	if cat.Lang == "en" {
+		return reason
+	}
+	key := "app_err_invalid"
+	switch r := strings.ToLower(reason); {
+	case strings.Contains(r, "required") || strings.Contains(r, "is empty") || strings.Contains(r, "must not be empty"):
+		key = "app_err_required"
+	case strings.Contains(r, "not a number") || strings.Contains(r, "decimal") || strings.Contains(r, "number"):
+		key = "app_err_number"
+	case strings.Contains(r, "already") || strings.Contains(r, "taken"):
+		key = "app_err_taken"
+	case strings.Contains(r, "balance") || strings.Contains(r, "sum"):
+		key = "app_err_balance"
+	}
+	return cat.Messages[key] + " — " + reason
+}
+
+// appPage is what every workspace template gets.
+type appPage struct {
+	pageData
+	User  *store.User
+	CSRF  string
+	Nav   string
+	Flash string
+	Form  *appForm
+	Data  any
+}
+
+func (s *Server) appPage(c echo.Context, title, nav string) *appPage {
+	cat := s.setLanguage(c)
+	p := &appPage{pageData: s.basePage(c, cat, title), Nav: nav, User: appUser(c), Form: newForm()}
+	if sess := appSession(c); sess != nil {
+		p.CSRF = sess.CSRF
+	}
+	if msg := c.QueryParam("ok"); msg != "" {
+		if m, ok := cat.Messages["app_flash_"+msg]; ok {
+			p.Flash = m
+		}
+	}
+	p.State = ""
+	return p
+}
+
+func (s *Server) appRender(c echo.Context, status int, name string, p *appPage) error {
+	var buf bytes.Buffer
+	t := s.app.tmpl[name]
+	if t == nil {
+		return fmt.Errorf("no workspace template %s", name)
+	}
+	if err := t.ExecuteTemplate(&buf, name+".html", p); err != nil {
+		return err
+	}
+	pageHeaders(c)
+	c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
+	return c.HTMLBlob(status, buf.Bytes())
+}
+
+// renderAppError is the workspace's page for an error.
+func (s *Server) renderAppError(c echo.Context, p *Problem) error {
+	title := http.StatusText(p.Status)
+	pg := s.appPage(c, title, "")
+	cat := pg.Cat
+	key := fmt.Sprintf("app_error_%d", p.Status)
+	if _, ok := cat.Messages[key]; !ok {
+		key = "app_error_other"
+	}
+	pg.Title = cat.Messages[key]
+	detail := p.Detail
+	if p.Status >= 500 {
+		detail = ""
+	}
+	pg.Data = map[string]any{"Status": p.Status, "Detail": detail, "RequestID": p.RequestID}
+	return s.appRender(c, p.Status, "app_error", pg)
+}
+
+func isAppPath(p string) bool { return p == "/app" || strings.HasPrefix(p, "/app/") }
+
+func newToken() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// The sign-in.
+
+type loginData struct {
+	Next string
+	Wait string
+}
+
+func safeNext(next string) string {
+	if strings.HasPrefix(next, "/app/") && !strings.HasPrefix(next, "//") && !strings.Contains(next, `\`) {
+		return next
+	}
+	return "/app/"
+}
+
+func (s *Server) appLoginPage(c echo.Context) error {
+	c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
+	if _, _, err := s.currentUser(c); err == nil {
+		return c.Redirect(http.StatusSeeOther, safeNext(c.QueryParam("next")))
+	}
+	p := s.appPage(c, "", "login")
+	p.Title = p.Cat.Messages["app_login_title"]
+	p.Data = loginData{Next: safeNext(c.QueryParam("next"))}
+	return s.appRender(c, http.StatusOK, "app_login", p)
+}
+
+func (s *Server) appLogin(c echo.Context) error {
+	p := s.appPage(c, "", "login")
+	p.Title = p.Cat.Messages["app_login_title"]
+	username := strings.ToLower(strings.TrimSpace(c.FormValue("username")))
+	password := c.FormValue("password")
+	next := safeNext(c.FormValue("next"))
+	p.Data = loginData{Next: next}
+	p.Form.Values["username"] = username
+	if !s.sameOrigin(c) {
+		return errCSRF
+	}
+	now := s.now()
+	ip := remoteIP(c)
+	if wait := s.app.limiter.wait(now, "u:"+username, "ip:"+ip); wait > 0 {
+		mins := int(math.Ceil(wait.Minutes()))
+		p.Form.Error = fmt.Sprintf(p.Cat.Messages["app_login_wait"], mins)
+		c.Response().Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+		return s.appRender(c, http.StatusTooManyRequests, "app_login", p)
+	}
+	if username == "" {
+		p.Form.Errors["username"] = p.Cat.Messages["app_err_required"]
+	}
+	if password == "" {
+		p.Form.Errors["password"] = p.Cat.Messages["app_err_required"]
+	}
+	if p.Form.HasErrors() {
+		return s.appRender(c, http.StatusUnprocessableEntity, "app_login", p)
+	}
+	u, err := s.db.CheckPassword(username, password)
+	if errors.Is(err, trace.ErrUnauthenticated) {
+		s.app.limiter.fail(now, username, ip)
+		p.Form.Error = p.Cat.Messages["app_login_wrong"]
+		return s.appRender(c, http.StatusUnauthorized, "app_login", p)
+	} else if err != nil {
+		return err
+	}
+	s.app.limiter.reset(username)
+	secret, _, err := s.db.CreateSession(u.Username)
+	if err != nil {
+		return err
+	}
+	c.SetCookie(&http.Cookie{Name: sessionCookie, Value: secret, Path: "/app", HttpOnly: true,
+		SameSite: http.SameSiteLaxMode, Secure: s.secureCookies(c), MaxAge: int(SessionMaxAge / time.Second)})
+	return c.Redirect(http.StatusSeeOther, next)
+}
+
+// secureCookies marks the session cookie Secure when the browser reached
+// the server over https (directly or through a proxy that says so).
+func (s *Server) secureCookies(c echo.Context) bool { return c.Scheme() == "https" }
+
+func (s *Server) appLogout(c echo.Context) error {
+	if ck, err := c.Cookie(sessionCookie); err == nil {
+		if err := s.db.EndSession(ck.Value); err != nil {
+			return err
+		}
+	}
+	c.SetCookie(&http.Cookie{Name: sessionCookie, Value: "", Path: "/app", HttpOnly: true, SameSite: http.SameSiteLaxMode,
+		Secure: s.secureCookies(c), MaxAge: -1})
+	return c.Redirect(http.StatusSeeOther, "/app/login?ok=signed_out")
+}
+
+func (s *Server) appHome(c echo.Context) error {
+	switch appUser(c).Role {
+	case store.RoleInspector:
+		return c.Redirect(http.StatusSeeOther, "/app/findings")
+	case store.RoleAdmin:
+		return c.Redirect(http.StatusSeeOther, "/app/admin")
+	}
+	return s.appBatches(c)
+}
+
+// appServiceWorker serves the service worker from /app/ so its scope is the workspace.
+func (s *Server) appServiceWorker(c echo.Context) error {
+	b, err := fs.ReadFile(s.pages.static, "js/app-sw.js")
+	if err != nil {
+		return err
+	}
+	b = bytes.ReplaceAll(b, []byte("__VERSION__"), []byte(s.pages.version))
+	h := c.Response().Header()
+	h.Set("Service-Worker-Allowed", "/app/")
+	h.Set(echo.HeaderCacheControl, "no-cache")
+	return c.Blob(http.StatusOK, "text/javascript; charset=utf-8", b)
+}
+
+// appOffline is the page the service worker shows when a page cannot load.
+func (s *Server) appOffline(c echo.Context) error {
+	p := s.appPage(c, "", "")
+	p.Title = p.Cat.Messages["app_offline_title"]
+	return s.appRender(c, http.StatusOK, "app_offline", p)
+}

@@ -1,0 +1,793 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/truyxuat/truyxuat/label"
+	"github.com/truyxuat/truyxuat/store"
+	"github.com/truyxuat/truyxuat/trace"
+)
+
+// The cooperative's screens: its batches and what each waits for, a new
+// batch from a crop template, the next step, labels, splits and merges,
+// recalls; and the inspector's findings and inspections.
+
+// appBatch loads a batch the signed-in person may see: a cooperative's
+// person sees only the cooperative's batches (another's is not found).
+func (s *Server) appLoadBatch(c echo.Context) (*trace.Batch, *trace.Product, error) {
+	bt, err := s.db.Batch(c.Param("id"))
+	if err != nil {
+		return nil, nil, err
+	}
+	if u := appUser(c); u.Role == store.RoleCooperative && bt.CooperativeID != u.CooperativeID {
+		return nil, nil, fmt.Errorf("batch %s: %w", bt.ID, trace.ErrNotFound)
+	}
+	p, err := s.db.Product(bt.ProductID)
+	if err != nil {
+		return nil, nil, err
+	}
+	return bt, p, nil
+}
+
+type batchRow struct {
+	ID, Product, Lot, Quantity, Waiting, Cooperative string
+	Events                                           int
+	Done, Recalled                                   bool
+}
+
+func (s *Server) productName(cat *catalog, p *trace.Product) string {
+	if cat.Lang != "vi" && p.NameEN != "" {
+		return p.NameEN
+	}
+	return p.NameVI
+}
+
+// waiting says what a batch waits for, from its history.
+func (s *Server) waiting(cat *catalog, bt *trace.Batch, events []*store.StoredEvent) (string, bool, bool) {
+	for _, e := range events {
+		if e.Event.Disposition == "recalled" {
+			return cat.Messages["app_recalled"], true, true
+		}
+	}
+	if bt.Template == "" {
+		return "", true, false
+	}
+	tpl, err := trace.TemplateByID(bt.Template)
+	if err != nil {
+		return "", true, false
+	}
+	done := make([]string, len(events))
+	for i, e := range events {
+		done[i] = e.Event.BizStep
+	}
+	if st := tpl.NextStep(done); st != nil {
+		return st.Name.In(cat.Lang), false, false
+	}
+	return cat.Messages["app_season_done"], true, false
+}
+
+func (s *Server) appBatches(c echo.Context) error {
+	p := s.appPage(c, "", "batches")
+	p.Title = p.Cat.Messages["app_batches_title"]
+	u := appUser(c)
+	coop := u.CooperativeID
+	if u.Role != store.RoleCooperative {
+		coop = c.QueryParam("cooperative")
+	}
+	page, err := s.db.Batches(coop, c.QueryParam("after"), appPageSize)
+	if err != nil {
+		return err
+	}
+	var rows []batchRow
+	for _, bt := range page.Batches {
+		pr, err := s.db.Product(bt.ProductID)
+		if err != nil {
+			return err
+		}
+		events, err := s.db.History(bt.ID)
+		if err != nil && !errors.Is(err, trace.ErrNotFound) {
+			return err
+		}
+		w, done, recalled := s.waiting(p.Cat, bt, events)
+		rows = append(rows, batchRow{ID: bt.ID, Product: s.productName(p.Cat, pr), Lot: bt.Lot, Cooperative: bt.CooperativeID,
+			Quantity: quantityText(p.Cat, bt.Quantity.Value, bt.Quantity.Unit), Waiting: w, Events: len(events), Done: done, Recalled: recalled})
+	}
+	next := ""
+	if page.Next != "" {
+		next = "/app/batches?after=" + page.Next
+		if coop != "" && u.Role != store.RoleCooperative {
+			next += "&cooperative=" + coop
+		}
+	}
+	p.Data = map[string]any{"Rows": rows, "Next": next, "First": c.QueryParam("after") != ""}
+	return s.appRender(c, http.StatusOK, "app_batches", p)
+}
+
+type historyRow struct {
+	Step, Date, Quantity, Note, By, DeviceTime, Received string
+	Details                                              []string
+	Photos                                               []string
+	Recall                                               bool
+}
+
+func (s *Server) appBatch(c echo.Context) error {
+	bt, pr, err := s.appLoadBatch(c)
+	if err != nil {
+		return err
+	}
+	p := s.appPage(c, "", "batches")
+	cat := p.Cat
+	p.Title = s.productName(cat, pr) + " · " + bt.Lot
+	ch, err := s.cachedHistory(bt)
+	if err != nil {
+		return err
+	}
+	h := ch.h
+	events, err := s.db.History(bt.ID)
+	if err != nil {
+		return err
+	}
+	w, done, recalled := s.waiting(cat, bt, events)
+	var rows []historyRow
+	for _, ev := range h.Events {
+		r := historyRow{Step: stepName(cat, ev.BizStep), Date: ev.EventTime, Note: ev.Note,
+			Received: ev.ReceivedAt.In(s.cfg.Location).Format("02/01/2006 15:04"), Recall: ev.Disposition == "recalled"}
+		if t, err := time.Parse(time.RFC3339Nano, ev.EventTime); err == nil {
+			r.Date = t.Format("02/01/2006 15:04")
+		}
+		if ev.Quantity != nil {
+			r.Quantity = quantityText(cat, ev.Quantity.Value, ev.Quantity.Unit)
+		}
+		keys := make([]string, 0, len(ev.Data))
+		for k := range ev.Data {
+			if k == "device_time" {
+				if t, err := time.Parse(time.RFC3339, ev.Data[k]); err == nil {
+					r.DeviceTime = t.In(s.cfg.Location).Format("02/01/2006 15:04")
+				}
+				continue
+			}
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			name := cat.Fields[k]
+			if name == "" {
+				name = strings.ReplaceAll(k, "_", " ")
+			}
+			r.Details = append(r.Details, name+": "+ev.Data[k])
+		}
+		for _, a := range ev.Attachments {
+			if strings.HasPrefix(a.MediaType, "image/") {
+				r.Photos = append(r.Photos, attachmentPath+a.SHA256+"?w=320")
+			}
+		}
+		rows = append(rows, r)
+	}
+	slices.Reverse(rows)
+	data := map[string]any{
+		"ID": bt.ID, "Lot": bt.Lot, "Product": s.productName(cat, pr), "Cooperative": h.Cooperative.Name,
+		"Quantity": quantityText(cat, bt.Quantity.Value, bt.Quantity.Unit), "Harvest": ddmmyyyy(bt.HarvestDate),
+		"Waiting": w, "Done": done, "Recalled": recalled || h.Recall != nil, "Verified": h.Verified,
+		"PublicURL": h.Batch.Path, "History": rows, "Template": bt.Template,
+	}
+	if u := appUser(c); u.Role == store.RoleInspector || u.Role == store.RoleAdmin {
+		_, findings, err := s.findingsFor(c, "", bt.ID)
+		if err != nil {
+			return err
+		}
+		data["Findings"] = findingRows(cat, findings)
+		data["Inspect"] = u.Role == store.RoleInspector
+		data["InspectIdem"] = newToken()
+	}
+	p.Data = data
+	return s.appRender(c, http.StatusOK, "app_batch", p)
+}
+
+// New batch from a crop template.
+
+func (s *Server) newBatchData(c echo.Context, cat *catalog) (map[string]any, error) {
+	u := appUser(c)
+	products, err := s.db.Products(u.CooperativeID)
+	if err != nil {
+		return nil, err
+	}
+	type opt struct{ Value, Label string }
+	var prods, tpls []opt
+	for _, pr := range products {
+		prods = append(prods, opt{pr.ID, s.productName(cat, pr) + " (" + pr.CooperativeID + ")"})
+	}
+	for _, t := range trace.Templates() {
+		tpls = append(tpls, opt{t.ID, t.Name.In(cat.Lang)})
+	}
+	return map[string]any{"Products": prods, "Templates": tpls}, nil
+}
+
+func (s *Server) appNewBatchPage(c echo.Context) error {
+	p := s.appPage(c, "", "new")
+	p.Title = p.Cat.Messages["app_new_title"]
+	d, err := s.newBatchData(c, p.Cat)
+	if err != nil {
+		return err
+	}
+	p.Data = d
+	p.Form.Values["template"] = "rice"
+	p.Form.Values["unit"] = "KGM"
+	p.Form.Values["harvest_date"] = s.now().In(s.cfg.Location).Format(time.DateOnly)
+	return s.appRender(c, http.StatusOK, "app_new", p)
+}
+
+// decimalText turns what a person typed as a number ("1.200,5" or
+// "1200.5") into a decimal string.
+func decimalText(v string) string {
+	v = strings.TrimSpace(v)
+	if strings.Contains(v, ",") && !strings.Contains(v, ".") {
+		return strings.Replace(v, ",", ".", 1)
+	}
+	return strings.ReplaceAll(v, ",", "")
+}
+
+func (s *Server) appNewBatch(c echo.Context) error {
+	p := s.appPage(c, "", "new")
+	p.Title = p.Cat.Messages["app_new_title"]
+	for _, k := range []string{"template", "product", "lot", "quantity", "unit", "harvest_date", "plot", "lat", "lon"} {
+		p.Form.Values[k] = strings.TrimSpace(c.FormValue(k))
+	}
+	f := p.Form.Values
+	r := FromTemplateRequest{Template: f["template"], CreateBatchRequest: CreateBatchRequest{ProductID: f["product"], Lot: f["lot"],
+		Quantity: Quantity{Value: trace.Decimal(decimalText(f["quantity"])), Unit: f["unit"]}, HarvestDate: f["harvest_date"]}}
+	if f["plot"] != "" || f["lat"] != "" || f["lon"] != "" {
+		r.Plot = &Plot{Name: f["plot"]}
+		for k, dst := range map[string]*float64{"lat": &r.Plot.Lat, "lon": &r.Plot.Lon} {
+			v, err := strconv.ParseFloat(decimalText(f[k]), 64)
+			if err != nil {
+				p.Form.Errors[k] = p.Cat.Messages["app_err_number"]
+			}
+			*dst = v
+		}
+	}
+	if f["quantity"] == "" {
+		p.Form.Errors["quantity"] = p.Cat.Messages["app_err_required"]
+	}
+	var bt *trace.Batch
+	var err error
+	if !p.Form.HasErrors() {
+		bt, _, _, err = s.createFromTemplateFor(c, &r)
+	}
+	if err != nil && !p.Form.fieldErrors(p.Cat, err, batchField) {
+		if errors.Is(err, trace.ErrConflict) {
+			p.Form.Errors["lot"] = localReason(p.Cat, "already exists: "+err.Error())
+		} else {
+			return err
+		}
+	}
+	if p.Form.HasErrors() {
+		d, derr := s.newBatchData(c, p.Cat)
+		if derr != nil {
+			return derr
+		}
+		p.Data = d
+		return s.appRender(c, http.StatusUnprocessableEntity, "app_new", p)
+	}
+	return c.Redirect(http.StatusSeeOther, "/app/batches/"+bt.ID+"?ok=created")
+}
+
+func batchField(f string) string {
+	f = strings.TrimPrefix(f, "batches[0].")
+	switch {
+	case f == "product_id":
+		return "product"
+	case f == "template" || f == "lot" || f == "harvest_date":
+		return f
+	case strings.HasPrefix(f, "quantity.unit"):
+		return "unit"
+	case strings.HasPrefix(f, "quantity"):
+		return "quantity"
+	case f == "plot.lat" || f == "plot.lon":
+		return strings.TrimPrefix(f, "plot.")
+	case strings.HasPrefix(f, "plot"):
+		return "plot"
+	}
+	return ""
+}
+
+// Record a step.
+
+type stepField struct {
+	Key, Label, Type, Hint string
+	Required               bool
+}
+
+func (s *Server) stepPage(c echo.Context, p *appPage, bt *trace.Batch, pr *trace.Product, stepKey string, fill bool) (*appPage, error) {
+	cat := p.Cat
+	ns, tpl, err := s.nextStepOf(bt)
+	if err != nil {
+		return nil, err
+	}
+	step := ns.Step
+	if stepKey != "" {
+		if step, err = tpl.Step(stepKey); err != nil {
+			return nil, err
+		}
+	}
+	if step == nil {
+		step = &tpl.Steps[len(tpl.Steps)-1]
+	}
+	type opt struct {
+		Value, Label string
+		Done         bool
+	}
+	var steps []opt
+	for _, st := range tpl.Steps {
+		steps = append(steps, opt{st.Key, st.Name.In(cat.Lang), slices.Contains(ns.Done, st.BizStep)})
+	}
+	var fields []stepField
+	prev := map[string]string{}
+	if fill {
+		// Prefill from the last time this step was recorded on the batch,
+		// else from the template's defaults.
+		events, err := s.db.History(bt.ID)
+		if err != nil {
+			return nil, err
+		}
+		for i := len(events) - 1; i >= 0; i-- {
+			if events[i].Event.BizStep == step.BizStep {
+				prev = events[i].Event.Data
+				break
+			}
+		}
+	}
+	for _, f := range step.Fields {
+		sf := stepField{Key: "v_" + f.Key, Label: f.Label.In(cat.Lang), Type: f.Type, Required: f.Required}
+		if f.Hint != nil {
+			sf.Hint = f.Hint.In(cat.Lang)
+		}
+		fields = append(fields, sf)
+		if fill {
+			v := f.Default
+			if pv, ok := prev[f.Key]; ok {
+				v = pv
+			}
+			p.Form.Values[sf.Key] = v
+		}
+	}
+	if fill {
+		p.Form.Values["note"] = step.Note
+		if step.Quantity {
+			p.Form.Values["quantity"] = string(bt.Quantity.Value)
+		}
+		p.Form.Values["idem"] = newToken()
+	}
+	p.Title = step.Name.In(cat.Lang) + " · " + bt.Lot
+	p.Data = map[string]any{"ID": bt.ID, "Lot": bt.Lot, "Product": s.productName(cat, pr), "Step": step.Key,
+		"StepName": step.Name.In(cat.Lang), "Steps": steps, "Fields": fields, "Quantity": step.Quantity, "Unit": bt.Quantity.Unit}
+	return p, nil
+}
+
+func (s *Server) appStepPage(c echo.Context) error {
+	bt, pr, err := s.appLoadBatch(c)
+	if err != nil {
+		return err
+	}
+	p, err := s.stepPage(c, s.appPage(c, "", "batches"), bt, pr, c.QueryParam("step"), true)
+	if err != nil {
+		return err
+	}
+	return s.appRender(c, http.StatusOK, "app_step", p)
+}
+
+func (s *Server) appStep(c echo.Context) error {
+	bt, pr, err := s.appLoadBatch(c)
+	if err != nil {
+		return err
+	}
+	p := s.appPage(c, "", "batches")
+	form, err := c.FormParams()
+	if err != nil {
+		return badRequest(err)
+	}
+	r := StepRequest{Step: form.Get("step"), Values: map[string]string{}, Note: strings.TrimSpace(form.Get("note")),
+		DeviceTime: form.Get("device_time")}
+	for k, vs := range form {
+		if len(vs) > 0 {
+			p.Form.Values[k] = vs[0]
+		}
+		if key, ok := strings.CutPrefix(k, "v_"); ok && len(vs) > 0 {
+			r.Values[key] = strings.TrimSpace(vs[0])
+		}
+	}
+	delete(p.Form.Values, "csrf")
+	if q := strings.TrimSpace(form.Get("quantity")); q != "" {
+		r.Quantity = &Quantity{Value: trace.Decimal(decimalText(q)), Unit: bt.Quantity.Unit}
+	}
+	if r.DeviceTime != "" {
+		// Kept on the device while offline: the step happened when it
+		// was recorded there, not when it arrived.
+		if t, err := time.Parse(time.RFC3339, r.DeviceTime); err == nil {
+			r.DeviceTime = t.UTC().Format(time.RFC3339)
+			if t.Before(s.now()) {
+				r.EventTime = t.In(s.cfg.Location).Format(time.RFC3339)
+			}
+		}
+	}
+	if fh, err := c.FormFile("photo"); err == nil && fh.Size > 0 {
+		if fh.Size > s.attachmentLimit() {
+			return tooLarge(s.attachmentLimit())
+		}
+		f, err := fh.Open()
+		if err != nil {
+			return err
+		}
+		data, err := readLimited(f, s.attachmentLimit(), fh.Size)
+		f.Close()
+		if err != nil {
+			return err
+		}
+		info, _, err := s.storeAttachment(c, "photo", fh.Header.Get(echo.HeaderContentType), data)
+		if err != nil {
+			if !p.Form.fieldErrors(p.Cat, err, func(string) string { return "photo" }) {
+				return err
+			}
+		} else {
+			r.Attachments = append(r.Attachments, Attachment{SHA256: info.SHA256.String(), MediaType: info.MediaType, Name: fh.Filename})
+		}
+	}
+	if !p.Form.HasErrors() {
+		_, _, _, err = s.recordStepFor(c, bt.ID, &r, form.Get("idem"))
+		if err == nil {
+			if c.Request().Header.Get("X-Queued") != "" {
+				return c.JSON(http.StatusCreated, map[string]string{"batch": bt.ID})
+			}
+			return c.Redirect(http.StatusSeeOther, "/app/batches/"+bt.ID+"?ok=recorded")
+		}
+		if !p.Form.fieldErrors(p.Cat, err, stepFormField) {
+			return err
+		}
+	}
+	if _, err := s.stepPage(c, p, bt, pr, r.Step, false); err != nil {
+		return err
+	}
+	return s.appRender(c, http.StatusUnprocessableEntity, "app_step", p)
+}
+
+func stepFormField(f string) string {
+	switch {
+	case strings.HasPrefix(f, "data."):
+		return "v_" + strings.TrimPrefix(f, "data.")
+	case strings.HasPrefix(f, "quantity"):
+		return "quantity"
+	case f == "note" || f == "step":
+		return f
+	case strings.HasPrefix(f, "attachments"):
+		return "photo"
+	}
+	return ""
+}
+
+// Labels.
+
+// appLabelFile serves the label file or preview of a batch the person may see.
+func (s *Server) appLabelFile(c echo.Context) error {
+	if _, _, err := s.appLoadBatch(c); err != nil {
+		return err
+	}
+	return s.labels(c)
+}
+
+func (s *Server) appLabelsPage(c echo.Context) error {
+	bt, pr, err := s.appLoadBatch(c)
+	if err != nil {
+		return err
+	}
+	p := s.appPage(c, "", "batches")
+	p.Title = p.Cat.Messages["app_labels_title"] + " · " + bt.Lot
+	content, _, err := s.LabelContent(bt)
+	if err != nil {
+		return err
+	}
+	type opt struct{ Value, Label string }
+	var sheets, rolls []opt
+	for _, l := range append(label.SheetLayouts(), s.cfg.SheetLayouts...) {
+		sheets = append(sheets, opt{l.Name, fmt.Sprintf("%s (%d×%d)", l.Name, l.Columns, l.Rows)})
+	}
+	for _, l := range append(label.RollLayouts(), s.cfg.RollLayouts...) {
+		rolls = append(rolls, opt{l.Name, l.Name})
+	}
+	harvest := ""
+	if !content.Harvest.IsZero() {
+		harvest = content.Harvest.Format("02/01/2006")
+	}
+	p.Data = map[string]any{"ID": bt.ID, "Lot": bt.Lot, "Product": s.productName(p.Cat, pr), "Cooperative": content.Cooperative,
+		"Harvest": harvest, "URI": content.URI, "Sheets": sheets, "Rolls": rolls, "MaxPDF": MaxPDFLabels}
+	return s.appRender(c, http.StatusOK, "app_labels", p)
+}
+
+// Split and merge.
+
+func (s *Server) transformPage(c echo.Context, p *appPage, bt *trace.Batch, pr *trace.Product) error {
+	p.Title = p.Cat.Messages["app_transform_title"] + " · " + bt.Lot
+	page, err := s.db.Batches(bt.CooperativeID, "", 200)
+	if err != nil {
+		return err
+	}
+	type cand struct{ ID, Lot, Product, Quantity string }
+	var others []cand
+	for _, o := range page.Batches {
+		if o.ID == bt.ID {
+			continue
+		}
+		if n, _, err := s.db.Head(o.ID); err != nil || n == 0 {
+			continue
+		}
+		op, err := s.db.Product(o.ProductID)
+		if err != nil {
+			return err
+		}
+		others = append(others, cand{o.ID, o.Lot, s.productName(p.Cat, op), quantityText(p.Cat, o.Quantity.Value, o.Quantity.Unit)})
+	}
+	p.Data = map[string]any{"ID": bt.ID, "Lot": bt.Lot, "Product": s.productName(p.Cat, pr), "Unit": bt.Quantity.Unit,
+		"Quantity": quantityText(p.Cat, bt.Quantity.Value, bt.Quantity.Unit), "Others": others, "Rows": []int{0, 1, 2}}
+	return nil
+}
+
+func (s *Server) appTransformPage(c echo.Context) error {
+	bt, pr, err := s.appLoadBatch(c)
+	if err != nil {
+		return err
+	}
+	p := s.appPage(c, "", "batches")
+	p.Form.Values["in_qty_self"] = string(bt.Quantity.Value)
+	if err := s.transformPage(c, p, bt, pr); err != nil {
+		return err
+	}
+	return s.appRender(c, http.StatusOK, "app_transform", p)
+}
+
+// indexedField names a part of a transformation; batches[i] are the new
+// lots, as the store names them, i.e. the outputs.
+var indexedField = regexp.MustCompile(`^(inputs|outputs|batches)\[(\d+)\]\.?(.*)$`)
+
+func (s *Server) appSplit(c echo.Context) error {
+	bt, pr, err := s.appLoadBatch(c)
+	if err != nil {
+		return err
+	}
+	p := s.appPage(c, "", "batches")
+	form, _ := c.FormParams()
+	r := TransformationRequest{Kind: "split", Note: strings.TrimSpace(form.Get("note"))}
+	unit := bt.Quantity.Unit
+	var rows []int
+	total := trace.Decimal("0")
+	_ = total
+	for i := 0; i < 3; i++ {
+		lot, qty := strings.TrimSpace(form.Get(fmt.Sprintf("out_lot_%d", i))), strings.TrimSpace(form.Get(fmt.Sprintf("out_qty_%d", i)))
+		p.Form.Values[fmt.Sprintf("out_lot_%d", i)], p.Form.Values[fmt.Sprintf("out_qty_%d", i)] = lot, qty
+		if lot == "" && qty == "" {
+			continue
+		}
+		rows = append(rows, i)
+		r.Outputs = append(r.Outputs, TransformOutput{Lot: lot, Quantity: Quantity{Value: trace.Decimal(decimalText(qty)), Unit: unit}})
+	}
+	inQty := strings.TrimSpace(form.Get("in_qty_self"))
+	p.Form.Values["in_qty_self"] = inQty
+	p.Form.Values["loss"] = strings.TrimSpace(form.Get("loss"))
+	p.Form.Values["note"] = r.Note
+	r.Inputs = []TransformInput{{Batch: bt.ID, Quantity: Quantity{Value: trace.Decimal(decimalText(inQty)), Unit: unit}}}
+	if l := p.Form.Values["loss"]; l != "" {
+		r.Loss = &Quantity{Value: trace.Decimal(decimalText(l)), Unit: unit}
+	}
+	mapField := func(f string) string {
+		m := indexedField.FindStringSubmatch(f)
+		if m == nil {
+			if strings.HasPrefix(f, "loss") {
+				return "loss"
+			}
+			if f == "outputs" {
+				return "out_lot_0"
+			}
+			return ""
+		}
+		i, _ := strconv.Atoi(m[2])
+		if m[1] == "inputs" {
+			return "in_qty_self"
+		}
+		if i < len(rows) {
+			i = rows[i]
+		}
+		if strings.HasPrefix(m[3], "quantity") {
+			return fmt.Sprintf("out_qty_%d", i)
+		}
+		return fmt.Sprintf("out_lot_%d", i)
+	}
+	return s.appTransformDone(c, p, bt, pr, &r, mapField)
+}
+
+func (s *Server) appTransformDone(c echo.Context, p *appPage, bt *trace.Batch, pr *trace.Product, r *TransformationRequest, mapField func(string) string) error {
+	res, err := s.transformFor(c, r)
+	if err == nil {
+		return c.Redirect(http.StatusSeeOther, "/app/batches/"+res.Outputs[0].ID+"?ok=transformed")
+	}
+	if !p.Form.fieldErrors(p.Cat, err, mapField) {
+		if errors.Is(err, trace.ErrConflict) || errors.Is(err, trace.ErrInvalid) {
+			p.Form.Error = localReason(p.Cat, err.Error())
+		} else {
+			return err
+		}
+	}
+	if err := s.transformPage(c, p, bt, pr); err != nil {
+		return err
+	}
+	p.Data.(map[string]any)["Kind"] = r.Kind
+	return s.appRender(c, http.StatusUnprocessableEntity, "app_transform", p)
+}
+
+func (s *Server) appMerge(c echo.Context) error {
+	bt, pr, err := s.appLoadBatch(c)
+	if err != nil {
+		return err
+	}
+	p := s.appPage(c, "", "batches")
+	form, _ := c.FormParams()
+	unit := bt.Quantity.Unit
+	r := TransformationRequest{Kind: "merge", Note: strings.TrimSpace(form.Get("note"))}
+	var ids []string
+	self := strings.TrimSpace(form.Get("m_qty_self"))
+	p.Form.Values["m_qty_self"] = self
+	if self != "" {
+		ids = append(ids, "self")
+		r.Inputs = append(r.Inputs, TransformInput{Batch: bt.ID, Quantity: Quantity{Value: trace.Decimal(decimalText(self)), Unit: unit}})
+	}
+	for k, vs := range form {
+		id, ok := strings.CutPrefix(k, "m_qty_")
+		if !ok || id == "self" || len(vs) == 0 || strings.TrimSpace(vs[0]) == "" {
+			continue
+		}
+		p.Form.Values[k] = strings.TrimSpace(vs[0])
+		ids = append(ids, id)
+		r.Inputs = append(r.Inputs, TransformInput{Batch: id, Quantity: Quantity{Value: trace.Decimal(decimalText(vs[0])), Unit: unit}})
+	}
+	lot, qty := strings.TrimSpace(form.Get("m_lot")), strings.TrimSpace(form.Get("m_out_qty"))
+	p.Form.Values["m_lot"], p.Form.Values["m_out_qty"] = lot, qty
+	r.Outputs = []TransformOutput{{Lot: lot, Quantity: Quantity{Value: trace.Decimal(decimalText(qty)), Unit: unit}}}
+	if l := strings.TrimSpace(form.Get("m_loss")); l != "" {
+		p.Form.Values["m_loss"] = l
+		r.Loss = &Quantity{Value: trace.Decimal(decimalText(l)), Unit: unit}
+	}
+	mapField := func(f string) string {
+		if f == "inputs" {
+			return "m_qty_self"
+		}
+		if strings.HasPrefix(f, "loss") {
+			return "m_loss"
+		}
+		m := indexedField.FindStringSubmatch(f)
+		if m == nil {
+			return ""
+		}
+		if m[1] != "inputs" {
+			if strings.HasPrefix(m[3], "quantity") {
+				return "m_out_qty"
+			}
+			return "m_lot"
+		}
+		i, _ := strconv.Atoi(m[2])
+		if i < len(ids) {
+			return "m_qty_" + ids[i]
+		}
+		return ""
+	}
+	return s.appTransformDone(c, p, bt, pr, &r, mapField)
+}
+
+// Recall.
+
+func (s *Server) appRecallPage(c echo.Context) error {
+	bt, pr, err := s.appLoadBatch(c)
+	if err != nil {
+		return err
+	}
+	p := s.appPage(c, "", "batches")
+	p.Title = p.Cat.Messages["app_recall_title"] + " · " + bt.Lot
+	p.Data = map[string]any{"ID": bt.ID, "Lot": bt.Lot, "Product": s.productName(p.Cat, pr)}
+	return s.appRender(c, http.StatusOK, "app_recall", p)
+}
+
+func (s *Server) appRecall(c echo.Context) error {
+	bt, pr, err := s.appLoadBatch(c)
+	if err != nil {
+		return err
+	}
+	p := s.appPage(c, "", "batches")
+	reason := strings.TrimSpace(c.FormValue("reason"))
+	p.Form.Values["reason"] = reason
+	_, _, err = s.recallFor(c, bt.ID, &RecallRequest{Reason: reason})
+	if err == nil {
+		return c.Redirect(http.StatusSeeOther, "/app/batches/"+bt.ID+"?ok=recalled")
+	}
+	if !p.Form.fieldErrors(p.Cat, err, func(f string) string {
+		if f == "reason" {
+			return f
+		}
+		return ""
+	}) {
+		return err
+	}
+	p.Title = p.Cat.Messages["app_recall_title"] + " · " + bt.Lot
+	p.Data = map[string]any{"ID": bt.ID, "Lot": bt.Lot, "Product": s.productName(p.Cat, pr)}
+	return s.appRender(c, http.StatusUnprocessableEntity, "app_recall", p)
+}
+
+// The inspector's screens.
+
+type findingRow struct {
+	Kind, Severity, Cooperative, Message string
+	Batches                              []string
+	Evidence                             []string
+}
+
+func findingRows(cat *catalog, fs []trace.Finding) []findingRow {
+	var out []findingRow
+	for _, f := range fs {
+		r := findingRow{Kind: f.Kind, Severity: f.Severity, Cooperative: f.Cooperative, Message: f.Message, Batches: f.Batches}
+		if m := cat.Messages["finding_"+f.Kind]; m != "" {
+			r.Kind = m
+		}
+		keys := make([]string, 0, len(f.Evidence))
+		for k := range f.Evidence {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			r.Evidence = append(r.Evidence, k+": "+f.Evidence[k])
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+func (s *Server) appFindings(c echo.Context) error {
+	p := s.appPage(c, "", "findings")
+	p.Title = p.Cat.Messages["app_findings_title"]
+	coop := c.QueryParam("cooperative")
+	n, fs, err := s.findingsFor(c, coop, "")
+	if err != nil {
+		return err
+	}
+	page, _ := strconv.Atoi(c.QueryParam("page"))
+	page = max(page, 0)
+	rows := findingRows(p.Cat, fs)
+	total := len(rows)
+	from := min(page*appPageSize, total)
+	to := min(from+appPageSize, total)
+	next := ""
+	if to < total {
+		next = fmt.Sprintf("/app/findings?cooperative=%s&page=%d", coop, page+1)
+	}
+	coops, err := s.db.Cooperatives()
+	if err != nil {
+		return err
+	}
+	p.Data = map[string]any{"Checked": n, "Total": total, "Rows": rows[from:to], "Next": next, "Cooperative": coop, "Cooperatives": coops}
+	return s.appRender(c, http.StatusOK, "app_findings", p)
+}
+
+func (s *Server) appInspect(c echo.Context) error {
+	bt, _, err := s.appLoadBatch(c)
+	if err != nil {
+		return err
+	}
+	r := InspectionRequest{BizStep: c.FormValue("biz_step"), Disposition: c.FormValue("disposition"), Note: strings.TrimSpace(c.FormValue("note"))}
+	if _, err := s.inspectionFor(c, bt.ID, &r); err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/app/batches/"+bt.ID+"?ok=inspected")
+}

@@ -1,0 +1,120 @@
+// The workspace's small enhancements: the service worker, an offline
+// banner, selects that apply themselves, and steps kept on the device
+// while there is no connection (see app-queue.js).
+(function () {
+  "use strict";
+  var Q = self.TruyxuatQueue;
+  var body = document.body;
+  var msg = function (k) { return body.getAttribute("data-msg-" + k) || k; };
+
+  if ("serviceWorker" in navigator) {
+    navigator.serviceWorker.register("/app/sw.js", { scope: "/app/" }).catch(function () {});
+  }
+
+  var net = document.getElementById("net");
+  function showNet() { if (net) { net.hidden = navigator.onLine; } }
+  showNet();
+
+  Array.prototype.forEach.call(document.querySelectorAll("select[data-autosubmit]"), function (s) {
+    s.addEventListener("change", function () { s.form.submit(); });
+  });
+
+  function two(n) { return (n < 10 ? "0" : "") + n; }
+  function when(iso) {
+    var d = new Date(iso);
+    return two(d.getDate()) + "/" + two(d.getMonth() + 1) + "/" + d.getFullYear() + " " + two(d.getHours()) + ":" + two(d.getMinutes());
+  }
+
+  function render() {
+    var boxes = document.querySelectorAll("#queue");
+    if (!boxes.length || !Q) { return Promise.resolve(); }
+    return Q.all().then(function (items) {
+      items.sort(function (a, b) { return a.recordedAt < b.recordedAt ? -1 : 1; });
+      Array.prototype.forEach.call(boxes, function (box) {
+        var batch = box.getAttribute("data-batch");
+        box.textContent = "";
+        var list = document.createElement("ul");
+        list.className = "list";
+        items.forEach(function (it) {
+          if (batch && it.batch !== batch) { return; }
+          var li = document.createElement("li");
+          li.className = "q-item q-" + it.status;
+          li.setAttribute("data-status", it.status);
+          var state = document.createElement("strong");
+          state.className = "q-state";
+          state.textContent = it.status === "waiting" ? msg("waiting") : it.status === "sent" ? "✓ " + msg("sent") : msg("failed") + " (" + (it.error || "") + ")";
+          li.appendChild(state);
+          li.appendChild(document.createTextNode(" · " + it.label + " · " + msg("recorded") + " " + when(it.recordedAt)));
+          list.appendChild(li);
+        });
+        if (list.children.length) { box.appendChild(list); }
+      });
+    });
+  }
+
+  function flush() {
+    if (!Q || !navigator.onLine) { return render(); }
+    return render().then(Q.flush).then(render, render);
+  }
+
+  function enqueue(form) {
+    var now = new Date().toISOString();
+    form.elements.device_time.value = now;
+    var fields = [];
+    new FormData(form).forEach(function (v, k) {
+      if (typeof v === "string") { fields.push([k, v]); }
+      else if (v && v.size > 0) { fields.push([k, v, v.name]); }
+    });
+    var item = { key: form.elements.idem.value, url: form.action, fields: fields, csrf: body.getAttribute("data-csrf"),
+      batch: form.getAttribute("data-batch"), label: form.getAttribute("data-label"), recordedAt: now, status: "waiting" };
+    return Q.put(item).then(function () {
+      var note = document.getElementById("saved");
+      if (!note) {
+        note = document.createElement("p");
+        note.id = "saved";
+        note.className = "flash";
+        note.setAttribute("role", "status");
+        form.parentNode.insertBefore(note, form);
+      }
+      note.textContent = msg("saved");
+      form.hidden = true;
+      return render();
+    });
+  }
+
+  Array.prototype.forEach.call(document.querySelectorAll("form[data-queue]"), function (form) {
+    form.addEventListener("submit", function (e) {
+      if (!Q || !window.indexedDB || form.getAttribute("data-sending")) { return; }
+      e.preventDefault();
+      if (!navigator.onLine) { enqueue(form); return; }
+      form.setAttribute("data-sending", "1");
+      fetch(form.action, { method: "POST", body: new FormData(form), credentials: "same-origin", headers: { "X-Queued": "1" } })
+        .then(function (res) {
+          if (res.status === 201) {
+            return res.json().then(function (j) { location.assign("/app/batches/" + j.batch + "?ok=recorded"); });
+          }
+          // Errors to show next to the fields: send the form the plain way.
+          form.submit();
+        }, function () { form.removeAttribute("data-sending"); return enqueue(form); });
+    });
+  });
+
+  window.addEventListener("online", function () { showNet(); flush(); });
+  window.addEventListener("offline", showNet);
+  flush();
+  setInterval(function () { if (navigator.onLine) { flush(); } }, 15000);
+})();
+
+// "Use my location" fills a new batch's plot coordinates from the phone.
+(function () {
+  "use strict";
+  var b = document.getElementById("locate");
+  if (!b || !navigator.geolocation) { return; }
+  b.hidden = false;
+  b.addEventListener("click", function () {
+    navigator.geolocation.getCurrentPosition(function (p) {
+      document.getElementById("f-lat").value = p.coords.latitude.toFixed(5);
+      document.getElementById("f-lon").value = p.coords.longitude.toFixed(5);
+    });
+  });
+})();
