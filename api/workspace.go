@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -371,25 +372,54 @@ func (f *appForm) fieldErrors(cat *catalog, err error, mapField func(string) str
 	return true
 }
 
-// localReason says a field error in the page's language: the shared rules
-// write their reasons in English, so other languages get the kind of
-// problem in their own words and the exact reason after it.
+// localReason says a field error in the page's language. The shared rules
+// write their reasons in English; the ones a clerk meets most often are
+// said here in full in the page's language, the others as the kind of
+// problem in the page's language followed by the exact reason.
 func localReason(cat *catalog, reason string) string {
 	if cat.Lang == "en" {
 		return reason
 	}
-	key := "app_err_invalid"
-	switch r := strings.ToLower(reason); {
-	case strings.Contains(r, "required") || strings.Contains(r, "is empty") || strings.Contains(r, "must not be empty"):
-		key = "app_err_required"
-	case strings.Contains(r, "not a number") || strings.Contains(r, "decimal") || strings.Contains(r, "number"):
-		key = "app_err_number"
-	case strings.Contains(r, "already") || strings.Contains(r, "taken"):
-		key = "app_err_taken"
-	case strings.Contains(r, "balance") || strings.Contains(r, "sum"):
-		key = "app_err_balance"
+	for _, r := range reasonPatterns {
+		m := r.re.FindStringSubmatch(reason)
+		if m == nil {
+			continue
+		}
+		msg := cat.Messages[r.key]
+		for i, name := range r.re.SubexpNames() {
+			if name != "" {
+				msg = strings.ReplaceAll(msg, "{"+name+"}", m[i])
+			}
+		}
+		if r.full {
+			return msg
+		}
+		return msg + " — " + reason
 	}
-	return cat.Messages[key] + " — " + reason
+	return cat.Messages["app_err_invalid"] + " — " + reason
+}
+
+// reasonPatterns recognise the English reasons of the shared rules. A
+// "full" message says everything the reason says; the others keep the
+// reason after the translated kind.
+var reasonPatterns = []struct {
+	re   *regexp.Regexp
+	key  string
+	full bool
+}{
+	{regexp.MustCompile(`use only unaccented ASCII`), "app_err_lot_accents", true},
+	{regexp.MustCompile(`not in GS1 character set 82`), "app_err_lot_chars", true},
+	{regexp.MustCompile(`at most (?P<n>\d+) characters`), "app_err_too_long", true},
+	{regexp.MustCompile(`check digit`), "app_err_check_digit", true},
+	{regexp.MustCompile(`form YYYY-MM-DD`), "app_err_date", true},
+	{regexp.MustCompile(`must be greater than zero`), "app_err_positive", true},
+	{regexp.MustCompile(`unknown unit`), "app_err_unit", true},
+	{regexp.MustCompile(`(latitude|longitude) must be|coordinates 0,0`), "app_err_coordinates", true},
+	{regexp.MustCompile(`inputs (?P<in>\S+) (?P<unit>\S+), but outputs (?P<out>\S+) \S+ plus loss (?P<loss>\S+)`), "app_err_balance_numbers", true},
+	{regexp.MustCompile(`(?i)required|is empty|must not be empty`), "app_err_required", true},
+	{regexp.MustCompile(`(?i)not a number|decimal|number`), "app_err_number", false},
+	{regexp.MustCompile(`(?i)already|taken`), "app_err_taken", false},
+	{regexp.MustCompile(`(?i)balance`), "app_err_balance", false},
 }
 
 // appPage is what every workspace template gets.

@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"errors"
 	"image"
 	"image/color"
 	"image/png"
@@ -16,7 +17,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/truyxuat/truyxuat/static"
 	"github.com/truyxuat/truyxuat/store"
+	"github.com/truyxuat/truyxuat/trace"
 )
 
 // appClient is a browser-like client of the workspace: it keeps cookies
@@ -311,7 +314,7 @@ func TestWorkspaceSeason(t *testing.T) {
 	if r.status != http.StatusUnprocessableEntity {
 		t.Fatalf("invalid batch: %d %s", r.status, r.body)
 	}
-	for _, want := range []string{`id="e-lot"`, `value="LÔ SAI"`, `value="abc"`, `aria-invalid="true"`, "Giá trị không hợp lệ"} {
+	for _, want := range []string{`id="e-lot"`, `value="LÔ SAI"`, `value="abc"`, `aria-invalid="true"`, "Mã lô chỉ dùng chữ không dấu"} {
 		if !strings.Contains(r.body, want) {
 			t.Errorf("invalid batch page lacks %q", want)
 		}
@@ -508,4 +511,32 @@ func testPNG(t *testing.T) []byte {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
+}
+
+func TestLocalReasonInVietnamese(t *testing.T) {
+	p, err := newPages(static.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vi := p.catalogs["vi"]
+	for _, tt := range []struct {
+		err  error
+		want string
+	}{
+		{trace.ValidateLot("LÔ1"), "Mã lô chỉ dùng chữ không dấu"},
+		{trace.ValidateLot("ABCDEFGHIJKLMNOPQRSTU"), "tối đa 20 ký tự"},
+		{func() error { _, err := trace.NormalizeGTIN("8931234567890"); return err }(), "Sai số kiểm tra"},
+		{trace.CheckBalance([]trace.Input{{Batch: "a", Quantity: &trace.Quantity{Value: "100", Unit: "KGM"}}},
+			[]trace.Output{{Batch: "b", Quantity: &trace.Quantity{Value: "90", Unit: "KGM"}}}, nil, nil), "vào 100, ra 90, hao hụt 0 (KGM)"},
+	} {
+		var fe *trace.FieldError
+		reason := tt.err.Error()
+		if errors.As(tt.err, &fe) {
+			reason = fe.Reason
+		}
+		got := localReason(vi, reason)
+		if !strings.Contains(got, tt.want) || strings.Contains(got, " — ") {
+			t.Errorf("%q → %q, want it to say %q in Vietnamese only", reason, got, tt.want)
+		}
+	}
 }
