@@ -107,27 +107,5 @@ func readKeyFile(p string) (*trace.Signer, error) {
 
 // writeKeyFile writes the key atomically with mode 0600 and syncs it.
 func writeKeyFile(p string, s *trace.Signer) error {
-	tmp, err := os.OpenFile(p+".tmp", os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	_, err = tmp.WriteString(keyFileHeader + base64.StdEncoding.EncodeToString(s.Seed()) + "\n")
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := os.Rename(tmp.Name(), p); err != nil {
-		return err
-	}
-	if d, err := os.Open(filepath.Dir(p)); err == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
+	return writeSecretFile(p, keyFileHeader+base64.StdEncoding.EncodeToString(s.Seed())+"\n")
 }
