@@ -160,20 +160,26 @@ func (m *Main) Run(ctx context.Context) error {
 		ErrorLog:          slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
 	}
 	m.Logger.Info("truyxuat is serving", "addr", m.Addr(), "public_url", m.PublicURL(), "data", m.Config.Data)
+	return serveUntil(ctx, m.server, m.listener, m.Config.ShutdownTimeout, m.Logger)
+}
+
+// serveUntil serves on ln until ctx is done, then shuts the server down,
+// giving requests in flight the grace period before cutting them off.
+func serveUntil(ctx context.Context, srv *http.Server, ln net.Listener, grace time.Duration, log *slog.Logger) error {
 	errc := make(chan error, 1)
-	go func() { errc <- m.server.Serve(m.listener) }()
+	go func() { errc <- srv.Serve(ln) }()
 	select {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
 	}
-	m.Logger.Info("shutting down", "timeout", m.Config.ShutdownTimeout)
-	sctx, cancel := context.WithTimeout(context.Background(), m.Config.ShutdownTimeout)
+	log.Info("shutting down", "timeout", grace)
+	sctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
-	if err := m.server.Shutdown(sctx); err != nil {
+	if err := srv.Shutdown(sctx); err != nil {
 		// Requests still running after the grace period are cut off.
-		m.Logger.Warn("shutdown: closing connections still open after the grace period", "error", err)
-		m.server.Close()
+		log.Warn("shutdown: closing connections still open after the grace period", "error", err)
+		srv.Close()
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err

@@ -201,20 +201,7 @@ func (w *WitnessServer) Run(ctx context.Context) error {
 	w.Logger.Info("witness is serving", "addr", w.Addr(), "name", w.Key.Name(), "logs", origins)
 	w.server = &http.Server{Handler: w.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 30 * time.Second, ErrorLog: slog.NewLogLogger(w.Logger.Handler(), slog.LevelWarn)}
-	errc := make(chan error, 1)
-	go func() { errc <- w.server.Serve(w.listener) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	w.server.Shutdown(sctx)
-	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	return serveUntil(ctx, w.server, w.listener, 5*time.Second, w.Logger)
 }
 
 // Close releases the listener and the state file.
