@@ -89,6 +89,49 @@ func (r *response) decode(t testing.TB, v any) {
 	}
 }
 
+// send is do for bodies that are not JSON: raw bytes with the given
+// headers. Requests and responses are validated against openapi.yaml as
+// do validates them (binary bodies by their content type only).
+func (e *testEnv) send(method, path, key string, header map[string]string, body []byte, checkRequest bool) *response {
+	e.t.Helper()
+	req, err := http.NewRequest(method, e.srv.URL+path, bytes.NewReader(body))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	route, params, err := e.router.FindRoute(req)
+	if err != nil {
+		e.t.Fatalf("%s %s is not in openapi.yaml: %v", method, path, err)
+	}
+	in := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route,
+		Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc, MultiError: true}}
+	if checkRequest {
+		req.Body = io.NopCloser(bytes.NewReader(body))
+		if err := openapi3filter.ValidateRequest(context.Background(), in); err != nil {
+			e.t.Fatalf("request %s %s does not match openapi.yaml: %v", method, path, err)
+		}
+		req.Body = io.NopCloser(bytes.NewReader(body))
+	}
+	res, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	out, _ := io.ReadAll(res.Body)
+	rin := &openapi3filter.ResponseValidationInput{RequestValidationInput: in, Status: res.StatusCode,
+		Header: res.Header, Options: &openapi3filter.Options{MultiError: true, IncludeResponseStatus: true}}
+	rin.SetBodyBytes(out)
+	if err := openapi3filter.ValidateResponse(context.Background(), rin); err != nil {
+		e.t.Fatalf("response to %s %s (%d) does not match openapi.yaml: %v\n%.300s", method, path, res.StatusCode, err, out)
+	}
+	return &response{status: res.StatusCode, header: res.Header, body: out}
+}
+
 // do sends a request and validates it and its response against the spec.
 // Requests that are deliberately invalid skip the request check (the
 // response is always checked).
@@ -105,43 +148,11 @@ func (e *testEnv) do(method, path, key string, body any, checkRequest bool) *res
 			e.t.Fatal(err)
 		}
 	}
-	req, err := http.NewRequest(method, e.srv.URL+path, bytes.NewReader(raw))
-	if err != nil {
-		e.t.Fatal(err)
-	}
+	header := map[string]string{"Accept": "application/json"}
 	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+		header["Content-Type"] = "application/json"
 	}
-	if key != "" {
-		req.Header.Set("Authorization", "Bearer "+key)
-	}
-	req.Header.Set("Accept", "application/json")
-	route, params, err := e.router.FindRoute(req)
-	if err != nil {
-		e.t.Fatalf("%s %s is not in openapi.yaml: %v", method, path, err)
-	}
-	in := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route,
-		Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc, MultiError: true}}
-	if checkRequest {
-		req.Body = io.NopCloser(bytes.NewReader(raw))
-		if err := openapi3filter.ValidateRequest(context.Background(), in); err != nil {
-			e.t.Fatalf("request %s %s does not match openapi.yaml: %v", method, path, err)
-		}
-		req.Body = io.NopCloser(bytes.NewReader(raw))
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	out, _ := io.ReadAll(res.Body)
-	rin := &openapi3filter.ResponseValidationInput{RequestValidationInput: in, Status: res.StatusCode,
-		Header: res.Header, Options: &openapi3filter.Options{MultiError: true, IncludeResponseStatus: true}}
-	rin.SetBodyBytes(out)
-	if err := openapi3filter.ValidateResponse(context.Background(), rin); err != nil {
-		e.t.Fatalf("response to %s %s (%d) does not match openapi.yaml: %v\n%s", method, path, res.StatusCode, err, out)
-	}
-	return &response{status: res.StatusCode, header: res.Header, body: out}
+	return e.send(method, path, key, header, raw, checkRequest)
 }
 
 func (e *testEnv) expect(r *response, status int) {

@@ -2,7 +2,6 @@ package api
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -22,54 +21,10 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/getkin/kin-openapi/openapi3filter"
 	"golang.org/x/image/webp"
 
 	"github.com/truyxuat/truyxuat/trace"
 )
-
-// send is do for bodies that are not JSON: raw bytes with the given
-// headers. Requests and responses are validated against openapi.yaml as
-// do validates them (binary bodies by their content type only).
-func (e *testEnv) send(method, path, key string, header map[string]string, body []byte, checkRequest bool) *response {
-	e.t.Helper()
-	req, err := http.NewRequest(method, e.srv.URL+path, bytes.NewReader(body))
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	for k, v := range header {
-		req.Header.Set(k, v)
-	}
-	if key != "" {
-		req.Header.Set("Authorization", "Bearer "+key)
-	}
-	route, params, err := e.router.FindRoute(req)
-	if err != nil {
-		e.t.Fatalf("%s %s is not in openapi.yaml: %v", method, path, err)
-	}
-	in := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route,
-		Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc, MultiError: true}}
-	if checkRequest {
-		req.Body = io.NopCloser(bytes.NewReader(body))
-		if err := openapi3filter.ValidateRequest(context.Background(), in); err != nil {
-			e.t.Fatalf("request %s %s does not match openapi.yaml: %v", method, path, err)
-		}
-		req.Body = io.NopCloser(bytes.NewReader(body))
-	}
-	res, err := http.DefaultTransport.RoundTrip(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	out, _ := io.ReadAll(res.Body)
-	rin := &openapi3filter.ResponseValidationInput{RequestValidationInput: in, Status: res.StatusCode,
-		Header: res.Header, Options: &openapi3filter.Options{MultiError: true, IncludeResponseStatus: true}}
-	rin.SetBodyBytes(out)
-	if err := openapi3filter.ValidateResponse(context.Background(), rin); err != nil {
-		e.t.Fatalf("response to %s %s (%d) does not match openapi.yaml: %v\n%.300s", method, path, res.StatusCode, err, out)
-	}
-	return &response{status: res.StatusCode, header: res.Header, body: out}
-}
 
 // upload sends a file as the raw body with a Content-Type.
 func (e *testEnv) upload(key, contentType string, data []byte, checkRequest bool) *response {

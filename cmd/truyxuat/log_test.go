@@ -45,6 +45,20 @@ func testConfig(dir string) *Config {
 // startServer runs the real program with cfg until the test ends.
 func startServer(t *testing.T, cfg *Config, demo bool) (*Main, *DemoOutput) {
 	t.Helper()
+	m, stdout := runMain(t, cfg, demo)
+	var out DemoOutput
+	if demo {
+		if err := json.Unmarshal(stdout.Bytes(), &out); err != nil {
+			t.Fatalf("demo output: %v", err)
+		}
+	}
+	return m, &out
+}
+
+// runMain runs the real program with cfg until the test ends, once it
+// answers /healthz, and returns what it printed on stdout.
+func runMain(t *testing.T, cfg *Config, demo bool) (*Main, *bytes.Buffer) {
+	t.Helper()
 	var stdout bytes.Buffer
 	m := &Main{Config: cfg, Stdout: &stdout, Stderr: io.Discard, Demo: demo}
 	if err := m.Open(); err != nil {
@@ -68,13 +82,7 @@ func startServer(t *testing.T, cfg *Config, demo bool) (*Main, *DemoOutput) {
 		res.Body.Close()
 		return true
 	})
-	var out DemoOutput
-	if demo {
-		if err := json.Unmarshal(stdout.Bytes(), &out); err != nil {
-			t.Fatalf("demo output: %v", err)
-		}
-	}
-	return m, &out
+	return m, &stdout
 }
 
 func waitFor(t *testing.T, what string, ok func() bool) {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"io"
@@ -130,29 +129,7 @@ func startMainWithOutput(t *testing.T, dir string, demo bool) (*Main, *bytes.Buf
 	cfg.LogLevel, cfg.LogFormat = "info", "text"
 	cfg.BodyLimit, cfg.RequestTimeout, cfg.ShutdownTimeout = 1<<20, 30*time.Second, 5*time.Second
 	cfg.AttachmentLimit, cfg.LabelErrorCorrection = 10<<20, "M"
-	var stdout, stderr bytes.Buffer
-	m := &Main{Config: cfg, Stdout: &stdout, Stderr: &stderr, Demo: demo}
-	if err := m.Open(); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- m.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("run: %v", err)
-		}
-		m.Close()
-	})
-	for i := 0; i < 200; i++ {
-		if res, err := http.Get("http://" + m.Addr() + "/healthz"); err == nil {
-			res.Body.Close()
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return m, &stdout
+	return runMain(t, cfg, demo)
 }
 
 func call(t *testing.T, method, url, key string, body any, out any) int {
