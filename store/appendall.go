@@ -70,6 +70,9 @@ func (db *DB) prepareAll(st *seqState, reqs []AppendRequest) (*pending, error) {
 		if err != nil {
 			return fail(err)
 		}
+		if err := db.checkFactsRule(e, false, hd); err != nil {
+			return fail(err)
+		}
 		if e.Cooperative != coop {
 			return fail(fmt.Errorf("batch %s belongs to cooperative %s, not %s: %w", e.Batch, coop, e.Cooperative, trace.ErrForbidden))
 		}

@@ -38,10 +38,16 @@ func TestAppendAll(t *testing.T) {
 		}{
 			{"invalid second event", []AppendRequest{{Event: a.event(1), Signer: a.signer}, {Event: bad, Signer: a.signer}}, trace.ErrInvalid},
 			{"another cooperative's batch", []AppendRequest{{Event: a.event(1), Signer: a.signer}, {Event: func() *trace.Event { e := a.event(3); e.Batch = other.batch.ID; return e }(), Signer: a.signer}}, trace.ErrForbidden},
-			{"input without events", func() []AppendRequest {
+			{"input hash of another batch", func() []AppendRequest {
+				_, otherHead, _ := db.Head(other.batch.ID)
 				e := transform()
-				e.Inputs[0].Batch = other.batch.ID
+				e.Inputs[0].Hash = otherHead
 				return []AppendRequest{{Event: a.event(1), Signer: a.signer}, {Event: e, Signer: a.signer}}
+			}(), trace.ErrInvalid},
+			{"a facts record", func() []AppendRequest {
+				e := a.event(1)
+				e.BizStep = trace.BizStepLotFacts
+				return []AppendRequest{{Event: e, Signer: a.signer}}
 			}(), trace.ErrInvalid},
 			{"unknown batch", []AppendRequest{{Event: a.event(1), Signer: a.signer}, {Event: func() *trace.Event { e := a.event(3); e.Batch = "nope"; return e }(), Signer: a.signer}}, trace.ErrNotFound},
 		}
@@ -52,7 +58,7 @@ func TestAppendAll(t *testing.T) {
 				if err == nil || (tt.want != nil && !errors.Is(err, tt.want)) {
 					t.Fatalf("err = %v, want %v", err, tt.want)
 				}
-				if n, _, _ := db.Head(a.batch.ID); n != 1 {
+				if n, _, _ := db.Head(a.batch.ID); n != 2 {
 					t.Errorf("batch has %d events after a refused AppendAll", n)
 				}
 				if s, _ := db.LogSize(); s != size {
@@ -67,6 +73,8 @@ func TestAppendAll(t *testing.T) {
 	// while single appends go on concurrently.
 	var wg sync.WaitGroup
 	b := newFixture(t, db, "HTX C")
+	before, _ := db.LogSize()
+	statsBefore := db.Stats().Appends
 	for i := 0; i < 8; i++ {
 		wg.Add(1)
 		go func(i int) {
@@ -85,23 +93,24 @@ func TestAppendAll(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 3 || got[0].Event.Seq != 1 || got[1].Event.Seq != 2 || got[2].Event.Seq != 0 {
+	if len(got) != 3 || got[0].Event.Seq != 2 || got[1].Event.Seq != 3 || got[2].Event.Seq != 1 {
 		t.Fatalf("placed %d events: %+v", len(got), got)
 	}
 	if got[2].Event.Inputs[0].Hash != got[1].Hash {
 		t.Errorf("input head %s, want the event before it %s", got[2].Event.Inputs[0].Hash, got[1].Hash)
 	}
 	hist, err := db.History(a.batch.ID)
-	if err != nil || len(hist) != 3 {
+	if err != nil || len(hist) != 4 {
 		t.Fatalf("history: %d events, %v", len(hist), err)
 	}
-	signed := []*trace.SignedEvent{hist[0].SignedEvent, hist[1].SignedEvent, hist[2].SignedEvent}
+	signed := []*trace.SignedEvent{hist[0].SignedEvent, hist[1].SignedEvent, hist[2].SignedEvent, hist[3].SignedEvent}
 	if err := trace.VerifyHistory(a.batch.ID, signed, func(string) [][]byte { return a.coop.PublicKeys }); err != nil {
 		t.Fatal(err)
 	}
-	// Every event, single or not, is one log entry.
+	// Every event, single or not, is one log entry (beside the lots'
+	// facts and the registry records).
 	size, _ := db.LogSize()
-	if want := uint64(1 + 3 + 8); size != want {
+	if want := before + 3 + 8; size != want {
 		t.Fatalf("log size %d, want %d", size, want)
 	}
 	err = db.ViewLog(func(v *LogView) error {
@@ -121,7 +130,7 @@ func TestAppendAll(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s := db.Stats(); s.Appends != 1+3+8 {
-		t.Errorf("stats count %d appends, want 12", s.Appends)
+	if s := db.Stats(); s.Appends != statsBefore+3+8 {
+		t.Errorf("stats count %d appends, want %d", s.Appends, statsBefore+3+8)
 	}
 }

@@ -42,8 +42,8 @@ type pending struct {
 	sign   func()                  // optional; runs on a signing worker
 	write  func(tx *bolt.Tx) error // runs in the group's transaction
 	result any                     // handed to the caller once committed
-	events []*StoredEvent          // the events it writes, in order, for the log
-	leaf   []byte                  // optional entry for the transparency log
+	events  []*StoredEvent         // the events it writes, in order, for the log
+	records []*StoredRecord        // the registry records it writes, after its events, for the log
 }
 
 type commitReq struct {
@@ -71,6 +71,9 @@ type seqState struct {
 	batches map[string]string     // batch id → cooperative id
 	hashes  map[trace.Hash]string // event hash → batch id, for events not yet committed
 	lots    map[string]string     // lot key → batch id, for batches not yet committed
+	records map[string]head       // kind "/" id → revisions and newest hash, as checked or pending
+	ids     map[string]bool       // bucket "/" id of cooperatives and products not yet committed
+	gtins   map[string]string     // GTIN → product id, for products not yet committed
 }
 
 type head struct {
@@ -111,7 +114,8 @@ func (db *DB) submit(ctx context.Context, prepare prepareFunc) (any, error) {
 }
 
 func (db *DB) startPipeline() {
-	st := &seqState{db: db, heads: map[string]head{}, batches: map[string]string{}, hashes: map[trace.Hash]string{}, lots: map[string]string{}}
+	st := &seqState{db: db, heads: map[string]head{}, batches: map[string]string{}, hashes: map[trace.Hash]string{}, lots: map[string]string{},
+		records: map[string]head{}, ids: map[string]bool{}, gtins: map[string]string{}}
 	db.toCommit = make(chan *group)
 	db.idle = make(chan struct{}, 1)
 	db.idle <- struct{}{}
@@ -160,6 +164,9 @@ func (db *DB) sequencer(st *seqState, signJobs chan<- func()) {
 			clear(st.batches)
 			clear(st.hashes)
 			clear(st.lots)
+			clear(st.records)
+			clear(st.ids)
+			clear(st.gtins)
 		}
 		st.pruneHashes()
 		g := &group{ready: make(chan struct{}, 1), epoch: epoch}
@@ -257,23 +264,28 @@ func (db *DB) committer(st *seqState) {
 			err = db.bolt.Update(func(tx *bolt.Tx) error {
 				// Number the group's events in the log first: each
 				// event's record holds its log index.
-				var events []*StoredEvent
+				var items []logItem
 				next := logSize(tx)
 				for _, r := range g.reqs {
 					for _, se := range r.p.events {
 						se.LogIndex = next
 						next++
+						items = append(items, logItem{hash: se.Hash, entry: trace.LogEntry(se.SignedEvent), set: &se.LogEntry})
 					}
-					events = append(events, r.p.events...)
+					for _, sr := range r.p.records {
+						sr.LogIndex = next
+						next++
+						items = append(items, logItem{hash: sr.Hash, entry: sr.SignedRecord.LogEntry(), set: &sr.LogEntry})
+					}
 				}
 				for _, r := range g.reqs {
 					if err := r.p.write(tx); err != nil {
 						return err
 					}
 				}
-				// Every event is also an entry of the transparency log,
-				// in the same transaction.
-				return logAppend(tx, events)
+				// Every event and record is also an entry of the
+				// transparency log, in the same transaction.
+				return logAppend(tx, items)
 			})
 		}
 		if err != nil {

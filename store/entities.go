@@ -12,39 +12,129 @@ import (
 )
 
 // CreateCooperative stores a new cooperative. An empty ID is filled with
-// one derived from the name; CreatedAt is set to now.
+// one derived from the name; CreatedAt is set to now. The store makes the
+// signing key it holds for the cooperative, registers its public key
+// first, and signs the cooperative's profile as its first registry record
+// in the same commit.
 func (db *DB) CreateCooperative(c *trace.Cooperative) error {
 	c.CreatedAt = db.opts.Now().UTC()
-	return db.bolt.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketCoops)
-		if c.ID == "" {
-			c.ID = uniqueID(b, slugID(c.Name, 24))
-		}
-		if err := c.Validate(); err != nil {
-			return err
-		}
-		if why := reservedCoopID(c.ID); why != "" {
-			return &trace.FieldError{Field: "id", Reason: why}
-		}
-		if b.Get([]byte(c.ID)) != nil {
-			return fmt.Errorf("cooperative %s already exists: %w", c.ID, trace.ErrConflict)
-		}
-		return putJSON(b, c.ID, c)
-	})
-}
-
-// UpdateCooperative replaces a stored cooperative (for example to add a key).
-func (db *DB) UpdateCooperative(c *trace.Cooperative) error {
+	if c.ID == "" {
+		db.bolt.View(func(tx *bolt.Tx) error {
+			c.ID = uniqueID(tx.Bucket(bucketCoops), slugID(c.Name, 24))
+			return nil
+		})
+	}
 	if err := c.Validate(); err != nil {
 		return err
 	}
-	return db.bolt.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketCoops)
-		if b.Get([]byte(c.ID)) == nil {
-			return fmt.Errorf("cooperative %s: %w", c.ID, trace.ErrNotFound)
+	if why := reservedCoopID(c.ID); why != "" {
+		return &trace.FieldError{Field: "id", Reason: why}
+	}
+	signer, err := db.keys.Signer(c.ID)
+	if err != nil {
+		return err
+	}
+	keys := [][]byte{signer.PublicKey()}
+	for _, k := range c.PublicKeys {
+		if !trace.HasKey(keys, k) {
+			keys = append(keys, k)
 		}
-		return putJSON(b, c.ID, c)
+	}
+	c.PublicKeys = keys
+	_, err = db.submit(context.Background(), func(st *seqState) (*pending, error) {
+		if st.ids["coops/"+c.ID] || db.exists(bucketCoops, c.ID) {
+			return nil, fmt.Errorf("cooperative %s already exists: %w", c.ID, trace.ErrConflict)
+		}
+		sr, sign, err := db.prepareRecord(st, trace.KindCooperative, c.ID, c.ID, trace.CooperativeRecordFields(c), signer, "")
+		if err != nil {
+			return nil, err
+		}
+		st.ids["coops/"+c.ID] = true
+		return &pending{sign: sign, records: []*StoredRecord{sr}, write: func(tx *bolt.Tx) error {
+			if err := putJSON(tx.Bucket(bucketCoops), c.ID, c); err != nil {
+				return err
+			}
+			return writeRecord(tx, sr)
+		}}, nil
 	})
+	return err
+}
+
+// UpdateCooperative changes a cooperative's profile (name, province, GLN)
+// to c's and signs the new profile as the next revision of its record; a
+// profile that did not change writes nothing. Its keys are not changed
+// here (see AddCooperativeKey).
+func (db *DB) UpdateCooperative(c *trace.Cooperative) error {
+	return db.UpdateCooperativeBy(c, "")
+}
+
+// UpdateCooperativeBy is UpdateCooperative recording who made the change
+// (an API key or workspace user id).
+func (db *DB) UpdateCooperativeBy(c *trace.Cooperative, by string) error {
+	old, err := db.Cooperative(c.ID)
+	if err != nil {
+		return err
+	}
+	c.PublicKeys, c.CreatedAt = old.PublicKeys, old.CreatedAt
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	signer, err := db.SignerFor(c.ID)
+	if err != nil {
+		return err
+	}
+	fields := trace.CooperativeRecordFields(c)
+	if unchanged, err := db.recordUnchanged(trace.KindCooperative, c.ID, trace.CooperativeRecordFields(old), fields); err != nil || unchanged {
+		return err
+	}
+	_, err = db.submit(context.Background(), func(st *seqState) (*pending, error) {
+		sr, sign, err := db.prepareRecord(st, trace.KindCooperative, c.ID, c.ID, fields, signer, by)
+		if err != nil {
+			return nil, err
+		}
+		return &pending{sign: sign, records: []*StoredRecord{sr}, write: func(tx *bolt.Tx) error {
+			var stored trace.Cooperative
+			if err := getJSON(tx.Bucket(bucketCoops), c.ID, "cooperative", &stored); err != nil {
+				return err
+			}
+			stored.Name, stored.Province, stored.GLN = c.Name, c.Province, c.GLN
+			if err := putJSON(tx.Bucket(bucketCoops), c.ID, &stored); err != nil {
+				return err
+			}
+			return writeRecord(tx, sr)
+		}}, nil
+	})
+	return err
+}
+
+// recordUnchanged reports whether an update changes nothing: the new
+// fields are the working copy's and its newest signed revision's.
+func (db *DB) recordUnchanged(kind trace.RecordKind, id string, old, fields map[string]string) (bool, error) {
+	if f, _, _ := trace.DiffFields(old, fields); f != "" {
+		return false, nil
+	}
+	var signed map[string]string
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		sr, err := latestRecordTx(tx, kind, id)
+		if sr != nil {
+			signed = sr.Record.Fields
+		}
+		return err
+	})
+	if err != nil || signed == nil {
+		return false, err
+	}
+	f, _, _ := trace.DiffFields(signed, fields)
+	return f == "", nil
+}
+
+func (db *DB) exists(bucket []byte, id string) bool {
+	found := false
+	db.bolt.View(func(tx *bolt.Tx) error {
+		found = tx.Bucket(bucket).Get([]byte(id)) != nil
+		return nil
+	})
+	return found
 }
 
 // Cooperative returns one cooperative.
@@ -69,41 +159,114 @@ func (db *DB) Cooperatives() ([]*trace.Cooperative, error) {
 	return out, err
 }
 
-// CreateProduct stores a new product of an existing cooperative. A GTIN
-// must be unique across products.
+// CreateProduct stores a new product of an existing cooperative and
+// signs it as the product's first registry record in the same commit. A
+// GTIN must be unique across products.
 func (db *DB) CreateProduct(p *trace.Product) error {
 	p.CreatedAt = db.opts.Now().UTC()
-	return db.bolt.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketProducts)
-		if p.ID == "" {
-			p.ID = uniqueID(b, slugID(p.NameVI, 24))
+	if p.ID == "" {
+		db.bolt.View(func(tx *bolt.Tx) error {
+			p.ID = uniqueID(tx.Bucket(bucketProducts), slugID(p.NameVI, 24))
+			return nil
+		})
+	}
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	if !db.exists(bucketCoops, p.CooperativeID) {
+		return fmt.Errorf("cooperative %s: %w", p.CooperativeID, trace.ErrNotFound)
+	}
+	signer, err := db.SignerFor(p.CooperativeID)
+	if err != nil {
+		return err
+	}
+	_, err = db.submit(context.Background(), func(st *seqState) (*pending, error) {
+		if st.ids["products/"+p.ID] || db.exists(bucketProducts, p.ID) {
+			return nil, fmt.Errorf("product %s already exists: %w", p.ID, trace.ErrConflict)
 		}
-		if err := p.Validate(); err != nil {
-			return err
+		if err := db.checkGTINFree(st, p); err != nil {
+			return nil, err
 		}
-		if tx.Bucket(bucketCoops).Get([]byte(p.CooperativeID)) == nil {
-			return fmt.Errorf("cooperative %s: %w", p.CooperativeID, trace.ErrNotFound)
+		sr, sign, err := db.prepareRecord(st, trace.KindProduct, p.ID, p.CooperativeID, trace.ProductRecordFields(p), signer, p.CreatedBy)
+		if err != nil {
+			return nil, err
 		}
-		if b.Get([]byte(p.ID)) != nil {
-			return fmt.Errorf("product %s already exists: %w", p.ID, trace.ErrConflict)
-		}
+		st.ids["products/"+p.ID] = true
 		if p.GTIN != "" {
-			err := b.ForEach(func(k, v []byte) error {
-				var other trace.Product
-				if err := json.Unmarshal(v, &other); err != nil {
-					return err
-				}
-				if other.GTIN == p.GTIN {
-					return fmt.Errorf("GTIN %s is already used by product %s: %w", p.GTIN, other.ID, trace.ErrConflict)
-				}
-				return nil
-			})
-			if err != nil {
+			st.gtins[p.GTIN] = p.ID
+		}
+		return &pending{sign: sign, records: []*StoredRecord{sr}, write: func(tx *bolt.Tx) error {
+			if err := putJSON(tx.Bucket(bucketProducts), p.ID, p); err != nil {
 				return err
 			}
-		}
-		return putJSON(b, p.ID, p)
+			return writeRecord(tx, sr)
+		}}, nil
 	})
+	return err
+}
+
+// checkGTINFree refuses a GTIN that another product, stored or pending, has.
+func (db *DB) checkGTINFree(st *seqState, p *trace.Product) error {
+	if p.GTIN == "" {
+		return nil
+	}
+	if other, ok := st.gtins[p.GTIN]; ok && other != p.ID {
+		return fmt.Errorf("GTIN %s is already used by product %s: %w", p.GTIN, other, trace.ErrConflict)
+	}
+	return db.bolt.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketProducts).ForEach(func(k, v []byte) error {
+			var other trace.Product
+			if err := json.Unmarshal(v, &other); err != nil {
+				return err
+			}
+			if other.GTIN == p.GTIN && other.ID != p.ID {
+				return fmt.Errorf("GTIN %s is already used by product %s: %w", p.GTIN, other.ID, trace.ErrConflict)
+			}
+			return nil
+		})
+	})
+}
+
+// UpdateProduct changes a product's names, category and OCOP rating and
+// signs them as the next revision of its record; nothing is written when
+// nothing changed. Its cooperative and GTIN never change: lots are known
+// by their GTIN.
+func (db *DB) UpdateProduct(p *trace.Product, by string) error {
+	old, err := db.Product(p.ID)
+	if err != nil {
+		return err
+	}
+	if p.CooperativeID != old.CooperativeID {
+		return fmt.Errorf("product %s belongs to cooperative %s: %w", p.ID, old.CooperativeID, trace.ErrForbidden)
+	}
+	if p.GTIN != old.GTIN {
+		return &trace.FieldError{Field: "gtin", Reason: fmt.Sprintf("a product's GTIN cannot change (it is %s): labels and lots are known by it; make a new product instead", old.GTIN)}
+	}
+	p.CreatedAt, p.CreatedBy = old.CreatedAt, old.CreatedBy
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	signer, err := db.SignerFor(p.CooperativeID)
+	if err != nil {
+		return err
+	}
+	fields := trace.ProductRecordFields(p)
+	if unchanged, err := db.recordUnchanged(trace.KindProduct, p.ID, trace.ProductRecordFields(old), fields); err != nil || unchanged {
+		return err
+	}
+	_, err = db.submit(context.Background(), func(st *seqState) (*pending, error) {
+		sr, sign, err := db.prepareRecord(st, trace.KindProduct, p.ID, p.CooperativeID, fields, signer, by)
+		if err != nil {
+			return nil, err
+		}
+		return &pending{sign: sign, records: []*StoredRecord{sr}, write: func(tx *bolt.Tx) error {
+			if err := putJSON(tx.Bucket(bucketProducts), p.ID, p); err != nil {
+				return err
+			}
+			return writeRecord(tx, sr)
+		}}, nil
+	})
+	return err
 }
 
 // Product returns one product.

@@ -27,6 +27,10 @@ type AppendRequest struct {
 	Presigned *trace.SignedEvent
 	// KeyID names the API key that made the write.
 	KeyID string
+
+	// lotFacts marks the store's own facts records (the first event of a
+	// new batch, a restatement of its facts): the only way one is written.
+	lotFacts bool
 }
 
 // StoredEvent is a signed event with what the store recorded about it.
@@ -67,6 +71,9 @@ func (db *DB) prepareAppend(st *seqState, req AppendRequest) (*pending, error) {
 	}
 	coop, hd, err := st.head(e.Batch)
 	if err != nil {
+		return nil, err
+	}
+	if err := db.checkFactsRule(e, req.lotFacts, hd); err != nil {
 		return nil, err
 	}
 	if e.Cooperative != coop {
@@ -231,19 +238,34 @@ func writeHead(tx *bolt.Tx, batchID string, n uint64, h trace.Hash) error {
 const recordVersion = 2
 
 func encodeRecord(st *StoredEvent) []byte {
-	b := make([]byte, 0, len(st.Body)+len(st.Signature)+len(st.Signer)+len(st.KeyID)+24)
+	return encodeParts(st.Body, st.Signature, st.Signer, st.KeyID, st.ReceivedAt, st.LogIndex)
+}
+
+// encodeParts writes a stored record of an event or a registry record:
+// version byte 2, then body, signature, signer and the API key id, each as
+// a uvarint length and bytes, then the receive time as big-endian Unix
+// nanoseconds and the log index as a big-endian uint64.
+func encodeParts(body, sig, signer []byte, keyID string, receivedAt time.Time, logIndex uint64) []byte {
+	b := make([]byte, 0, len(body)+len(sig)+len(signer)+len(keyID)+24)
 	b = append(b, recordVersion)
-	for _, f := range [][]byte{st.Body, st.Signature, st.Signer, []byte(st.KeyID)} {
+	for _, f := range [][]byte{body, sig, signer, []byte(keyID)} {
 		b = binary.AppendUvarint(b, uint64(len(f)))
 		b = append(b, f...)
 	}
-	b = binary.BigEndian.AppendUint64(b, uint64(st.ReceivedAt.UnixNano()))
-	return binary.BigEndian.AppendUint64(b, st.LogIndex)
+	b = binary.BigEndian.AppendUint64(b, uint64(receivedAt.UnixNano()))
+	return binary.BigEndian.AppendUint64(b, logIndex)
 }
 
-// decodeRecord parses an event record, copying every byte out of bbolt's
-// memory. It does not decode the event body: History and EventByHash do.
-func decodeRecord(v []byte) (*StoredEvent, error) {
+type parts struct {
+	body, sig, signer []byte
+	keyID             string
+	receivedAt        time.Time
+	logIndex          uint64
+}
+
+// decodeParts parses what encodeParts wrote, copying every byte out of
+// bbolt's memory.
+func decodeParts(v []byte) (*parts, error) {
 	if len(v) < 1 || v[0] != recordVersion {
 		return nil, errors.New("unknown record version")
 	}
@@ -260,13 +282,20 @@ func decodeRecord(v []byte) (*StoredEvent, error) {
 	if len(rest) != 16 {
 		return nil, errors.New("bad record length")
 	}
-	se := &trace.SignedEvent{Body: fields[0], Hash: trace.HashEvent(fields[0]), Signature: fields[1], Signer: fields[2]}
-	return &StoredEvent{
-		SignedEvent: se,
-		KeyID:       string(fields[3]),
-		ReceivedAt:  time.Unix(0, int64(binary.BigEndian.Uint64(rest[:8]))).UTC(),
-		LogIndex:    binary.BigEndian.Uint64(rest[8:]),
-	}, nil
+	return &parts{body: fields[0], sig: fields[1], signer: fields[2], keyID: string(fields[3]),
+		receivedAt: time.Unix(0, int64(binary.BigEndian.Uint64(rest[:8]))).UTC(),
+		logIndex:   binary.BigEndian.Uint64(rest[8:])}, nil
+}
+
+// decodeRecord parses an event record. It does not decode the event body:
+// History and EventByHash do.
+func decodeRecord(v []byte) (*StoredEvent, error) {
+	p, err := decodeParts(v)
+	if err != nil {
+		return nil, err
+	}
+	se := &trace.SignedEvent{Body: p.body, Hash: trace.HashEvent(p.body), Signature: p.sig, Signer: p.signer}
+	return &StoredEvent{SignedEvent: se, KeyID: p.keyID, ReceivedAt: p.receivedAt, LogIndex: p.logIndex}, nil
 }
 
 // fillLog sets an event's log entry; its log index is in its record.
@@ -288,5 +317,89 @@ func writeEvent(tx *bolt.Tx, st *StoredEvent) error {
 	if err := indexEvent(tx, e, st.Hash); err != nil {
 		return err
 	}
+	if trace.IsLotFacts(e) {
+		if err := writeFacts(tx, e); err != nil {
+			return err
+		}
+	}
 	return writeHead(tx, e.Batch, e.Seq+1, st.Hash)
+}
+
+// checkFactsRule keeps a lot's facts records to the store's own making: a
+// new batch starts with one, a restatement goes through RestateFacts, and
+// no other write may use their business step.
+func (db *DB) checkFactsRule(e *trace.Event, lotFacts bool, hd head) error {
+	if !lotFacts {
+		if e.BizStep == trace.BizStepLotFacts {
+			return &trace.FieldError{Field: "biz_step", Reason: fmt.Sprintf("%s records a lot's facts; it is written when the lot is created, and a correction of its quantity, harvest date, plot or certificates goes through POST /api/v1/batches/{id}/facts", trace.BizStepLotFacts)}
+		}
+		return nil
+	}
+	if !trace.IsLotFacts(e) {
+		return errors.New("store: a facts record must be a creating_class_instance event naming its product and lot")
+	}
+	if _, err := trace.LotFactsOf(e); err != nil {
+		return err
+	}
+	if (hd.n == 0) != (e.Action == "ADD") {
+		return errors.New("store: a lot's first event is its registration (ADD), later facts are restatements (OBSERVE)")
+	}
+	return nil
+}
+
+// writeFacts brings a batch's working copy in line with a facts record
+// committed in the same transaction.
+func writeFacts(tx *bolt.Tx, e *trace.Event) error {
+	f, err := trace.LotFactsOf(e)
+	if err != nil {
+		return err
+	}
+	b := tx.Bucket(bucketBatches)
+	var bt trace.Batch
+	if err := getJSON(b, e.Batch, "batch", &bt); err != nil {
+		return err
+	}
+	if bt.ProductID != f.Product || bt.Lot != f.Lot {
+		return damaged("batch %s is lot %s of product %s, but its facts record names lot %s of product %s", bt.ID, bt.Lot, bt.ProductID, f.Lot, f.Product)
+	}
+	bt.Quantity, bt.HarvestDate, bt.Plot, bt.Certifications = f.Quantity, f.HarvestDate, f.Plot, f.Certifications
+	return putJSON(b, bt.ID, &bt)
+}
+
+// RestateFacts records a correction of a lot's facts — its declared
+// quantity, harvest date, plot or certificates — as a new facts record of
+// its chain, signed with the cooperative's key the server holds, and
+// updates the batch to match in the same commit. The product and the lot
+// code cannot change.
+func (db *DB) RestateFacts(ctx context.Context, batchID string, f *trace.LotFacts, keyID string) (*StoredEvent, error) {
+	bt, err := db.Batch(batchID)
+	if err != nil {
+		return nil, err
+	}
+	p, err := db.Product(bt.ProductID)
+	if err != nil {
+		return nil, err
+	}
+	cur := trace.FactsOf(bt, p)
+	switch {
+	case f.Product != "" && f.Product != cur.Product:
+		return nil, &trace.FieldError{Field: "product_id", Reason: "a lot's product cannot change; record a transformation into a new lot instead"}
+	case f.Lot != "" && f.Lot != cur.Lot:
+		return nil, &trace.FieldError{Field: "lot", Reason: "a lot's code cannot change: its labels carry it"}
+	}
+	f.Product, f.Lot, f.GTIN = cur.Product, cur.Lot, cur.GTIN
+	if f.ProductName == "" {
+		f.ProductName, f.ProductNameEN = cur.ProductName, cur.ProductNameEN
+	}
+	check := &trace.Batch{ID: bt.ID, CooperativeID: bt.CooperativeID, ProductID: bt.ProductID, Lot: bt.Lot,
+		Quantity: f.Quantity, HarvestDate: f.HarvestDate, Plot: f.Plot, Certifications: f.Certifications}
+	if err := check.Validate(); err != nil {
+		return nil, err
+	}
+	signer, err := db.SignerFor(bt.CooperativeID)
+	if err != nil {
+		return nil, err
+	}
+	e := f.Event(bt.CooperativeID, bt.ID, false, db.opts.Now().In(db.opts.Location).Truncate(time.Second))
+	return db.Append(ctx, AppendRequest{Event: e, Signer: signer, KeyID: keyID, lotFacts: true})
 }

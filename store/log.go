@@ -18,7 +18,7 @@ import (
 //	logmeta     "size" → uint64 tree size
 //	logtiles    level byte ‖ uint64 index → latest bytes of that hash tile
 //	logbundles  uint64 index → latest bytes of that entry bundle
-//	logevents   uint64 log index → event hash
+//	logevents   uint64 log index → event or registry record hash
 //	checkpoints uint64 size → signed checkpoint note (with any cosignatures)
 //
 // Tiles are stored as C2SP tlog-tiles defines them (height 8), so proofs
@@ -66,16 +66,23 @@ func (r txTiles) ReadBundle(index uint64) ([]byte, error) {
 	return bytes.Clone(r.tx.Bucket(bucketLogBundles).Get(u64(index))), nil
 }
 
-// logAppend adds a group's events to the log inside its transaction and
-// returns the index of the first one.
-func logAppend(tx *bolt.Tx, events []*StoredEvent) error {
-	if len(events) == 0 {
+// logItem is one entry a commit adds to the log: an event's or a
+// record's, already numbered.
+type logItem struct {
+	hash  trace.Hash
+	entry []byte
+	set   *[]byte // receives the entry once it is written
+}
+
+// logAppend adds a group's entries to the log inside its transaction.
+func logAppend(tx *bolt.Tx, items []logItem) error {
+	if len(items) == 0 {
 		return nil
 	}
 	size := logSize(tx)
-	entries := make([][]byte, len(events))
-	for i, st := range events {
-		entries[i] = trace.LogEntry(st.SignedEvent)
+	entries := make([][]byte, len(items))
+	for i, it := range items {
+		entries[i] = it.entry
 	}
 	r := txTiles{tx}
 	bundles, leaves, err := tlog.AppendEntries(r, size, entries)
@@ -97,17 +104,13 @@ func logAppend(tx *bolt.Tx, events []*StoredEvent) error {
 		}
 	}
 	le := tx.Bucket(bucketLogEvents)
-	for i, st := range events {
-		idx := size + uint64(i)
-		if st.LogIndex != idx {
-			return fmt.Errorf("event %s was numbered %d in the log, but its place is %d", st.Hash, st.LogIndex, idx)
-		}
-		if err := le.Put(u64(idx), st.Hash[:]); err != nil {
+	for i, it := range items {
+		if err := le.Put(u64(size+uint64(i)), it.hash[:]); err != nil {
 			return err
 		}
-		st.LogEntry = entries[i]
+		*it.set = entries[i]
 	}
-	return tx.Bucket(bucketLogMeta).Put([]byte("size"), u64(size+uint64(len(events))))
+	return tx.Bucket(bucketLogMeta).Put([]byte("size"), u64(size+uint64(len(items))))
 }
 
 // LogSize returns the number of entries committed to the log.

@@ -41,18 +41,44 @@ func TestLogFollowsEvents(t *testing.T) {
 		}(w)
 	}
 	wg.Wait()
+	// The log holds every event (the lots' facts records among them) and
+	// every registry record, each at the index it was given.
 	size, err := db.LogSize()
-	if err != nil || size != uint64(len(stored)) {
-		t.Fatalf("log size %d, %d events (%v)", size, len(stored), err)
+	if err != nil {
+		t.Fatal(err)
 	}
 	leaves := make([]tlog.Hash, size)
 	seen := map[uint64]bool{}
-	for _, st := range stored {
-		if seen[st.LogIndex] {
-			t.Fatalf("log index %d given twice", st.LogIndex)
+	place := func(idx uint64, entry []byte) {
+		if idx >= size || seen[idx] {
+			t.Fatalf("log index %d given twice or beyond the log (size %d)", idx, size)
 		}
-		seen[st.LogIndex] = true
-		leaves[st.LogIndex] = tlog.LeafHash(trace.LogEntry(st.SignedEvent))
+		seen[idx] = true
+		leaves[idx] = tlog.LeafHash(entry)
+	}
+	for _, f := range fs {
+		hist, err := db.History(f.batch.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, st := range hist {
+			place(st.LogIndex, trace.LogEntry(st.SignedEvent))
+		}
+		for _, e := range []struct {
+			kind trace.RecordKind
+			id   string
+		}{{trace.KindCooperative, f.coop.ID}, {trace.KindProduct, f.prod.ID}} {
+			recs, err := db.Records(e.kind, e.id)
+			if err != nil || len(recs) == 0 {
+				t.Fatalf("records of %s %s: %d, %v", e.kind, e.id, len(recs), err)
+			}
+			for _, sr := range recs {
+				place(sr.LogIndex, sr.SignedRecord.LogEntry())
+			}
+		}
+	}
+	if len(seen) != int(size) || len(stored) != 320 {
+		t.Fatalf("log size %d, %d entries found, %d events appended", size, len(seen), len(stored))
 	}
 	want := tlog.RootFromLeaves(leaves)
 	hasher := rfc6962.DefaultHasher
@@ -111,31 +137,32 @@ func TestCheckpointLog(t *testing.T) {
 		signs++
 		return tlog.SignCheckpoint(tlog.Checkpoint{Origin: "trace.example.vn/log", Size: size, Root: root}, signer)
 	}
+	base, _ := db.LogSize() // the registry records and the lot's facts
 	f.append(t, 0)
 	f.append(t, 1)
 	size, note, err := db.CheckpointLog(sign)
-	if err != nil || size != 2 {
+	if err != nil || size != base+2 {
 		t.Fatalf("checkpoint: %d %v", size, err)
 	}
 	// Nothing new: the same checkpoint, not a second signature.
 	size2, note2, err := db.CheckpointLog(sign)
-	if err != nil || size2 != 2 || string(note2) != string(note) || signs != 1 {
+	if err != nil || size2 != base+2 || string(note2) != string(note) || signs != 1 {
 		t.Fatalf("second checkpoint: size %d, signs %d, %v", size2, signs, err)
 	}
 	f.append(t, 2)
-	if size, _, err = db.CheckpointLog(sign); err != nil || size != 3 {
+	if size, _, err = db.CheckpointLog(sign); err != nil || size != base+3 {
 		t.Fatalf("third checkpoint: %d %v", size, err)
 	}
 	// A note with other text for a stored size is refused.
-	other, _ := tlog.SignCheckpoint(tlog.Checkpoint{Origin: "trace.example.vn/log", Size: 2, Root: tlog.Hash{1}}, signer)
-	if err := db.UpdateCheckpoint(2, other); !errors.Is(err, ErrCheckpointConflict) {
+	other, _ := tlog.SignCheckpoint(tlog.Checkpoint{Origin: "trace.example.vn/log", Size: base + 2, Root: tlog.Hash{1}}, signer)
+	if err := db.UpdateCheckpoint(base+2, other); !errors.Is(err, ErrCheckpointConflict) {
 		t.Errorf("conflicting checkpoint: %v", err)
 	}
-	if err := db.UpdateCheckpoint(2, note); err != nil {
+	if err := db.UpdateCheckpoint(base+2, note); err != nil {
 		t.Errorf("same checkpoint: %v", err)
 	}
 	db.ViewLog(func(v *LogView) error {
-		if s, n := v.LatestCheckpoint(); s != 3 || n == nil {
+		if s, n := v.LatestCheckpoint(); s != base+3 || n == nil {
 			t.Errorf("latest checkpoint %d", s)
 		}
 		return nil

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base32"
 	"errors"
@@ -46,6 +47,14 @@ type Options struct {
 	Timeout time.Duration
 	// Now returns the time recorded as an event's receive time (default time.Now).
 	Now func() time.Time
+	// Keys holds the signing keys the server keeps for cooperatives, with
+	// which the store signs what it records on their behalf: a lot's
+	// facts, their registry records (default: the directory "keys" beside
+	// the file).
+	Keys *KeyDir
+	// Location is the time zone of the times the store writes into signed
+	// records (default UTC+7, Vietnam).
+	Location *time.Location
 }
 
 // DB is truyxuat's store. It is safe for concurrent use.
@@ -53,6 +62,7 @@ type DB struct {
 	bolt *bolt.DB
 	opts Options
 	log  *slog.Logger
+	keys *KeyDir
 
 	reqs     chan *commitReq
 	stop     chan struct{}
@@ -83,6 +93,16 @@ func Open(path string, opts Options) (*DB, error) {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.Location == nil {
+		opts.Location = time.FixedZone("ICT", 7*3600)
+	}
+	if opts.Keys == nil {
+		k, err := OpenKeyDir(filepath.Join(filepath.Dir(path), "keys"))
+		if err != nil {
+			return nil, fmt.Errorf("store: open %s: %w", path, err)
+		}
+		opts.Keys = k
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
@@ -120,8 +140,13 @@ func Open(path string, opts Options) (*DB, error) {
 		reqs:    make(chan *commitReq, 4*opts.MaxGroup),
 		stop:    make(chan struct{}),
 		stopped: make(chan struct{}),
+		keys:    opts.Keys,
 	}
 	db.startPipeline()
+	if err := db.signMissingRecords(context.Background()); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
 	return db, nil
 }
 

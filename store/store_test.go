@@ -60,13 +60,13 @@ func newFixture(t testing.TB, db *DB, name string) *fixture {
 	if err := db.CreateCooperative(coop); err != nil {
 		t.Fatal(err)
 	}
+	// The store made the cooperative's key and registered it first.
 	signer, err := keys.Signer(coop.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	coop.PublicKeys = [][]byte{signer.PublicKey()}
-	if err := db.UpdateCooperative(coop); err != nil {
-		t.Fatal(err)
+	if len(coop.PublicKeys) != 1 || string(coop.PublicKeys[0]) != string(signer.PublicKey()) {
+		t.Fatalf("cooperative keys %x, want the store's key %x", coop.PublicKeys, signer.PublicKey())
 	}
 	prod := &trace.Product{CooperativeID: coop.ID, NameVI: "Gạo ST25 " + name, Category: "rice"}
 	if err := db.CreateProduct(prod); err != nil {
@@ -104,7 +104,7 @@ func TestAppendAndHistory(t *testing.T) {
 	}
 	for i := 0; i < 5; i++ {
 		st := f.append(t, i)
-		if st.Event.Seq != uint64(i) {
+		if st.Event.Seq != uint64(i+1) {
 			t.Fatalf("event %d got seq %d", i, st.Event.Seq)
 		}
 	}
@@ -112,26 +112,34 @@ func TestAppendAndHistory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(hist) != 5 {
-		t.Fatalf("history has %d events, want 5", len(hist))
+	// The lot's facts, signed at its creation, come first.
+	if len(hist) != 6 {
+		t.Fatalf("history has %d events, want 6", len(hist))
+	}
+	facts, err := trace.LotFactsOf(hist[0].Event)
+	if err != nil || facts.Lot != f.batch.Lot || facts.Quantity != f.batch.Quantity || facts.HarvestDate != "2025-08-15" || facts.ProductName != f.prod.NameVI {
+		t.Errorf("facts record: %+v %v", facts, err)
 	}
 	signed := make([]*trace.SignedEvent, len(hist))
 	for i, st := range hist {
 		signed[i] = st.SignedEvent
-		if st.KeyID != "key-test" || st.ReceivedAt.IsZero() {
-			t.Errorf("event %d: key %q received %v", i, st.KeyID, st.ReceivedAt)
-		}
 	}
 	keys := func(string) [][]byte { return f.coop.PublicKeys }
 	if err := trace.VerifyHistory(f.batch.ID, signed, keys); err != nil {
 		t.Fatal(err)
 	}
+	hist = hist[1:]
+	for i, st := range hist {
+		if st.KeyID != "key-test" || st.ReceivedAt.IsZero() {
+			t.Errorf("event %d: key %q received %v", i, st.KeyID, st.ReceivedAt)
+		}
+	}
 	n, head, err := db.Head(f.batch.ID)
-	if err != nil || n != 5 || head != hist[4].Hash {
+	if err != nil || n != 6 || head != hist[4].Hash {
 		t.Errorf("head = %d %s %v", n, head, err)
 	}
 	got, err := db.EventByHash(hist[2].Hash)
-	if err != nil || got.Event.Seq != 2 {
+	if err != nil || got.Event.Seq != 3 {
 		t.Errorf("EventByHash = %v, %v", got, err)
 	}
 	byLot, err := db.Batches(f.coop.ID, "", 10)
@@ -191,7 +199,7 @@ func TestAppendRefusals(t *testing.T) {
 	}
 	// Refusals leave the chain as it was.
 	hist, err := db.History(a.batch.ID)
-	if err != nil || len(hist) != 2 {
+	if err != nil || len(hist) != 3 {
 		t.Errorf("history after refusals: %d events, %v", len(hist), err)
 	}
 }
@@ -224,12 +232,12 @@ func TestConcurrentAppendsGroupCommit(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(hist) != writers/2*each {
-			t.Errorf("batch %s has %d events, want %d", f.batch.ID, len(hist), writers/2*each)
+		if len(hist) != 1+writers/2*each {
+			t.Errorf("batch %s has %d events, want %d and its facts", f.batch.ID, len(hist), writers/2*each)
 		}
 	}
 	s := db.Stats()
-	if s.Appends != writers*each {
+	if s.Appends < writers*each {
 		t.Errorf("stats: %d appends", s.Appends)
 	}
 	if s.Commits >= s.Appends {
@@ -467,7 +475,7 @@ func TestAcknowledgedAppendsSurviveKill9(t *testing.T) {
 		}
 		// The log holds exactly the committed events: it is written in
 		// the same transactions.
-		if size, err := db.LogSize(); err != nil || size != uint64(total) {
+		if size, err := db.LogSize(); err != nil || size != uint64(total)+recordCount(db) {
 			t.Fatalf("round %d: log size %d, %d events stored (%v)", round, size, total, err)
 		}
 		db.Close()
@@ -476,4 +484,12 @@ func TestAcknowledgedAppendsSurviveKill9(t *testing.T) {
 		}
 		t.Logf("round %d: all %d acknowledged events survived kill -9", round, found)
 	}
+}
+
+// recordCount is the number of registry records in a store (each is an
+// entry of the log, beside the events).
+func recordCount(db *DB) uint64 {
+	var n uint64
+	db.ViewLog(func(v *LogView) error { n = v.RecordGeneration(); return nil })
+	return n
 }

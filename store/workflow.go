@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -165,14 +166,23 @@ func (db *DB) Apply(ctx context.Context, ch Change) ([]*StoredEvent, error) {
 			return nil, errors.New("store: apply: every event needs an event and a signer, or a presigned event")
 		}
 	}
-	now := db.opts.Now().UTC()
+	now := db.opts.Now()
+	signers := map[string]*trace.Signer{}
 	for _, bt := range ch.NewBatches {
-		bt.CreatedAt = now
+		bt.CreatedAt = now.UTC()
 		if bt.ID == "" {
 			bt.ID = NewID()
 		}
+		if _, ok := signers[bt.CooperativeID]; !ok {
+			s, err := db.SignerFor(bt.CooperativeID)
+			if err != nil {
+				return nil, fmt.Errorf("store: %w", err)
+			}
+			signers[bt.CooperativeID] = s
+		}
 	}
-	res, err := db.submit(ctx, func(st *seqState) (*pending, error) { return db.prepareChange(st, ch) })
+	at := now.In(db.opts.Location).Truncate(time.Second)
+	res, err := db.submit(ctx, func(st *seqState) (*pending, error) { return db.prepareChange(st, ch, signers, at) })
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
@@ -182,7 +192,7 @@ func (db *DB) Apply(ctx context.Context, ch Change) ([]*StoredEvent, error) {
 // prepareChange prepares every part of a change on the sequencer; if any
 // part is refused, it undoes what the earlier parts did to the
 // sequencer's view, so the change leaves no trace.
-func (db *DB) prepareChange(st *seqState, ch Change) (p *pending, err error) {
+func (db *DB) prepareChange(st *seqState, ch Change, signers map[string]*trace.Signer, at time.Time) (p *pending, err error) {
 	type saved struct {
 		coop    string
 		hd      head
@@ -219,8 +229,10 @@ func (db *DB) prepareChange(st *seqState, ch Change) (p *pending, err error) {
 	}()
 
 	var writes []func(tx *bolt.Tx) error
+	var signs []func()
+	var facts []*StoredEvent
 	for i, bt := range ch.NewBatches {
-		lk, err := db.checkNewBatch(st, bt)
+		lk, prod, err := db.checkNewBatch(st, bt)
 		if err != nil {
 			return nil, prefixErr(fmt.Sprintf("batches[%d]", i), err)
 		}
@@ -236,8 +248,20 @@ func (db *DB) prepareChange(st *seqState, ch Change) (p *pending, err error) {
 			}
 			return putJSON(tx.Bucket(bucketBatches), bt.ID, bt)
 		})
+		// The lot's facts, as the cooperative declares them, are the
+		// first event of its chain.
+		fe := trace.FactsOf(bt, prod).Event(bt.CooperativeID, bt.ID, true, at)
+		part, err := db.prepareAppend(st, AppendRequest{Event: fe, Signer: signers[bt.CooperativeID], KeyID: bt.CreatedBy, lotFacts: true})
+		if err != nil {
+			return nil, prefixErr(fmt.Sprintf("batches[%d]", i), err)
+		}
+		for _, se := range part.events {
+			added = append(added, se.Hash)
+		}
+		signs = append(signs, part.sign)
+		writes = append(writes, part.write)
+		facts = append(facts, part.events...)
 	}
-	var signs []func()
 	var stored []*StoredEvent
 	for i, r := range ch.Events {
 		b := r.Event
@@ -260,7 +284,7 @@ func (db *DB) prepareChange(st *seqState, ch Change) (p *pending, err error) {
 		writes = append(writes, part.write)
 		stored = append(stored, part.events...)
 	}
-	p = &pending{result: stored, events: stored}
+	p = &pending{result: stored, events: append(facts, stored...)}
 	if len(signs) > 0 {
 		p.sign = func() {
 			for _, s := range signs {
@@ -279,16 +303,25 @@ func (db *DB) prepareChange(st *seqState, ch Change) (p *pending, err error) {
 	return p, nil
 }
 
-// checkNewBatch checks a batch that a change creates and returns its lot key.
-func (db *DB) checkNewBatch(st *seqState, bt *trace.Batch) (string, error) {
+// checkNewBatch checks a batch that a change creates and returns its lot
+// key and its product (checked against the product's signed record, since
+// the lot's facts will quote it).
+func (db *DB) checkNewBatch(st *seqState, bt *trace.Batch) (string, *trace.Product, error) {
 	if err := bt.Validate(); err != nil {
-		return "", err
+		return "", nil, err
 	}
 	var lk string
+	var p trace.Product
 	err := db.bolt.View(func(tx *bolt.Tx) error {
-		var p trace.Product
 		if err := getJSON(tx.Bucket(bucketProducts), bt.ProductID, "product", &p); err != nil {
 			return err
+		}
+		sr, err := latestRecordTx(tx, trace.KindProduct, p.ID)
+		if err != nil {
+			return err
+		}
+		if err := CheckRecord(sr, trace.ProductRecordFields(&p), "product."); err != nil {
+			return damaged("product %s: its stored copy differs from its signed record (%v); lots of it are refused until it is repaired", p.ID, err)
 		}
 		if p.CooperativeID != bt.CooperativeID {
 			return fmt.Errorf("product %s belongs to another cooperative: %w", p.ID, trace.ErrForbidden)
@@ -303,15 +336,15 @@ func (db *DB) checkNewBatch(st *seqState, bt *trace.Batch) (string, error) {
 		return nil
 	})
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	if other, ok := st.lots[lk]; ok {
-		return "", fmt.Errorf("lot %s is already batch %s: %w", bt.Lot, other, trace.ErrConflict)
+		return "", nil, fmt.Errorf("lot %s is already batch %s: %w", bt.Lot, other, trace.ErrConflict)
 	}
 	if _, ok := st.batches[bt.ID]; ok {
-		return "", fmt.Errorf("batch %s already exists: %w", bt.ID, trace.ErrConflict)
+		return "", nil, fmt.Errorf("batch %s already exists: %w", bt.ID, trace.ErrConflict)
 	}
-	return lk, nil
+	return lk, &p, nil
 }
 
 // prefixErr names the part of a change an error belongs to.

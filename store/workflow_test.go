@@ -44,7 +44,7 @@ func TestApplyMergeLineageRecall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(stored) != 1 || stored[0].Event.Seq != 0 {
+	if len(stored) != 1 || stored[0].Event.Seq != 1 {
 		t.Fatalf("stored %+v", stored)
 	}
 	l, err := db.Lineage(out.ID)
@@ -70,7 +70,9 @@ func TestApplyMergeLineageRecall(t *testing.T) {
 	if rs, _ := db.Recalls(second.ID); len(rs) != 0 {
 		t.Errorf("the other input is not recalled: %+v", rs)
 	}
-	if size, _ := db.LogSize(); size != 4 {
-		t.Errorf("log size %d, want 4 events", size)
+	// Four events, three facts records (one per lot), and the registry
+	// records of the cooperative and its product.
+	if size, _ := db.LogSize(); size != 4+3+2 {
+		t.Errorf("log size %d, want 9 entries", size)
 	}
 }

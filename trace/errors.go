@@ -112,19 +112,39 @@ const (
 	ReasonUnknownKey   VerifyReason = "unknown key"
 	ReasonBadHash      VerifyReason = "hash mismatch"
 	ReasonMalformed    VerifyReason = "malformed event"
+	// ReasonMismatch: a readable field (the product's name, the lot's
+	// quantity) says something other than the signed record it comes from.
+	ReasonMismatch VerifyReason = "differs from what was signed"
 )
 
-// VerifyError names the event that failed verification and why.
+// VerifyError names the event (or registry record, or readable field)
+// that failed verification and why.
 type VerifyError struct {
-	Index  int          // position of the event in the history (0-based)
-	Hash   string       // hex event hash as claimed, if known
+	Index  int          // position of the event in the history (0-based), or of a record's revision
+	Hash   string       // hex event or record hash as claimed, if known
 	Reason VerifyReason // the kind of failure
 	Detail string       // a human-readable explanation
+	// Record names the registry record that failed ("product gao-st25"),
+	// when it is not an event of the history.
+	Record string
+	// Field names a readable field that says something other than what
+	// was signed ("product.name_vi", "batch.quantity"); Index and Hash
+	// then name the signed event or record it was checked against.
+	Field string
 }
 
 func (e *VerifyError) Error() string {
 	s := fmt.Sprintf("event %d", e.Index)
-	if e.Hash != "" {
+	if e.Record != "" {
+		s = e.Record
+		if e.Index > 0 {
+			s += fmt.Sprintf(" revision %d", e.Index)
+		}
+	}
+	if e.Field != "" {
+		s = e.Field + " (" + s + ")"
+	}
+	if e.Hash != "" && e.Field == "" {
 		s += " (" + e.Hash + ")"
 	}
 	s += ": " + string(e.Reason)
@@ -148,6 +168,16 @@ func PrefixFields(prefix string, err error) error {
 // TrimFieldPrefix undoes PrefixFields for one prefix (with its dot).
 func TrimFieldPrefix(prefix string, err error) error {
 	return mapFields(err, func(f string) string { return strings.TrimPrefix(f, prefix) })
+}
+
+// renameField renames one field of a validation error.
+func renameField(err error, from, to string) error {
+	return mapFields(err, func(f string) string {
+		if f == from {
+			return to
+		}
+		return f
+	})
 }
 
 func mapFields(err error, rename func(string) string) error {

@@ -242,21 +242,7 @@ func (e *Event) Validate() error {
 			v.addf("ilmd", "is empty; leave it out instead")
 		}
 	}
-	if len(e.Certifications) > MaxListLen {
-		v.addf("certifications", "at most %d certifications", MaxListLen)
-	}
-	for i, c := range e.Certifications {
-		f := fmt.Sprintf("certifications[%d]", i)
-		if _, ok := CertificationSchemes[c.Scheme]; !ok && !isAbsoluteURI(c.Scheme) {
-			known := make([]string, 0, len(CertificationSchemes))
-			for k := range CertificationSchemes {
-				known = append(known, k)
-			}
-			sort.Strings(known)
-			v.addf(f+".scheme", "unknown scheme %s; use one of %s or a full URI", quote(c.Scheme), strings.Join(known, ", "))
-		}
-		v.add(f, validateText("id", c.ID, 100, true))
-	}
+	v.add("", validateCertifications(e.Certifications))
 	v.add("", validateText("note", e.Note, MaxNoteLen, false))
 	if len(e.Attachments) > MaxListLen {
 		v.addf("attachments", "at most %d attachments", MaxListLen)
@@ -290,6 +276,28 @@ func (q Quantity) validateAllowZero() error {
 	v.add("value", q.Value.Validate())
 	if _, ok := Units[q.Unit]; !ok {
 		v.addf("unit", "unknown unit %s", quote(q.Unit))
+	}
+	return v.err()
+}
+
+// validateCertifications checks a list of certificates: known schemes (or
+// full URIs) and their numbers.
+func validateCertifications(certs []Certification) error {
+	var v ValidationError
+	if len(certs) > MaxListLen {
+		v.addf("certifications", "at most %d certifications", MaxListLen)
+	}
+	for i, c := range certs {
+		f := fmt.Sprintf("certifications[%d]", i)
+		if _, ok := CertificationSchemes[c.Scheme]; !ok && !isAbsoluteURI(c.Scheme) {
+			known := make([]string, 0, len(CertificationSchemes))
+			for k := range CertificationSchemes {
+				known = append(known, k)
+			}
+			sort.Strings(known)
+			v.addf(f+".scheme", "unknown scheme %s; use one of %s or a full URI", quote(c.Scheme), strings.Join(known, ", "))
+		}
+		v.add(f, validateText("id", c.ID, 100, true))
 	}
 	return v.err()
 }

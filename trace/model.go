@@ -111,6 +111,8 @@ type Batch struct {
 	Quantity      Quantity `json:"quantity"`
 	HarvestDate   string   `json:"harvest_date,omitempty"` // YYYY-MM-DD
 	Plot          *Plot    `json:"plot,omitempty"`
+	// Certifications are the certificates the cooperative claims for the lot.
+	Certifications []Certification `json:"certifications,omitempty"`
 	// Template is the crop template the batch follows, if any.
 	Template  string    `json:"template,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
@@ -131,6 +133,7 @@ func (b *Batch) Validate() error {
 	if b.Plot != nil {
 		v.add("plot", b.Plot.Validate())
 	}
+	v.add("", validateCertifications(b.Certifications))
 	if b.Template != "" {
 		if _, err := TemplateByID(b.Template); err != nil {
 			v.add("", err)

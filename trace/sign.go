@@ -86,8 +86,14 @@ func Prepare(e *Event) (*SignedEvent, error) {
 
 // Seal signs an event made by Prepare.
 func (s *Signer) Seal(se *SignedEvent) {
-	se.Signature = ed25519.Sign(s.priv, se.Body)
+	se.Signature = s.sign(se.Body)
 	se.Signer = s.pub
+}
+
+func (s *Signer) sign(msg []byte) []byte { return ed25519.Sign(s.priv, msg) }
+
+func verifySignature(pub, msg, sig []byte) bool {
+	return len(pub) == PublicKeySize && len(sig) == SignatureSize && ed25519.Verify(ed25519.PublicKey(pub), msg, sig)
 }
 
 // SignMessage signs a message that carries its own domain prefix, such as
@@ -119,7 +125,7 @@ func (se *SignedEvent) checkSignature() error {
 	if len(se.Signer) != PublicKeySize {
 		return &VerifyError{Hash: se.Hash.String(), Reason: ReasonUnknownKey, Detail: fmt.Sprintf("signer key has %d bytes, want %d", len(se.Signer), PublicKeySize)}
 	}
-	if len(se.Signature) != SignatureSize || !ed25519.Verify(ed25519.PublicKey(se.Signer), se.Body, se.Signature) {
+	if !verifySignature(se.Signer, se.Body, se.Signature) {
 		return &VerifyError{Hash: se.Hash.String(), Reason: ReasonBadSignature, Detail: "the Ed25519 signature does not match the event's bytes and the signer's key " + KeyID(se.Signer)}
 	}
 	return nil
@@ -135,12 +141,14 @@ const logEntryPrefix = "truyxuat log entry v1\n"
 // its canonical bytes), the Ed25519 signature (64 bytes) and the signer's
 // public key (32 bytes). The log's leaf hash is then SHA-256(0x00 ‖ entry)
 // as RFC 6962 defines.
-func LogEntry(se *SignedEvent) []byte {
+func LogEntry(se *SignedEvent) []byte { return logEntry(se.Hash, se.Signature, se.Signer) }
+
+func logEntry(hash Hash, sig, signer []byte) []byte {
 	h := sha256.New()
 	h.Write([]byte(logEntryPrefix))
-	h.Write(se.Hash[:])
-	h.Write(se.Signature)
-	h.Write(se.Signer)
+	h.Write(hash[:])
+	h.Write(sig)
+	h.Write(signer)
 	return h.Sum(nil)
 }
 
