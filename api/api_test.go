@@ -206,7 +206,8 @@ func TestBatchLifecycle(t *testing.T) {
 		r := e.do("POST", "/api/v1/batches/"+batch.ID+"/events", key, step, true)
 		e.expect(r, 201)
 		r.decode(t, &last)
-		if last.Seq != uint64(i) {
+		// The lot's signed facts are event 0.
+		if last.Seq != uint64(i+1) {
 			t.Fatalf("event %d has seq %d", i, last.Seq)
 		}
 	}
@@ -215,11 +216,14 @@ func TestBatchLifecycle(t *testing.T) {
 	e.expect(r, 200)
 	var h History
 	r.decode(t, &h)
-	if len(h.Events) != 4 || !h.Verified || h.Cooperative.ID != coop.ID || h.Batch.Head != last.Hash {
+	if len(h.Events) != 5 || !h.Verified || h.Cooperative.ID != coop.ID || h.Batch.Head != last.Hash {
 		t.Fatalf("history: %d events, verified %v, head %s", len(h.Events), h.Verified, h.Batch.Head)
 	}
-	if h.Events[0].Action != "ADD" || h.Events[1].Action != "OBSERVE" || h.Events[3].EventTimeZoneOffset != "+07:00" {
+	if h.Events[0].BizStep != "creating_class_instance" || h.Events[1].Action != "ADD" || h.Events[2].Action != "OBSERVE" || h.Events[4].EventTimeZoneOffset != "+07:00" {
 		t.Errorf("defaults: %+v", h.Events)
+	}
+	if h.ProductRecord == nil || h.CooperativeRecord == nil || len(h.Unsigned) != 0 {
+		t.Errorf("signed records %v %v, unsigned %v", h.ProductRecord, h.CooperativeRecord, h.Unsigned)
 	}
 	// The served history verifies, and any edit of it does not.
 	raw := r.body
@@ -229,8 +233,8 @@ func TestBatchLifecycle(t *testing.T) {
 		name, from, to string
 		index          int
 	}{
-		{"readable note", "Thu hoạch bằng máy", "Thu hoạch bằng tay", 0},
-		{"event hash", h.Events[2].Hash, strings.Repeat("0", 64), 2},
+		{"readable note", "Thu hoạch bằng máy", "Thu hoạch bằng tay", 1},
+		{"event hash", h.Events[3].Hash, strings.Repeat("0", 64), 3},
 	}
 	for _, tc := range tampered {
 		t.Run(tc.name, func(t *testing.T) {
@@ -250,8 +254,8 @@ func TestBatchLifecycle(t *testing.T) {
 	// Canonical bytes edited and re-encoded: the signature no longer fits.
 	var h2 History
 	json.Unmarshal(raw, &h2)
-	body, _ := base64.StdEncoding.DecodeString(h2.Events[3].Canonical)
-	h2.Events[3].Canonical = base64.StdEncoding.EncodeToString(bytes.Replace(body, []byte("in_transit"), []byte("in_progress"), 1))
+	body, _ := base64.StdEncoding.DecodeString(h2.Events[4].Canonical)
+	h2.Events[4].Canonical = base64.StdEncoding.EncodeToString(bytes.Replace(body, []byte("in_transit"), []byte("in_progress"), 1))
 	r = e.do("POST", "/api/v1/verify", "", h2, true)
 	e.expect(r, 422)
 
@@ -304,8 +308,8 @@ func TestRefusals(t *testing.T) {
 	r := e.do("GET", "/api/v1/batches/"+batchA.ID, "", nil, true)
 	var h History
 	r.decode(t, &h)
-	if len(h.Events) != 0 {
-		t.Errorf("refused writes left %d events", len(h.Events))
+	if len(h.Events) != 1 {
+		t.Errorf("refused writes left %d events beside the lot's facts", len(h.Events)-1)
 	}
 }
 

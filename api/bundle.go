@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/base64"
 	"fmt"
+	"slices"
 
 	"github.com/truyxuat/truyxuat/trace"
 	"github.com/truyxuat/truyxuat/trace/tlog"
@@ -32,6 +33,10 @@ type BundleCheck struct {
 	// history itself lists: the cooperative's and those of the inspectors
 	// who signed events in it.
 	CooperativeKeys [][]byte
+	// RecordKeys are the keys the product's and the cooperative's signed
+	// records must be signed with; nil means CooperativeKeys when those
+	// are given, else the cooperative's keys the history lists.
+	RecordKeys [][]byte
 	// Log, if not nil, verifies the history's checkpoint (the log's
 	// pinned keys and, optionally, a witness policy), and every event's
 	// inclusion proof is checked against it.
@@ -50,6 +55,10 @@ type BundleResult struct {
 	// Pending lists the positions of events newer than the checkpoint:
 	// signed and chained, but not yet provably in the log.
 	Pending []int
+	// Unsigned lists the readable fields no signature covers (History.Unsigned).
+	Unsigned []string
+	// PendingRecords names the registry records newer than the checkpoint.
+	PendingRecords []string
 }
 
 // VerifyBundle checks a saved history (the JSON the resolver paths serve)
@@ -61,6 +70,7 @@ type BundleResult struct {
 // *CheckpointError.
 func VerifyBundle(h *History, chk BundleCheck) (*BundleResult, error) {
 	keys := chk.CooperativeKeys
+	recordKeys := chk.RecordKeys
 	if keys == nil {
 		for i, k := range h.Cooperative.PublicKeys {
 			b, err := base64.StdEncoding.DecodeString(k)
@@ -68,6 +78,9 @@ func VerifyBundle(h *History, chk BundleCheck) (*BundleResult, error) {
 				return nil, &trace.FieldError{Field: fmt.Sprintf("cooperative.public_keys[%d]", i), Reason: "is not base64"}
 			}
 			keys = append(keys, b)
+		}
+		if recordKeys == nil {
+			recordKeys = slices.Clone(keys)
 		}
 		for i, in := range h.Inspectors {
 			for j, k := range in.PublicKeys {
@@ -95,7 +108,14 @@ func VerifyBundle(h *History, chk BundleCheck) (*BundleResult, error) {
 			return nil, &trace.VerifyError{Index: i, Hash: ev.Hash, Reason: trace.ReasonMalformed, Detail: err.Error()}
 		}
 	}
-	res := &BundleResult{Signed: signed}
+	if recordKeys == nil {
+		recordKeys = keys
+	}
+	unsigned, err := checkSigned(h, signed, recordKeys)
+	if err != nil {
+		return nil, err
+	}
+	res := &BundleResult{Signed: signed, Unsigned: unsigned}
 	if chk.Log == nil {
 		return res, nil
 	}
@@ -104,6 +124,11 @@ func VerifyBundle(h *History, chk BundleCheck) (*BundleResult, error) {
 		return nil, err
 	}
 	res.Checkpoint, res.Pending = c, pending
+	if c != nil {
+		if res.PendingRecords, err = checkRecordsInLog(h, c); err != nil {
+			return nil, err
+		}
+	}
 	if p := chk.Log.Witnesses; p != nil && n != nil {
 		for _, w := range p.Witnesses {
 			if v, err := w.Key.Verifier(); err == nil {
@@ -166,4 +191,41 @@ func (s *Server) ownCheckpointVerifier() *tlog.CheckpointVerifier {
 		return nil
 	}
 	return &tlog.CheckpointVerifier{Origin: s.cfg.Log.Origin, Log: l.logs}
+}
+
+// checkRecordsInLog checks the inclusion proofs of a history's registry
+// records against its verified checkpoint, and returns the records newer
+// than it.
+func checkRecordsInLog(h *History, c *tlog.Checkpoint) ([]string, error) {
+	var pending []string
+	for _, r := range []*Record{h.ProductRecord, h.CooperativeRecord} {
+		if r == nil {
+			continue
+		}
+		name := r.Kind + " " + r.ID
+		fail := func(format string, args ...any) error {
+			return &trace.VerifyError{Index: int(r.Seq), Hash: r.Hash, Reason: ReasonNotInLog, Record: name, Detail: fmt.Sprintf(format, args...)}
+		}
+		if r.LogIndex == nil {
+			return nil, fail("the record carries no log index")
+		}
+		if *r.LogIndex >= c.Size {
+			pending = append(pending, name)
+			continue
+		}
+		sr, err := r.open(name)
+		if err != nil {
+			return nil, err
+		}
+		proof := make([]tlog.Hash, len(r.InclusionProof))
+		for j, p := range r.InclusionProof {
+			if proof[j], err = tlog.ParseHash(p); err != nil {
+				return nil, fail("inclusion_proof[%d] is not a base64 hash", j)
+			}
+		}
+		if err := tlog.VerifyInclusion(tlog.LeafHash(sr.LogEntry()), *r.LogIndex, c.Size, proof, c.Root); err != nil {
+			return nil, fail("the inclusion proof of log entry %d does not lead to the root of checkpoint %s/%d: %v", *r.LogIndex, c.Origin, c.Size, err)
+		}
+	}
+	return pending, nil
 }

@@ -35,6 +35,7 @@ type historyState struct {
 	cpSize   uint64
 	cpLength int
 	recalls  uint64 // recall events anywhere: a recall upstream changes this lot's page
+	records  uint64 // registry revisions anywhere: a renamed product changes its lots' pages
 }
 
 type cachedHistory struct {
@@ -73,6 +74,7 @@ func (s *Server) historyState(batchID string) (historyState, error) {
 		size, note := s.publishedCheckpoint(v)
 		st.cpSize, st.cpLength = size, len(note)
 		st.recalls = v.RecallCount()
+		st.records = v.RecordGeneration()
 		return nil
 	})
 	return st, err

@@ -582,6 +582,11 @@ func (s *Server) resolveCapture(capt *trace.Capture, coop *trace.Cooperative, si
 				continue
 			}
 			e.Inputs[i].Batch = ib.ID
+			if ib.CooperativeID != coop.ID {
+				fail(in.Pointer, "%s is batch %s of cooperative %s; a transformation takes only the capturing cooperative's own lots as inputs", in, ib.ID, ib.CooperativeID)
+				ok = false
+				continue
+			}
 			if ib.ID == bt.ID {
 				fail(in.Pointer, "%s is both an input and an output of the transformation", in)
 				ok = false

@@ -127,7 +127,8 @@ func newEPCISEnv(t *testing.T) *epcisEnv {
 	for _, b := range byID {
 		x.hashes = append(x.hashes, hist(b)...)
 	}
-	if len(x.hashes) != 6 || !slices.Contains(x.hashes, hB2) || !slices.Contains(x.hashes, x.hMix) {
+	// Three lots: their signed facts and six events.
+	if len(x.hashes) != 9 || !slices.Contains(x.hashes, hB2) || !slices.Contains(x.hashes, x.hMix) {
 		t.Fatalf("histories %v", x.hashes)
 	}
 	return x
@@ -224,8 +225,8 @@ func TestEPCISExport(t *testing.T) {
 		}
 		proven++
 	}
-	if proven != 5 {
-		t.Errorf("%d events proven, want the 5 before the checkpoint", proven)
+	if proven != 8 {
+		t.Errorf("%d events proven, want the 8 before the checkpoint (3 lots' facts and 5 events)", proven)
 	}
 	// Identifiers: Digital Links on the public URL, the short link for a
 	// batch without GTIN, and an eventID that resolves here.
@@ -272,13 +273,13 @@ func TestEPCISExportFilters(t *testing.T) {
 		query string
 		want  int
 	}{
-		{"batch", q("batch", x.a.ID), 3},
+		{"batch", q("batch", x.a.ID), 4},
 		{"batch of another cooperative", q("batch", x.a.ID, "cooperative", "htx-ea-tu"), 0},
 		{"time range", q("from", "2025-08-13T00:00:00+07:00", "to", "2025-08-14T06:30:00+07:00"), 1},
-		{"time range, in UTC", q("cooperative", x.coop.ID, "from", "2025-08-13T23:30:00Z"), 4},
+		{"time range, in UTC", q("cooperative", x.coop.ID, "from", "2025-08-13T23:30:00Z"), 4 + 3}, // and the lots' facts, signed today
 		{"batch and time", q("batch", x.b.ID, "to", "2025-08-21T15:00:00+07:00"), 1},
-		{"another cooperative", q("cooperative", "htx-ea-tu"), 0},
-		{"everything", "", 6},
+		{"another cooperative", q("cooperative", "htx-ea-tu"), 1},
+		{"everything", "", 6 + 4},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -312,7 +313,7 @@ func TestEPCISExportFilters(t *testing.T) {
 			t.Fatal("pagination does not end")
 		}
 	}
-	if !slices.Equal(got, x.hashes) || pages != 3 {
+	if !slices.Equal(got, x.hashes) || pages != 5 {
 		t.Errorf("%d pages gave %v, want %v", pages, got, x.hashes)
 	}
 
@@ -479,23 +480,27 @@ func TestEPCISCaptureHarvest(t *testing.T) {
 		t.Fatalf("result %+v", res)
 	}
 	for i, ev := range res.Events {
-		if ev.Batch != batch.ID || ev.Seq != uint64(i) || ev.Source != fmt.Sprintf("/epcisBody/eventList/%d", i) {
+		if ev.Batch != batch.ID || ev.Seq != uint64(i+1) || ev.Source != fmt.Sprintf("/epcisBody/eventList/%d", i) {
 			t.Errorf("event %d: %+v", i, ev)
 		}
 	}
 	r = e.do("GET", "/api/v1/batches/"+batch.ID, "", nil, true)
 	var h History
 	r.decode(t, &h)
-	if !h.Verified || len(h.Events) != 3 || h.Events[0].BizStep != "commissioning" || h.Events[1].ParentID == "" ||
-		h.Events[2].Data[trace.DataContainer] != h.Events[1].ParentID || h.Events[0].ILMD == nil || h.Events[0].ILMD.ExpiryDate != "2025-10-15" {
+	if !h.Verified || len(h.Events) != 4 {
 		t.Fatalf("history %+v", h.Events)
 	}
-	if h.Events[0].Signer != coop.PublicKeys[0] {
+	captured := h.Events[1:] // after the lot's facts
+	if captured[0].BizStep != "commissioning" || captured[1].ParentID == "" ||
+		captured[2].Data[trace.DataContainer] != captured[1].ParentID || captured[0].ILMD == nil || captured[0].ILMD.ExpiryDate != "2025-10-15" {
+		t.Fatalf("history %+v", h.Events)
+	}
+	if captured[0].Signer != coop.PublicKeys[0] {
 		t.Error("captured events are not signed by the importing cooperative")
 	}
 	doc, r := (&epcisEnv{testEnv: e}).export("batch=" + batch.ID)
 	validateEPCIS(t, r.body)
-	if len(doc.EPCISBody.EventList) != 3 || doc.EPCISBody.EventList[0].Data["tx:"+trace.DataEPCISDocument] == "" {
+	if len(doc.EPCISBody.EventList) != 4 || doc.EPCISBody.EventList[1].Data["tx:"+trace.DataEPCISDocument] == "" {
 		t.Errorf("re-export %+v", doc.EPCISBody.EventList)
 	}
 }
@@ -523,7 +528,7 @@ func TestEPCISCaptureRefusesWhole(t *testing.T) {
 		{"another cooperative's lot", docOf(obs(aLink, "storing"), obs(other, "storing")), x.key, 422, "/epcisBody/eventList/1/epcList/0"},
 		{"unknown lot", docOf(obs(aLink, "storing"), obs("https://id.example.vn/01/08931234567897/10/NOPE", "storing")), x.key, 422, "/epcisBody/eventList/1/epcList/0"},
 		{"CBV namespace", docOf(obs(aLink, "storing"), obs(aLink, "urn:epcglobal:cbv:bizstep:drying")), x.key, 422, "/epcisBody/eventList/1/bizStep"},
-		{"input without events", docOf(`{"type":"TransformationEvent","eventTime":"2025-09-01T08:00:00+07:00","eventTimeZoneOffset":"+07:00","bizStep":"https://truyxuat.vn/voc/bizstep/milling",` +
+		{"another cooperative's input", docOf(`{"type":"TransformationEvent","eventTime":"2025-09-01T08:00:00+07:00","eventTimeZoneOffset":"+07:00","bizStep":"https://truyxuat.vn/voc/bizstep/milling",` +
 			`"inputQuantityList":[{"epcClass":"https://trace.example.vn/01/08931234567880/10/ROB-2511-01","quantity":5,"uom":"KGM"}],"outputQuantityList":[{"epcClass":"` + aLink + `"}]}`), x.key, 422, "/epcisBody/eventList/0/inputQuantityList/0/epcClass"},
 		{"admin key", docOf(obs(aLink, "storing")), x.adminKey, 403, ""},
 	}

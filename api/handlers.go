@@ -59,25 +59,20 @@ func (s *Server) createCooperative(c echo.Context) error {
 	return c.JSON(http.StatusCreated, res)
 }
 
-// signerFor returns the cooperative's signing key, creating it if needed,
-// and makes sure its public key is registered on the cooperative.
+// signerFor returns the signing key the server holds for the cooperative
+// (store.DB.SignerFor) and refreshes coop's keys to include it.
 func (s *Server) signerFor(coop *trace.Cooperative) (*trace.Signer, error) {
-	signer, err := s.keys.Signer(coop.ID)
+	signer, err := s.db.SignerFor(coop.ID)
 	if err != nil {
 		return nil, err
 	}
-	for _, k := range coop.PublicKeys {
-		if bytes.Equal(k, signer.PublicKey()) {
-			return signer, nil
+	if !trace.HasKey(coop.PublicKeys, signer.PublicKey()) {
+		updated, err := s.db.Cooperative(coop.ID)
+		if err != nil {
+			return nil, err
 		}
+		coop.PublicKeys = updated.PublicKeys
 	}
-	// Added in one transaction, so a key the cooperative registers at the
-	// same moment is not lost.
-	updated, _, err := s.db.AddCooperativeKey(coop.ID, signer.PublicKey(), true)
-	if err != nil {
-		return nil, err
-	}
-	coop.PublicKeys = updated.PublicKeys
 	return signer, nil
 }
 
@@ -158,6 +153,8 @@ type CreateBatchRequest struct {
 	Quantity    Quantity `json:"quantity"`
 	HarvestDate string   `json:"harvest_date,omitempty"`
 	Plot        *Plot    `json:"plot,omitempty"`
+	// Certifications are the certificates the cooperative claims for the lot.
+	Certifications []Certification `json:"certifications,omitempty"`
 }
 
 func (s *Server) createBatch(c echo.Context) error {
@@ -175,15 +172,20 @@ func (s *Server) createBatch(c echo.Context) error {
 		return err
 	}
 	bt := &trace.Batch{ID: req.ID, CooperativeID: p.CooperativeID, ProductID: p.ID, Lot: req.Lot,
-		Quantity: *req.Quantity.domain(), HarvestDate: req.HarvestDate, CreatedBy: caller(c).ID}
+		Quantity: *req.Quantity.domain(), HarvestDate: req.HarvestDate, CreatedBy: caller(c).ID,
+		Certifications: certifications(req.Certifications)}
 	if req.Plot != nil {
 		bt.Plot = &trace.Plot{Name: req.Plot.Name, Lat: req.Plot.Lat, Lon: req.Plot.Lon}
 	}
 	if err := s.db.CreateBatch(bt); err != nil {
 		return err
 	}
+	n, head, err := s.db.Head(bt.ID)
+	if err != nil {
+		return err
+	}
 	c.Response().Header().Set(echo.HeaderLocation, "/api/v1/batches/"+bt.ID)
-	return c.JSON(http.StatusCreated, s.toBatch(bt, p, 0, trace.Hash{}))
+	return c.JSON(http.StatusCreated, s.toBatch(bt, p, n, head))
 }
 
 // toBatch builds the wire batch with its public URL.
@@ -197,6 +199,9 @@ func (s *Server) toBatch(bt *trace.Batch, p *trace.Product, n uint64, head trace
 	}
 	if bt.Plot != nil {
 		b.Plot = &Plot{Name: bt.Plot.Name, Lat: bt.Plot.Lat, Lon: bt.Plot.Lon}
+	}
+	for _, c := range bt.Certifications {
+		b.Certifications = append(b.Certifications, Certification{Scheme: c.Scheme, ID: c.ID})
 	}
 	return b
 }
@@ -372,9 +377,25 @@ func (s *Server) history(bt *trace.Batch) (*History, error) {
 	if err := trace.VerifyHistory(bt.ID, signed, func(string) [][]byte { return keys }); err != nil {
 		return nil, err
 	}
+	pr, cr, err := s.signedRecords(p.ID, coop.ID)
+	if err != nil {
+		return nil, err
+	}
+	var records []*store.StoredRecord
+	if pr != nil {
+		h.ProductRecord = toRecord(pr)
+		records = append(records, pr)
+	}
+	if cr != nil {
+		h.CooperativeRecord = toRecord(cr)
+		records = append(records, cr)
+	}
+	if h.Unsigned, err = checkSigned(h, signed, coop.PublicKeys); err != nil {
+		return nil, err
+	}
 	h.Inspectors = signersOf(coop, inspectors, events)
 	h.Verified = true
-	if err := s.addLogProofs(h, events); err != nil {
+	if err := s.addLogProofs(h, events, records); err != nil {
 		return nil, err
 	}
 	if h.Recall, err = s.recallOf(bt.ID); err != nil {
@@ -418,12 +439,16 @@ type VerifyResult struct {
 	Events      int    `json:"events"`
 	Head        string `json:"head,omitempty"`
 	KeysChecked string `json:"keys_checked"`
+	// Unsigned lists the readable fields no signature covers.
+	Unsigned []string `json:"unsigned,omitempty"`
 }
 
 // verifyHistory checks a history as the public endpoints serve it: every
 // event's canonical bytes, hash, link and signature, that the signer is a
 // key this server knows for the cooperative or for a registered inspector,
-// and that the readable fields say what the signed bytes say.
+// that the readable fields (the events', the lot's, the product's and the
+// cooperative's) say what was signed, and, when it carries a checkpoint,
+// the checkpoint and every inclusion proof against this server's log keys.
 func (s *Server) verifyHistory(c echo.Context) error {
 	var h History
 	if err := decodeJSON(c, &h); err != nil {
@@ -439,39 +464,26 @@ func (s *Server) verifyHistory(c echo.Context) error {
 		}
 		return err
 	}
-	signed := make([]*trace.SignedEvent, len(h.Events))
-	for i, ev := range h.Events {
-		se, err := ev.signed()
-		if err != nil {
-			return &trace.VerifyError{Index: i, Hash: ev.Hash, Reason: trace.ReasonMalformed, Detail: err.Error()}
-		}
-		signed[i] = se
-	}
 	keys, inspectors, err := s.chainKeys(coop)
 	if err != nil {
 		return err
 	}
-	if err := trace.VerifyHistory(h.Batch.ID, signed, func(string) [][]byte { return keys }); err != nil {
+	chk := BundleCheck{CooperativeKeys: keys, RecordKeys: coop.PublicKeys}
+	if h.Checkpoint != "" {
+		chk.Log = s.ownCheckpointVerifier()
+	}
+	res, err := VerifyBundle(&h, chk)
+	if err != nil {
 		return err
 	}
-	for i, ev := range h.Events {
-		if err := ev.matches(signed[i]); err != nil {
-			return &trace.VerifyError{Index: i, Hash: ev.Hash, Reason: trace.ReasonMalformed, Detail: err.Error()}
-		}
-	}
-	if cv := s.ownCheckpointVerifier(); cv != nil && h.Checkpoint != "" {
-		if _, _, _, err := checkLog(&h, signed, cv); err != nil {
-			return err
-		}
-	}
-	res := VerifyResult{Valid: true, Batch: h.Batch.ID, Events: len(h.Events), KeysChecked: "cooperative " + coop.ID}
+	out := VerifyResult{Valid: true, Batch: h.Batch.ID, Events: len(h.Events), KeysChecked: "cooperative " + coop.ID, Unsigned: res.Unsigned}
 	if len(inspectors) > 0 {
-		res.KeysChecked += fmt.Sprintf(" and %d registered inspector(s)", len(inspectors))
+		out.KeysChecked += fmt.Sprintf(" and %d registered inspector(s)", len(inspectors))
 	}
-	if n := len(signed); n > 0 {
-		res.Head = signed[n-1].Hash.String()
+	if n := len(res.Signed); n > 0 {
+		out.Head = res.Signed[n-1].Hash.String()
 	}
-	return c.JSON(http.StatusOK, res)
+	return c.JSON(http.StatusOK, out)
 }
 
 // signed rebuilds the signed event from the wire fields a verifier needs.

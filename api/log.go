@@ -415,25 +415,43 @@ func (s *Server) eventProof(c echo.Context) error {
 }
 
 // addLogProofs adds the published checkpoint to a history and, for every
-// event it covers, the event's inclusion proof against it. The events'
-// log indexes come from an earlier read, so every one of them is below
-// the log size this view sees, and the proofs match the checkpoint.
-func (s *Server) addLogProofs(h *History, events []*store.StoredEvent) error {
+// event and registry record it covers, the inclusion proof against it. The
+// log indexes come from earlier reads, so every one of them is below the
+// log size this view sees, and the proofs match the checkpoint.
+func (s *Server) addLogProofs(h *History, events []*store.StoredEvent, records []*store.StoredRecord) error {
 	return s.db.ViewLog(func(v *store.LogView) error {
 		size, note := s.publishedCheckpoint(v)
 		if note == nil {
 			return nil
 		}
 		h.Checkpoint = string(note)
-		for i, st := range events {
-			if st.LogEntry == nil || st.LogIndex >= size {
-				continue
+		prove := func(index uint64, entry []byte) ([]string, error) {
+			if entry == nil || index >= size {
+				return nil, nil
 			}
-			p, err := tlog.ProveInclusion(v, st.LogIndex, size)
+			p, err := tlog.ProveInclusion(v, index, size)
+			if err != nil {
+				return nil, err
+			}
+			return hashStrings(p), nil
+		}
+		for i, st := range events {
+			p, err := prove(st.LogIndex, st.LogEntry)
 			if err != nil {
 				return err
 			}
-			h.Events[i].InclusionProof = hashStrings(p)
+			h.Events[i].InclusionProof = p
+		}
+		for _, sr := range records {
+			p, err := prove(sr.LogIndex, sr.LogEntry)
+			if err != nil {
+				return err
+			}
+			for _, r := range []*Record{h.ProductRecord, h.CooperativeRecord} {
+				if r != nil && r.Hash == sr.Hash.String() {
+					r.InclusionProof = p
+				}
+			}
 		}
 		return nil
 	})

@@ -25,7 +25,9 @@ import (
 
 const testOrigin = "trace.example.vn/log"
 
-// logEnv is a test server with log keys, one batch and n events in the log.
+// logEnv is a test server with log keys and one batch, whose log holds n
+// entries: the cooperative's and product's records, the lot's facts, and
+// events of the batch for the rest (n = 0: just the first three).
 type logEnv struct {
 	*testEnv
 	keys    *store.LogKeys
@@ -45,7 +47,11 @@ func newLogEnv(t *testing.T, n int, policy string) *logEnv {
 	})
 	_, _, batch := e.seed("HTX Mỹ Xuyên", "8931234567897", "ST25-2025-08")
 	le := &logEnv{testEnv: e, keys: lk, batch: batch}
-	le.appendEvents(n)
+	base, err := e.db.LogSize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	le.appendEvents(max(n-int(base), 0))
 	return le
 }
 
@@ -363,8 +369,11 @@ func TestHistoryLogFields(t *testing.T) {
 	if h.Checkpoint == "" || h.Events[0].InclusionProof == nil || h.Events[1].InclusionProof == nil {
 		t.Fatalf("after a checkpoint: %s", raw)
 	}
-	if h.Events[2].LogIndex == nil || h.Events[2].LogEntry == "" || h.Events[2].InclusionProof != nil {
-		t.Fatalf("an event newer than the checkpoint: %+v", h.Events[2])
+	if h.Events[3].LogIndex == nil || h.Events[3].LogEntry == "" || h.Events[3].InclusionProof != nil {
+		t.Fatalf("an event newer than the checkpoint: %+v", h.Events[3])
+	}
+	if h.ProductRecord == nil || h.ProductRecord.InclusionProof == nil || h.CooperativeRecord == nil || h.CooperativeRecord.InclusionProof == nil {
+		t.Fatalf("the registry records carry no inclusion proofs: %s", raw)
 	}
 	var verifiers []tlog.Verifier
 	for _, k := range le.keys.Public() {
@@ -376,7 +385,7 @@ func TestHistoryLogFields(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Checkpoint.Size != 2 || len(res.Pending) != 1 || res.Pending[0] != 2 {
+	if res.Checkpoint.Size != 3+2+3 || len(res.Pending) != 1 || res.Pending[0] != 3 {
 		t.Errorf("bundle: %+v", res)
 	}
 	le.expect(le.do("POST", "/api/v1/verify", "", string(raw), true), 200)
@@ -422,7 +431,7 @@ func TestHistoryLogFields(t *testing.T) {
 		t.Errorf("tlog-proof: %v", err)
 	}
 	// The newest event is not in a checkpoint yet.
-	r = le.do("GET", "/api/v1/events/"+h.Events[2].Hash+"/proof", "", nil, true)
+	r = le.do("GET", "/api/v1/events/"+h.Events[3].Hash+"/proof", "", nil, true)
 	le.expect(r, 404)
 	if r.header.Get("Retry-After") != "1" {
 		t.Errorf("no Retry-After")

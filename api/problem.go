@@ -38,6 +38,11 @@ type VerifyFailure struct {
 	EventHash  string `json:"event_hash,omitempty"`
 	Reason     string `json:"reason"`
 	Detail     string `json:"detail"`
+	// Record names the registry record that failed ("product gao-st25").
+	Record string `json:"record,omitempty"`
+	// Field names the readable field that says something other than what
+	// was signed ("product.name_vi").
+	Field string `json:"field,omitempty"`
 }
 
 const problemBase = "https://truyxuat.vn/problems/"
@@ -122,7 +127,7 @@ func problemFor(err error) *Problem {
 	if errors.As(err, &vf) {
 		p.Type = problemBase + "verification-failed"
 		p.Title = "The history failed verification"
-		p.Verification = &VerifyFailure{EventIndex: vf.Index, EventHash: vf.Hash, Reason: string(vf.Reason), Detail: vf.Detail}
+		p.Verification = &VerifyFailure{EventIndex: vf.Index, EventHash: vf.Hash, Reason: string(vf.Reason), Detail: vf.Detail, Record: vf.Record, Field: vf.Field}
 	}
 	return p
 }

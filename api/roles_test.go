@@ -120,7 +120,7 @@ func TestInspectorsSignInspections(t *testing.T) {
 	e.expect(r, 201)
 	var ev Event
 	r.decode(t, &ev)
-	if ev.Signer != ins.Inspector.PublicKeys[0] || ev.Cooperative != coop.ID || ev.Seq != 1 || ev.Action != "OBSERVE" {
+	if ev.Signer != ins.Inspector.PublicKeys[0] || ev.Cooperative != coop.ID || ev.Seq != 2 || ev.Action != "OBSERVE" {
 		t.Fatalf("inspection event: %+v", ev)
 	}
 
@@ -149,11 +149,11 @@ func TestInspectorsSignInspections(t *testing.T) {
 	// The history lists the inspector; it verifies on the server, offline
 	// and as the browser checks it.
 	h, raw := e.history(batch.ID)
-	if !h.Verified || len(h.Events) != 2 || len(h.Inspectors) != 1 || h.Inspectors[0].Name != "Trần Thị Mai" || h.Inspectors[0].Agency != testAgency {
+	if !h.Verified || len(h.Events) != 3 || len(h.Inspectors) != 1 || h.Inspectors[0].Name != "Trần Thị Mai" || h.Inspectors[0].Agency != testAgency {
 		t.Fatalf("history: verified %v, %d events, inspectors %+v", h.Verified, len(h.Events), h.Inspectors)
 	}
 	owners, err := jsCheck(h)
-	if err != nil || owners[0] != "cooperative" || owners[1] != "inspector:tran-thi-mai" {
+	if err != nil || owners[0] != "cooperative" || owners[1] != "cooperative" || owners[2] != "inspector:tran-thi-mai" {
 		t.Fatalf("browser check: %v %v", owners, err)
 	}
 	r = e.do("POST", "/api/v1/verify", "", string(raw), true)
@@ -167,7 +167,7 @@ func TestInspectorsSignInspections(t *testing.T) {
 	// Pinning only the cooperative's key rejects the inspection, naming it.
 	coopKey, _ := base64.StdEncoding.DecodeString(coop.PublicKeys[0])
 	var ve *trace.VerifyError
-	if _, err := VerifyBundle(h, BundleCheck{CooperativeKeys: [][]byte{coopKey}}); !errors.As(err, &ve) || ve.Index != 1 || ve.Reason != trace.ReasonUnknownKey {
+	if _, err := VerifyBundle(h, BundleCheck{CooperativeKeys: [][]byte{coopKey}}); !errors.As(err, &ve) || ve.Index != 2 || ve.Reason != trace.ReasonUnknownKey {
 		t.Errorf("pinned cooperative key: %v", err)
 	}
 	// A history whose inspector list was dropped or given another key fails
@@ -179,10 +179,10 @@ func TestInspectorsSignInspections(t *testing.T) {
 	forged.Inspectors = []Inspector{h.Inspectors[0]}
 	forged.Inspectors[0].PublicKeys = []string{base64.StdEncoding.EncodeToString(other)}
 	for name, bad := range map[string]*History{"dropped": &dropped, "forged": &forged} {
-		if _, err := jsCheck(bad); err == nil || !strings.Contains(err.Error(), "event 1") {
+		if _, err := jsCheck(bad); err == nil || !strings.Contains(err.Error(), "event 2") {
 			t.Errorf("%s inspectors, browser check: %v", name, err)
 		}
-		if _, err := VerifyBundle(bad, BundleCheck{}); !errors.As(err, &ve) || ve.Index != 1 {
+		if _, err := VerifyBundle(bad, BundleCheck{}); !errors.As(err, &ve) || ve.Index != 2 {
 			t.Errorf("%s inspectors, offline: %v", name, err)
 		}
 	}
@@ -293,7 +293,7 @@ func TestAPIKeysPerPerson(t *testing.T) {
 	if b, err := e.db.Batch(bt.ID); err != nil || b.CreatedBy != an.ID {
 		t.Errorf("batch created_by %q, want %s (%v)", b.CreatedBy, an.ID, err)
 	}
-	if evs, err := e.db.History(batchA.ID); err != nil || evs[0].KeyID != an.ID {
+	if evs, err := e.db.History(batchA.ID); err != nil || evs[1].KeyID != an.ID {
 		t.Errorf("event key %v", err)
 	}
 	if a, _ := e.db.Batch(batchA.ID); a.CreatedBy == "" {
@@ -408,7 +408,8 @@ func TestSelfSignedEvents(t *testing.T) {
 
 	signed := "/api/v1/batches/" + batch.ID + "/events/signed"
 	harvest := EventFields{BizStep: "commissioning", EventTime: "2025-08-15T06:30:00+07:00", Quantity: &Quantity{Value: "1250", Unit: "KGM"}, Note: "Thu hoạch, ký trên máy của hợp tác xã"}
-	first := signFor(t, own, batch, harvest, 0, "")
+	// The lot's facts, signed by the server's key when it was made, are event 0.
+	first := signFor(t, own, batch, harvest, 1, batch.Head)
 
 	// Refusals before anything is stored.
 	e.expect(e.do("POST", signed, keyB, first, true), 403) // another cooperative's API key
@@ -448,7 +449,7 @@ func TestSelfSignedEvents(t *testing.T) {
 	e.expect(r, 201)
 	var ev Event
 	r.decode(t, &ev)
-	if ev.Signer != pub || ev.Canonical != first.Canonical || ev.Seq != 0 {
+	if ev.Signer != pub || ev.Canonical != first.Canonical || ev.Seq != 1 {
 		t.Fatalf("stored event %+v", ev)
 	}
 	// The same bytes again are stale: the batch has moved on.
@@ -457,16 +458,16 @@ func TestSelfSignedEvents(t *testing.T) {
 	if !strings.Contains(string(r.body), "fetch the head and sign again") {
 		t.Errorf("stale: %s", r.body)
 	}
-	e.expect(e.do("POST", signed, keyA, signFor(t, own, batch, EventFields{BizStep: "packing"}, 1, strings.Repeat("ab", 32)), true), 409)
+	e.expect(e.do("POST", signed, keyA, signFor(t, own, batch, EventFields{BizStep: "packing"}, 2, strings.Repeat("ab", 32)), true), 409)
 	// Mixed with server-signed events, in order.
 	e.expect(e.do("POST", "/api/v1/batches/"+batch.ID+"/events", keyA, map[string]any{"biz_step": "packing"}, true), 201)
 	h, _ := e.history(batch.ID)
-	e.expect(e.do("POST", signed, keyA, signFor(t, own, batch, EventFields{BizStep: "shipping", Disposition: "in_transit"}, 2, h.Batch.Head), true), 201)
+	e.expect(e.do("POST", signed, keyA, signFor(t, own, batch, EventFields{BizStep: "shipping", Disposition: "in_transit"}, 3, h.Batch.Head), true), 201)
 	h, raw := e.history(batch.ID)
-	if !h.Verified || len(h.Events) != 3 || h.Events[0].Signer != pub || h.Events[1].Signer == pub || h.Events[2].Signer != pub || len(h.Inspectors) != 0 {
+	if !h.Verified || len(h.Events) != 4 || h.Events[0].Signer == pub || h.Events[1].Signer != pub || h.Events[2].Signer == pub || h.Events[3].Signer != pub || len(h.Inspectors) != 0 {
 		t.Fatalf("history: %+v", h)
 	}
-	if owners, err := jsCheck(h); err != nil || strings.Join(owners, ",") != "cooperative,cooperative,cooperative" {
+	if owners, err := jsCheck(h); err != nil || strings.Join(owners, ",") != "cooperative,cooperative,cooperative,cooperative" {
 		t.Errorf("browser check: %v %v", owners, err)
 	}
 	e.expect(e.do("POST", "/api/v1/verify", "", string(raw), true), 200)

@@ -132,7 +132,9 @@ type Batch struct {
 	Quantity      Quantity  `json:"quantity"`
 	HarvestDate   string    `json:"harvest_date,omitempty"`
 	Plot          *Plot     `json:"plot,omitempty"`
-	URL           string    `json:"url"`  // the public page of the batch
+	// Certifications are the certificates the cooperative claims for the lot.
+	Certifications []Certification `json:"certifications,omitempty"`
+	URL            string          `json:"url"`  // the public page of the batch
 	Path          string    `json:"path"` // the same, without the host
 	Events        uint64    `json:"events"`
 	Head          string    `json:"head,omitempty"` // hash of the last event
@@ -345,6 +347,16 @@ type History struct {
 	Checkpoint string `json:"checkpoint,omitempty"`
 	// Recall is set when this lot, or a lot it was made from, is recalled.
 	Recall *RecallInfo `json:"recall,omitempty"`
+	// ProductRecord and CooperativeRecord are the newest signed revisions
+	// of the product's and the cooperative's registry records: what the
+	// product and cooperative above must say. Absent for an entry not yet
+	// signed.
+	ProductRecord     *Record `json:"product_record,omitempty"`
+	CooperativeRecord *Record `json:"cooperative_record,omitempty"`
+	// Unsigned lists the readable fields above that no signature covers
+	// ("batch.quantity" of a lot registered before lots had signed facts);
+	// readers show them as the server's word.
+	Unsigned []string `json:"unsigned,omitempty"`
 }
 
 // RecallInfo says that a lot is recalled, and why.

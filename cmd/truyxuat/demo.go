@@ -43,7 +43,11 @@ public path.`,
 			if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 				return err
 			}
-			db, err := store.Open(filepath.Join(cfg.Data, "truyxuat.db"), store.Options{Logger: logger})
+			keys, err := store.OpenKeyDir(filepath.Join(cfg.Data, "keys"))
+			if err != nil {
+				return err
+			}
+			db, err := store.Open(filepath.Join(cfg.Data, "truyxuat.db"), store.Options{Logger: logger, Keys: keys})
 			if err != nil {
 				return err
 			}
@@ -54,10 +58,6 @@ public path.`,
 			}
 			if len(coops) > 0 {
 				return fmt.Errorf("%s already holds data; demo fills only an empty data directory", cfg.Data)
-			}
-			keys, err := store.OpenKeyDir(filepath.Join(cfg.Data, "keys"))
-			if err != nil {
-				return err
 			}
 			out, err := seedDemo(cmd.Context(), db, keys, publicURL)
 			if err != nil {
@@ -367,12 +367,9 @@ func seedDemo(ctx context.Context, db *store.DB, keys *store.KeyDir, publicURL s
 		if err := db.CreateCooperative(&coop); err != nil {
 			return nil, err
 		}
-		signer, err := keys.Signer(coop.ID)
+		// The store made the key it signs with for the cooperative.
+		signer, err := db.SignerFor(coop.ID)
 		if err != nil {
-			return nil, err
-		}
-		coop.PublicKeys = [][]byte{signer.PublicKey()}
-		if err := db.UpdateCooperative(&coop); err != nil {
 			return nil, err
 		}
 		apiKey, err := db.CreateAPIKey(&store.APIKey{Name: coop.Name, Role: store.RoleCooperative, CooperativeID: coop.ID})

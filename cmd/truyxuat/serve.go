@@ -85,11 +85,11 @@ func (m *Main) Open() error {
 		return fmt.Errorf("data directory: %w", err)
 	}
 	var err error
-	m.DB, err = store.Open(filepath.Join(m.Config.Data, "truyxuat.db"), store.Options{Logger: m.Logger})
-	if err != nil {
+	if m.Keys, err = store.OpenKeyDir(filepath.Join(m.Config.Data, "keys")); err != nil {
 		return err
 	}
-	if m.Keys, err = store.OpenKeyDir(filepath.Join(m.Config.Data, "keys")); err != nil {
+	m.DB, err = store.Open(filepath.Join(m.Config.Data, "truyxuat.db"), store.Options{Logger: m.Logger, Keys: m.Keys})
+	if err != nil {
 		return err
 	}
 	m.listener, err = net.Listen("tcp", m.Config.Addr)

@@ -1,0 +1,352 @@
+package api
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/truyxuat/truyxuat/store"
+	"github.com/truyxuat/truyxuat/trace"
+)
+
+// What a shopper or an inspector reads as the cooperative's word is covered
+// by its signature: the lot's facts by the facts records of its chain
+// (trace.LotFacts), the product and the cooperative by the newest signed
+// revision of their registry records (trace.Record). A history carries
+// those revisions beside its events, and every reader — this server,
+// POST /api/v1/verify, `truyxuat verify`, the page's own script — checks
+// that the readable fields say exactly what was signed. What no signature
+// covers (the facts of a lot registered before lots had facts records) is
+// listed in the history's "unsigned", and shown as such.
+
+// Record is one signed revision of a registry record, with what an outside
+// verifier needs: the canonical bytes, their hash, signature and signer,
+// and its place in the transparency log. Fields repeats what the canonical
+// bytes say, for reading.
+type Record struct {
+	Kind           string            `json:"kind"`
+	ID             string            `json:"id"`
+	Cooperative    string            `json:"cooperative"`
+	Seq            uint64            `json:"seq"`
+	Hash           string            `json:"hash"`
+	Prev           string            `json:"prev,omitempty"`
+	Time           string            `json:"time"`
+	Fields         map[string]string `json:"fields"`
+	Canonical      string            `json:"canonical"`
+	Signature      string            `json:"signature"`
+	Signer         string            `json:"signer"`
+	LogIndex       *uint64           `json:"log_index,omitempty"`
+	LogEntry       string            `json:"log_entry,omitempty"`
+	InclusionProof []string          `json:"inclusion_proof,omitzero"`
+}
+
+func toRecord(sr *store.StoredRecord) *Record {
+	r := sr.Record
+	out := &Record{Kind: string(r.Kind), ID: r.ID, Cooperative: r.Cooperative, Seq: r.Seq, Hash: sr.Hash.String(),
+		Time: r.Time, Fields: r.Fields,
+		Canonical: base64.StdEncoding.EncodeToString(sr.Body),
+		Signature: base64.StdEncoding.EncodeToString(sr.Signature),
+		Signer:    base64.StdEncoding.EncodeToString(sr.Signer)}
+	if r.Seq > 0 {
+		out.Prev = r.Prev.String()
+	}
+	if sr.LogEntry != nil {
+		idx := sr.LogIndex
+		out.LogIndex = &idx
+		out.LogEntry = base64.StdEncoding.EncodeToString(sr.LogEntry)
+	}
+	if out.Fields == nil {
+		out.Fields = map[string]string{}
+	}
+	return out
+}
+
+// open checks a wire record's signature and that its readable fields are
+// its signed ones, and returns the signed record.
+func (r *Record) open(name string) (*trace.SignedRecord, error) {
+	fail := func(reason trace.VerifyReason, format string, args ...any) error {
+		return &trace.VerifyError{Index: int(r.Seq), Hash: r.Hash, Reason: reason, Record: name, Detail: fmt.Sprintf(format, args...)}
+	}
+	body, err1 := base64.StdEncoding.DecodeString(r.Canonical)
+	sig, err2 := base64.StdEncoding.DecodeString(r.Signature)
+	signer, err3 := base64.StdEncoding.DecodeString(r.Signer)
+	if err := errors.Join(err1, err2, err3); err != nil {
+		return nil, fail(trace.ReasonMalformed, "canonical, signature and signer are base64")
+	}
+	sr, err := trace.OpenRecord(body, sig, signer)
+	if err != nil {
+		var ve *trace.VerifyError
+		if errors.As(err, &ve) {
+			ve.Record, ve.Index = name, int(r.Seq)
+		}
+		return nil, err
+	}
+	if sr.Hash.String() != r.Hash {
+		return nil, fail(trace.ReasonBadHash, "the bytes hash to %s", sr.Hash)
+	}
+	rec := sr.Record
+	if string(rec.Kind) != r.Kind || rec.ID != r.ID || rec.Cooperative != r.Cooperative || rec.Seq != r.Seq || rec.Time != r.Time ||
+		(rec.Seq > 0) != (r.Prev != "") || (rec.Seq > 0 && rec.Prev.String() != r.Prev) {
+		return nil, fail(trace.ReasonMalformed, "the readable fields differ from the signed bytes")
+	}
+	if f, want, got := trace.DiffFields(rec.Fields, r.Fields); f != "" {
+		return nil, fail(trace.ReasonMalformed, "field %s reads %q, but the signed record says %q", f, got, want)
+	}
+	return sr, nil
+}
+
+// batchFields are a wire batch's facts as trace.LotFacts.Fields names them.
+func batchFields(b *Batch) map[string]string {
+	m := map[string]string{"product_id": b.ProductID, "gtin": b.GTIN, "lot": b.Lot,
+		"quantity": string(b.Quantity.Value) + " " + b.Quantity.Unit, "harvest_date": b.HarvestDate}
+	if b.Plot != nil {
+		m["plot"] = b.Plot.Name + " " + strconv.FormatFloat(b.Plot.Lat, 'f', -1, 64) + "," + strconv.FormatFloat(b.Plot.Lon, 'f', -1, 64)
+	}
+	cs := ""
+	for i, c := range b.Certifications {
+		if i > 0 {
+			cs += "; "
+		}
+		cs += c.Scheme + " " + c.ID
+	}
+	m["certifications"] = cs
+	for k, v := range m {
+		if v == "" {
+			delete(m, k)
+		}
+	}
+	return m
+}
+
+func productFields(p *Product) map[string]string {
+	return trace.ProductRecordFields(&trace.Product{GTIN: p.GTIN, NameVI: p.NameVI, NameEN: p.NameEN, Category: p.Category, OCOPStars: p.OCOPStars})
+}
+
+func cooperativeFields(c *Cooperative) map[string]string {
+	return trace.CooperativeRecordFields(&trace.Cooperative{Name: c.Name, Province: c.Province, GLN: c.GLN})
+}
+
+// checkSigned checks that what a verified history shows about its lot, its
+// product and its cooperative is what the cooperative signed: the newest
+// facts record of the chain, and the registry records the history carries
+// (signed by one of coopKeys). It returns the readable fields that no
+// signature covers, by their JSON path ("batch.quantity"), and fails with a
+// *trace.VerifyError naming the first field that says something else.
+func checkSigned(h *History, signed []*trace.SignedEvent, coopKeys [][]byte) ([]string, error) {
+	var unsigned []string
+	facts, at := trace.LatestFacts(signed)
+	bf := batchFields(&h.Batch)
+	if facts == nil {
+		for _, f := range []string{"lot", "quantity", "harvest_date", "plot", "certifications"} {
+			if _, ok := bf[f]; ok {
+				unsigned = append(unsigned, "batch."+f)
+			}
+		}
+	} else if f, want, got := trace.DiffFields(facts.Fields(), bf); f != "" {
+		return nil, &trace.VerifyError{Index: at, Hash: signed[at].Hash.String(), Reason: trace.ReasonMismatch, Field: "batch." + f,
+			Detail: fmt.Sprintf("the history says %q, the lot's signed facts say %q", got, want)}
+	}
+	for _, part := range []struct {
+		rec    *Record
+		kind   trace.RecordKind
+		id     string
+		fields map[string]string
+		name   string
+	}{
+		{h.ProductRecord, trace.KindProduct, h.Product.ID, productFields(&h.Product), "product"},
+		{h.CooperativeRecord, trace.KindCooperative, h.Cooperative.ID, cooperativeFields(&h.Cooperative), "cooperative"},
+	} {
+		if part.rec == nil {
+			for _, f := range trace.RecordFields(part.kind) {
+				if _, ok := part.fields[f]; ok {
+					unsigned = append(unsigned, part.name+"."+f)
+				}
+			}
+			continue
+		}
+		label := string(part.kind) + " " + part.id
+		sr, err := part.rec.open(label)
+		if err != nil {
+			return nil, err
+		}
+		r := sr.Record
+		fail := func(field, format string, args ...any) error {
+			return &trace.VerifyError{Index: int(r.Seq), Hash: sr.Hash.String(), Reason: trace.ReasonMismatch, Record: label, Field: field, Detail: fmt.Sprintf(format, args...)}
+		}
+		if r.Kind != part.kind || r.ID != part.id {
+			return nil, fail(part.name+".id", "the history's %s is %s, but its signed record is of %s %s", part.name, part.id, r.Kind, r.ID)
+		}
+		if r.Cooperative != h.Cooperative.ID {
+			return nil, fail(part.name+".cooperative_id", "the record is signed for cooperative %s, not %s", r.Cooperative, h.Cooperative.ID)
+		}
+		if !trace.HasKey(coopKeys, sr.Signer) {
+			return nil, &trace.VerifyError{Index: int(r.Seq), Hash: sr.Hash.String(), Reason: trace.ReasonUnknownKey, Record: label,
+				Detail: fmt.Sprintf("key %s is not a key of cooperative %s", trace.KeyID(sr.Signer), h.Cooperative.ID)}
+		}
+		if f, want, got := trace.DiffFields(r.Fields, part.fields); f != "" {
+			return nil, fail(part.name+"."+f, "the history says %q, the %s's signed record says %q", got, part.name, want)
+		}
+	}
+	if facts != nil && facts.Product != h.Product.ID {
+		return nil, &trace.VerifyError{Index: at, Hash: signed[at].Hash.String(), Reason: trace.ReasonMismatch, Field: "product.id",
+			Detail: fmt.Sprintf("the lot's signed facts name product %s, the history shows product %s", facts.Product, h.Product.ID)}
+	}
+	if facts != nil && h.Batch.ProductID != h.Product.ID {
+		return nil, &trace.VerifyError{Index: at, Hash: signed[at].Hash.String(), Reason: trace.ReasonMismatch, Field: "batch.product_id",
+			Detail: fmt.Sprintf("the batch names product %s, the history shows product %s", h.Batch.ProductID, h.Product.ID)}
+	}
+	return unsigned, nil
+}
+
+// signedRecords reads the newest signed revisions of a history's product
+// and cooperative (nil where one has none yet).
+func (s *Server) signedRecords(productID, coopID string) (*store.StoredRecord, *store.StoredRecord, error) {
+	get := func(kind trace.RecordKind, id string) (*store.StoredRecord, error) {
+		sr, err := s.db.LatestRecord(kind, id)
+		if errors.Is(err, trace.ErrNotFound) {
+			return nil, nil
+		}
+		return sr, err
+	}
+	p, err := get(trace.KindProduct, productID)
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := get(trace.KindCooperative, coopID)
+	return p, c, err
+}
+
+// UpdateProductRequest is the body of PUT /api/v1/products/{id}: the whole
+// new profile (the GTIN, if given, must be the product's own).
+type UpdateProductRequest struct {
+	GTIN      string `json:"gtin,omitempty"`
+	NameVI    string `json:"name_vi"`
+	NameEN    string `json:"name_en,omitempty"`
+	Category  string `json:"category"`
+	OCOPStars int    `json:"ocop_stars,omitempty"`
+}
+
+func (s *Server) updateProduct(c echo.Context) error {
+	var req UpdateProductRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	old, err := s.db.Product(c.Param("id"))
+	if err != nil {
+		return err
+	}
+	if err := mayWrite(c, old.CooperativeID); err != nil {
+		return err
+	}
+	p := &trace.Product{ID: old.ID, CooperativeID: old.CooperativeID, GTIN: old.GTIN, NameVI: req.NameVI, NameEN: req.NameEN,
+		Category: req.Category, OCOPStars: req.OCOPStars}
+	if req.GTIN != "" {
+		if p.GTIN, err = trace.NormalizeGTIN(req.GTIN); err != nil {
+			return err
+		}
+	}
+	if err := s.db.UpdateProduct(p, caller(c).ID); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, toProduct(p))
+}
+
+// UpdateCooperativeRequest is the body of PUT /api/v1/cooperatives/{id}.
+type UpdateCooperativeRequest struct {
+	Name     string `json:"name"`
+	Province string `json:"province"`
+	GLN      string `json:"gln,omitempty"`
+}
+
+func (s *Server) updateCooperative(c echo.Context) error {
+	var req UpdateCooperativeRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	id := c.Param("id")
+	if err := mayWrite(c, id); err != nil {
+		return err
+	}
+	coop := &trace.Cooperative{ID: id, Name: req.Name, Province: req.Province, GLN: req.GLN}
+	if err := s.db.UpdateCooperativeBy(coop, caller(c).ID); err != nil {
+		return err
+	}
+	updated, err := s.db.Cooperative(id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, toCooperative(updated))
+}
+
+// FactsRequest is the body of POST /api/v1/batches/{id}/facts: the lot's
+// facts stated in full again, to correct them. Its product and lot code
+// stay as they are.
+type FactsRequest struct {
+	Quantity       Quantity        `json:"quantity"`
+	HarvestDate    string          `json:"harvest_date,omitempty"`
+	Plot           *Plot           `json:"plot,omitempty"`
+	Certifications []Certification `json:"certifications,omitempty"`
+}
+
+func (s *Server) restateFacts(c echo.Context) error {
+	var req FactsRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	bt, err := s.db.Batch(c.Param("id"))
+	if err != nil {
+		return err
+	}
+	if err := mayWrite(c, bt.CooperativeID); err != nil {
+		return err
+	}
+	f := &trace.LotFacts{Quantity: *req.Quantity.domain(), HarvestDate: req.HarvestDate, Certifications: certifications(req.Certifications)}
+	if req.Plot != nil {
+		f.Plot = &trace.Plot{Name: req.Plot.Name, Lat: req.Plot.Lat, Lon: req.Plot.Lon}
+	}
+	st, err := s.db.RestateFacts(c.Request().Context(), bt.ID, f, caller(c).ID)
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set(echo.HeaderLocation, "/api/v1/events/"+st.Hash.String())
+	return c.JSON(http.StatusCreated, toEvent(st))
+}
+
+func certifications(in []Certification) []trace.Certification {
+	var out []trace.Certification
+	for _, c := range in {
+		out = append(out, trace.Certification{Scheme: c.Scheme, ID: c.ID})
+	}
+	return out
+}
+
+// listRecords serves the signed revisions of a product's or a
+// cooperative's registry record: the registry's own verifiable history.
+func (s *Server) listRecords(kind trace.RecordKind) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		recs, err := s.db.Records(kind, c.Param("id"))
+		if err != nil {
+			return err
+		}
+		if len(recs) == 0 {
+			switch kind {
+			case trace.KindProduct:
+				_, err = s.db.Product(c.Param("id"))
+			default:
+				_, err = s.db.Cooperative(c.Param("id"))
+			}
+			if err != nil {
+				return err
+			}
+		}
+		out := make([]*Record, len(recs))
+		for i, sr := range recs {
+			out[i] = toRecord(sr)
+		}
+		return c.JSON(http.StatusOK, map[string]any{"records": out})
+	}
+}
