@@ -59,6 +59,12 @@ func CheckBatch(r *BatchRecord) []Finding {
 	var prev *Event
 	for i, re := range r.Events {
 		e := re.Event
+		if IsLotFacts(e) {
+			// A lot's facts are dated when they were declared or
+			// corrected, not when the work was done: they take no part in
+			// the order of the steps.
+			continue
+		}
 		t := e.Time()
 		if prev != nil && t.Before(prev.Time()) {
 			out = append(out, Finding{Kind: FindingOutOfOrder, Severity: "medium", Cooperative: coop,

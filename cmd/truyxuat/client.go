@@ -14,7 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/truyxuat/truyxuat/trace"
+	"github.com/truyxuat/truyxuat/api"
 )
 
 // client talks to a running truyxuat server.
@@ -84,37 +84,6 @@ func (c *client) do(method, path string, body []byte, out any) error {
 	return json.Unmarshal(raw, out)
 }
 
-// wireHistory is the subset of the public history JSON a verifier needs.
-type wireHistory struct {
-	Batch struct {
-		ID  string `json:"id"`
-		Lot string `json:"lot"`
-		URL string `json:"url"`
-	} `json:"batch"`
-	Product struct {
-		NameVI string `json:"name_vi"`
-	} `json:"product"`
-	Cooperative struct {
-		ID         string   `json:"id"`
-		Name       string   `json:"name"`
-		PublicKeys []string `json:"public_keys"`
-	} `json:"cooperative"`
-	Inspectors []struct {
-		ID         string   `json:"id"`
-		Name       string   `json:"name"`
-		PublicKeys []string `json:"public_keys"`
-	} `json:"inspectors"`
-	Events []struct {
-		Seq       uint64 `json:"seq"`
-		Hash      string `json:"hash"`
-		BizStep   string `json:"biz_step"`
-		EventTime string `json:"event_time"`
-		Canonical string `json:"canonical"`
-		Signature string `json:"signature"`
-		Signer    string `json:"signer"`
-	} `json:"events"`
-}
-
 func newHistoryCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "history URL|BATCH-ID",
@@ -136,7 +105,7 @@ publishes.`,
 			if !strings.Contains(path, "/") {
 				path = "/api/v1/batches/" + path
 			}
-			var h wireHistory
+			var h api.History
 			if err := c.do("GET", path, nil, &h); err != nil {
 				return err
 			}
@@ -149,44 +118,31 @@ publishes.`,
 	return cmd
 }
 
-func verifyWire(w io.Writer, h *wireHistory, pinned []string) error {
-	// The cooperative's keys and those of the inspectors who signed
-	// inspections in its chain, unless the caller pins the keys.
-	keyStrings := h.Cooperative.PublicKeys
-	for _, in := range h.Inspectors {
-		keyStrings = append(keyStrings[:len(keyStrings):len(keyStrings)], in.PublicKeys...)
-	}
-	if len(pinned) > 0 {
-		keyStrings = pinned
-	}
+// verifyWire checks a fetched history's chain, signatures and readable
+// fields (api.VerifyBundle, without the log: `truyxuat verify` adds it) and
+// prints a short report.
+func verifyWire(w io.Writer, h *api.History, pinned []string) error {
 	var keys [][]byte
-	for _, k := range keyStrings {
+	for _, k := range pinned {
 		b, err := base64.StdEncoding.DecodeString(k)
 		if err != nil {
 			return fmt.Errorf("key %q is not base64", k)
 		}
 		keys = append(keys, b)
 	}
-	signed := make([]*trace.SignedEvent, len(h.Events))
-	for i, ev := range h.Events {
-		body, err1 := base64.StdEncoding.DecodeString(ev.Canonical)
-		sig, err2 := base64.StdEncoding.DecodeString(ev.Signature)
-		signer, err3 := base64.StdEncoding.DecodeString(ev.Signer)
-		hash, err4 := trace.ParseHash(ev.Hash)
-		if err := errors.Join(err1, err2, err3, err4); err != nil {
-			return fmt.Errorf("event %d: %v", i, err)
-		}
-		signed[i] = &trace.SignedEvent{Body: body, Hash: hash, Signature: sig, Signer: signer}
-	}
 	fmt.Fprintf(w, "%s — lô %s — %s\n", h.Product.NameVI, h.Batch.Lot, h.Cooperative.Name)
-	if err := trace.VerifyHistory(h.Batch.ID, signed, func(string) [][]byte { return keys }); err != nil {
+	res, err := api.VerifyBundle(h, api.BundleCheck{CooperativeKeys: keys})
+	if err != nil {
 		fmt.Fprintf(w, "KHÔNG HỢP LỆ / FAILED: %v\n", err)
 		return fmt.Errorf("history of batch %s failed verification: %w", h.Batch.ID, err)
 	}
 	for _, ev := range h.Events {
 		fmt.Fprintf(w, "  #%d  %s  %s  %s…\n", ev.Seq, ev.EventTime, ev.BizStep, ev.Hash[:16])
 	}
-	fmt.Fprintf(w, "HỢP LỆ / OK: %d events, chain and Ed25519 signatures verified against %d key(s)\n", len(h.Events), len(keys))
+	if len(res.Unsigned) > 0 {
+		fmt.Fprintf(w, "KHÔNG CÓ CHỮ KÝ / NOT SIGNED: %s\n", strings.Join(res.Unsigned, ", "))
+	}
+	fmt.Fprintf(w, "HỢP LỆ / OK: %d events, chain, Ed25519 signatures and the lot's, product's and cooperative's fields verified\n", len(h.Events))
 	return nil
 }
 

@@ -411,7 +411,7 @@ func seedDemo(ctx context.Context, db *store.DB, keys *store.KeyDir, publicURL s
 				}
 			}
 			out.Batches = append(out.Batches, DemoBatch{ID: bt.ID, Cooperative: coop.ID, GTIN: p.GTIN, Lot: bt.Lot,
-				URL: demoPath(bt, p), Events: len(b.steps), Problem: b.problem})
+				URL: demoPath(bt, p), Events: 1 + len(b.steps), Problem: b.problem}) // the lot's facts, then its steps
 		}
 		if m := dc.merge; m != nil {
 			bt, err := m.apply(ctx, db, signer, &coop, made, site)
@@ -419,7 +419,7 @@ func seedDemo(ctx context.Context, db *store.DB, keys *store.KeyDir, publicURL s
 				return nil, fmt.Errorf("demo merge: %w", err)
 			}
 			p := products[bt.ProductID]
-			out.Batches = append(out.Batches, DemoBatch{ID: bt.ID, Cooperative: coop.ID, GTIN: p.GTIN, Lot: bt.Lot, URL: demoPath(bt, p), Events: 1})
+			out.Batches = append(out.Batches, DemoBatch{ID: bt.ID, Cooperative: coop.ID, GTIN: p.GTIN, Lot: bt.Lot, URL: demoPath(bt, p), Events: 2})
 		}
 	}
 	if err := addDemoUser(db, out, &store.User{Username: "admin", Name: "Quản trị viên", Role: store.RoleAdmin}); err != nil {

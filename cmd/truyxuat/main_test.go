@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/truyxuat/truyxuat/api"
 )
 
 // configFor runs loadConfig as the serve command would, with args.
@@ -224,11 +226,11 @@ func TestEndToEnd(t *testing.T) {
 	if err := root.Execute(); err != nil {
 		t.Fatalf("truyxuat history: %v\n%s", err, out.String())
 	}
-	var h wireHistory
+	var h api.History
 	json.Unmarshal(hist, &h)
-	body, _ := base64.StdEncoding.DecodeString(h.Events[1].Canonical)
-	h.Events[1].Canonical = base64.StdEncoding.EncodeToString(bytes.Replace(body, []byte("packing"), []byte("storing"), 1))
-	if err := verifyWire(io.Discard, &h, nil); err == nil || !strings.Contains(err.Error(), "event 1") {
+	body, _ := base64.StdEncoding.DecodeString(h.Events[2].Canonical)
+	h.Events[2].Canonical = base64.StdEncoding.EncodeToString(bytes.Replace(body, []byte("packing"), []byte("storing"), 1))
+	if err := verifyWire(io.Discard, &h, nil); err == nil || !strings.Contains(err.Error(), "event 2") {
 		t.Errorf("tampered history: %v", err)
 	}
 
@@ -241,7 +243,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 	problem, _ := io.ReadAll(res.Body)
 	res.Body.Close()
-	if res.StatusCode != 422 || !strings.Contains(string(problem), `"event_index":1`) {
+	if res.StatusCode != 422 || !strings.Contains(string(problem), `"event_index":2`) {
 		t.Errorf("verify tampered: %d %s", res.StatusCode, problem)
 	}
 
