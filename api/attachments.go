@@ -724,9 +724,9 @@ func tiffOrientation(t []byte) int {
 
 // photoView is an image of the consumer page: a 640-pixel JPEG, with the
 // 320-pixel one for small screens.
-type photoView struct{ Src, SrcSet string }
+type photoView struct{ SHA256, Src, SrcSet string }
 
 func photoFor(sha256 string) photoView {
 	u := attachmentPath + sha256
-	return photoView{Src: u + "?w=640", SrcSet: u + "?w=320 320w, " + u + "?w=640 640w"}
+	return photoView{SHA256: sha256, Src: u + "?w=640", SrcSet: u + "?w=320 320w, " + u + "?w=640 640w"}
 }

@@ -511,7 +511,7 @@ func TestEventAttachments(t *testing.T) {
 		t.Fatalf("page: %d", res.StatusCode)
 	}
 	src := "/attachments/" + sha(photo)
-	wantImg := `<img src="` + src + `?w=640" srcset="` + src + `?w=320 320w, ` + src + `?w=640 640w" sizes="320px" loading="lazy"`
+	wantImg := `<img data-sha256="` + sha(photo) + `" src="` + src + `?w=640" srcset="` + src + `?w=320 320w, ` + src + `?w=640 640w" sizes="320px" loading="lazy"`
 	if !strings.Contains(page, wantImg) {
 		t.Errorf("page has no %s", wantImg)
 	}

@@ -232,7 +232,8 @@ type pageData struct {
 }
 
 type eventView struct {
-	Hash, Step, Date, Place, Quantity, Note, By string
+	Hash, BizStep, Step, Date, Place, Note, By string
+	Quantity                                   *quantityView
 	// ByID names who signed the event, for the page's own check:
 	// "cooperative" or "inspector:<id>".
 	ByID string
@@ -240,13 +241,25 @@ type eventView struct {
 	// non-conformant one.
 	Result  string
 	Failed  bool
-	Details []string
+	Details []detailView
 	Recall  bool
 }
+
+// quantityView is a quantity as shown, with the signed value and unit
+// beside it for the page's own check.
+type quantityView struct{ Text, Value, Unit string }
+
+// detailView is one step field as shown ("Liều lượng: 0,4 l/ha"), with
+// its signed name and value.
+type detailView struct{ Text, Key, Value string }
+
+// certView is a certificate as shown, with its signed scheme and number.
+type certView struct{ Text, Scheme, ID string }
 
 type plotView struct {
 	Name, OSM string
 	Geo       template.URL // a geo: URI, built here from two numbers
+	Signed    bool
 }
 
 type recallView struct{ Reason string }
@@ -255,15 +268,38 @@ type batchPage struct {
 	pageData
 	Product, Cooperative, Province   string
 	OCOPStars                        int
-	HarvestDate, Lot, Quantity       string
+	HarvestDate, Lot                 string
+	Quantity                         quantityView
 	BatchID, JSONURL, LogKey, Origin string
 	ServerVerified                   bool
 	Recall                           *recallView
 	Events                           []eventView
-	Certificates                     []string
+	Certificates                     []certView
 	Photos                           []photoView
 	Plot                             *plotView
+	// Signed says, per shown fact (product, cooperative, province, ocop,
+	// harvest_date, lot, quantity, plot, certifications), whether a
+	// signature covers it; Unsigned names those it does not, in words.
+	Signed   map[string]bool
+	Unsigned string
 }
+
+// shownFacts maps the facts a page shows to the history fields they come
+// from (History.Unsigned names those).
+var shownFacts = map[string][]string{
+	"product":        {"product.name_vi", "product.name_en"},
+	"ocop":           {"product.ocop_stars"},
+	"cooperative":    {"cooperative.name"},
+	"province":       {"cooperative.province"},
+	"harvest_date":   {"batch.harvest_date"},
+	"lot":            {"batch.lot"},
+	"quantity":       {"batch.quantity"},
+	"plot":           {"batch.plot"},
+	"certifications": {"batch.certifications"},
+}
+
+// shownOrder is the order the page names unsigned facts in.
+var shownOrder = []string{"product", "ocop", "cooperative", "province", "lot", "quantity", "harvest_date", "plot", "certifications"}
 
 type errorPage struct {
 	pageData
@@ -314,20 +350,49 @@ func (s *Server) batchPageBytes(c echo.Context, h *History, cat *catalog, server
 		OCOPStars:      h.Product.OCOPStars,
 		HarvestDate:    ddmmyyyy(h.Batch.HarvestDate),
 		Lot:            h.Batch.Lot,
-		Quantity:       quantityText(cat, h.Batch.Quantity.Value, h.Batch.Quantity.Unit),
+		Quantity:       quantityOf(cat, h.Batch.Quantity.Value, h.Batch.Quantity.Unit),
 		BatchID:        h.Batch.ID,
 		JSONURL:        h.Batch.Path,
 		LogKey:         s.cfg.Log.Ed25519Key,
 		Origin:         s.cfg.Log.Origin,
 		ServerVerified: serverErr == nil && h.Verified,
+		Signed:         map[string]bool{},
 	}
+	unsigned := map[string]bool{}
+	for _, f := range h.Unsigned {
+		unsigned[f] = true
+	}
+	var names []string
+	for _, k := range shownOrder {
+		d.Signed[k] = true
+		for _, f := range shownFacts[k] {
+			if unsigned[f] {
+				d.Signed[k] = false
+			}
+		}
+		if !d.Signed[k] {
+			names = append(names, cat.Messages["fact_"+k])
+		}
+	}
+	d.Unsigned = strings.Join(names, ", ")
 	if bp := h.Batch.Plot; bp != nil {
 		lat, lon := strconv.FormatFloat(bp.Lat, 'f', -1, 64), strconv.FormatFloat(bp.Lon, 'f', -1, 64)
 		d.Plot = &plotView{Name: bp.Name,
-			OSM: "https://www.openstreetmap.org/?mlat=" + lat + "&mlon=" + lon + "#map=16/" + lat + "/" + lon,
-			Geo: template.URL("geo:" + lat + "," + lon)}
+			OSM:    "https://www.openstreetmap.org/?mlat=" + lat + "&mlon=" + lon + "#map=16/" + lat + "/" + lon,
+			Geo:    template.URL("geo:" + lat + "," + lon),
+			Signed: d.Signed["plot"]}
 	}
 	certs := map[string]bool{}
+	addCert := func(scheme, id string) {
+		name := cat.Certifications[scheme]
+		if name == "" {
+			name = scheme
+		}
+		if label := name + " " + id; !certs[label] {
+			certs[label] = true
+			d.Certificates = append(d.Certificates, certView{Text: label, Scheme: scheme, ID: id})
+		}
+	}
 	coopKeys := map[string]bool{}
 	for _, k := range h.Cooperative.PublicKeys {
 		coopKeys[k] = true
@@ -339,8 +404,12 @@ func (s *Server) batchPageBytes(c echo.Context, h *History, cat *catalog, server
 		}
 	}
 	for _, ev := range h.Events {
-		v := eventView{Hash: ev.Hash, Step: stepName(cat, ev.BizStep), Date: eventDate(ev.EventTime), Note: ev.Note,
+		v := eventView{Hash: ev.Hash, BizStep: ev.BizStep, Step: stepName(cat, ev.BizStep), Date: eventDate(ev.EventTime), Note: ev.Note,
 			By: h.Cooperative.Name, ByID: "cooperative", Place: placeName(ev.ReadPoint, h)}
+		facts := ev.BizStep == trace.BizStepLotFacts && ev.Data["product"] != "" && ev.Data["lot"] != ""
+		if facts && ev.Action != "ADD" {
+			v.Step = cat.Messages["facts_corrected"]
+		}
 		if in := inspectorOf[ev.Signer]; in != nil && !coopKeys[ev.Signer] {
 			v.By, v.ByID = in.Name+" ("+in.Agency+")", "inspector:"+in.ID
 		}
@@ -349,7 +418,8 @@ func (s *Server) batchPageBytes(c echo.Context, h *History, cat *catalog, server
 			v.Failed = ev.Disposition == "non_conformant"
 		}
 		if ev.Quantity != nil {
-			v.Quantity = quantityText(cat, ev.Quantity.Value, ev.Quantity.Unit)
+			q := quantityOf(cat, ev.Quantity.Value, ev.Quantity.Unit)
+			v.Quantity = &q
 		}
 		keys := make([]string, 0, len(ev.Data))
 		for k := range ev.Data {
@@ -357,25 +427,22 @@ func (s *Server) batchPageBytes(c echo.Context, h *History, cat *catalog, server
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
+			if facts {
+				// The facts are the page's header; their fields are not steps' details.
+				break
+			}
 			name := cat.Fields[k]
 			if name == "" {
 				name = strings.ReplaceAll(k, "_", " ")
 			}
-			v.Details = append(v.Details, name+": "+ev.Data[k])
+			v.Details = append(v.Details, detailView{Text: name + ": " + ev.Data[k], Key: k, Value: ev.Data[k]})
 		}
 		if ev.Disposition == "recalled" {
 			v.Recall = true
 			d.Recall = &recallView{Reason: ev.Note}
 		}
 		for _, ce := range ev.Certifications {
-			name := cat.Certifications[ce.Scheme]
-			if name == "" {
-				name = ce.Scheme
-			}
-			if label := name + " " + ce.ID; !certs[label] {
-				certs[label] = true
-				d.Certificates = append(d.Certificates, label)
-			}
+			addCert(ce.Scheme, ce.ID)
 		}
 		for _, a := range ev.Attachments {
 			if strings.HasPrefix(a.MediaType, "image/") {
@@ -387,6 +454,7 @@ func (s *Server) batchPageBytes(c echo.Context, h *History, cat *catalog, server
 	if r := h.Recall; r != nil {
 		d.Recall = &recallView{Reason: r.Reason}
 	}
+
 	var buf bytes.Buffer
 	if err := s.pages.tmpl["batch"].ExecuteTemplate(&buf, "batch.html", d); err != nil {
 		return nil, err
@@ -444,16 +512,38 @@ func ddmmyyyy(date string) string {
 }
 
 func quantityText(cat *catalog, v trace.Decimal, unit string) string {
-	n := string(v)
-	if cat.Lang == "vi" {
-		// Vietnamese writes the decimal point as a comma.
-		n = strings.Replace(n, ".", ",", 1)
-	}
+	return quantityOf(cat, v, unit).Text
+}
+
+func quantityOf(cat *catalog, v trace.Decimal, unit string) quantityView {
 	u := cat.Units[unit]
 	if u == "" {
 		u = unit
 	}
-	return n + " " + u
+	return quantityView{Text: formatNumber(cat.Lang, string(v)) + " " + u, Value: string(v), Unit: unit}
+}
+
+// formatNumber writes a canonical decimal the way the language does:
+// Vietnamese groups thousands with "." and writes the decimal comma
+// (6.200; 0,4), English the other way round (6,200; 0.4). The page's
+// script formats signed values the same way to check what is shown.
+func formatNumber(lang, n string) string {
+	intPart, frac, hasFrac := strings.Cut(n, ".")
+	group, point := ",", "."
+	if lang == "vi" {
+		group, point = ".", ","
+	}
+	var b strings.Builder
+	for i, r := range intPart {
+		if i > 0 && (len(intPart)-i)%3 == 0 {
+			b.WriteString(group)
+		}
+		b.WriteRune(r)
+	}
+	if hasFrac {
+		b.WriteString(point + frac)
+	}
+	return b.String()
 }
 
 // placeName names where an event happened: the farm plot when its read

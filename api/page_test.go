@@ -91,7 +91,7 @@ func TestConsumerPage(t *testing.T) {
 		t.Errorf("Vary %v", res.Header.Values("Vary"))
 	}
 	for _, want := range []string{`<html lang="vi" data-verification="pending">`, "Thu hoạch", "Gieo trồng", "15/08/2025",
-		"1250,5 kg", "VietGAP VG-0123", "Ruộng số 7", "geo:9.56,105.98", "openstreetmap.org", "Giống: ST25",
+		"1.250,5 kg", "VietGAP VG-0123", "Ruộng số 7", "geo:9.56,105.98", "openstreetmap.org", "Giống: ST25",
 		"&lt;script&gt;alert(1)&lt;/script&gt;", "HTX &lt;b&gt;Mỹ&lt;/b&gt; &#34;Xuyên&#34;", "ST25-A&amp;B", `src="/static/js/verify.js?v=`} {
 		if !strings.Contains(page, want) {
 			t.Errorf("page lacks %q", want)

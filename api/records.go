@@ -138,18 +138,7 @@ func cooperativeFields(c *Cooperative) map[string]string {
 // *trace.VerifyError naming the first field that says something else.
 func checkSigned(h *History, signed []*trace.SignedEvent, coopKeys [][]byte) ([]string, error) {
 	var unsigned []string
-	facts, at := trace.LatestFacts(signed)
-	bf := batchFields(&h.Batch)
-	if facts == nil {
-		for _, f := range []string{"lot", "quantity", "harvest_date", "plot", "certifications"} {
-			if _, ok := bf[f]; ok {
-				unsigned = append(unsigned, "batch."+f)
-			}
-		}
-	} else if f, want, got := trace.DiffFields(facts.Fields(), bf); f != "" {
-		return nil, &trace.VerifyError{Index: at, Hash: signed[at].Hash.String(), Reason: trace.ReasonMismatch, Field: "batch." + f,
-			Detail: fmt.Sprintf("the history says %q, the lot's signed facts say %q", got, want)}
-	}
+	// The product and the cooperative first: a lot's facts quote them.
 	for _, part := range []struct {
 		rec    *Record
 		kind   trace.RecordKind
@@ -190,6 +179,18 @@ func checkSigned(h *History, signed []*trace.SignedEvent, coopKeys [][]byte) ([]
 		if f, want, got := trace.DiffFields(r.Fields, part.fields); f != "" {
 			return nil, fail(part.name+"."+f, "the history says %q, the %s's signed record says %q", got, part.name, want)
 		}
+	}
+	facts, at := trace.LatestFacts(signed)
+	bf := batchFields(&h.Batch)
+	if facts == nil {
+		for _, f := range []string{"lot", "quantity", "harvest_date", "plot", "certifications"} {
+			if _, ok := bf[f]; ok {
+				unsigned = append(unsigned, "batch."+f)
+			}
+		}
+	} else if f, want, got := trace.DiffFields(facts.Fields(), bf); f != "" {
+		return nil, &trace.VerifyError{Index: at, Hash: signed[at].Hash.String(), Reason: trace.ReasonMismatch, Field: "batch." + f,
+			Detail: fmt.Sprintf("the history says %q, the lot's signed facts say %q", got, want)}
 	}
 	if facts != nil && facts.Product != h.Product.ID {
 		return nil, &trace.VerifyError{Index: at, Hash: signed[at].Hash.String(), Reason: trace.ReasonMismatch, Field: "product.id",

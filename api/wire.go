@@ -124,22 +124,22 @@ type Plot struct {
 
 // Batch is the public view of a batch.
 type Batch struct {
-	ID            string    `json:"id"`
-	CooperativeID string    `json:"cooperative_id"`
-	ProductID     string    `json:"product_id"`
-	GTIN          string    `json:"gtin,omitempty"`
-	Lot           string    `json:"lot"`
-	Quantity      Quantity  `json:"quantity"`
-	HarvestDate   string    `json:"harvest_date,omitempty"`
-	Plot          *Plot     `json:"plot,omitempty"`
+	ID            string   `json:"id"`
+	CooperativeID string   `json:"cooperative_id"`
+	ProductID     string   `json:"product_id"`
+	GTIN          string   `json:"gtin,omitempty"`
+	Lot           string   `json:"lot"`
+	Quantity      Quantity `json:"quantity"`
+	HarvestDate   string   `json:"harvest_date,omitempty"`
+	Plot          *Plot    `json:"plot,omitempty"`
 	// Certifications are the certificates the cooperative claims for the lot.
 	Certifications []Certification `json:"certifications,omitempty"`
 	URL            string          `json:"url"`  // the public page of the batch
-	Path          string    `json:"path"` // the same, without the host
-	Events        uint64    `json:"events"`
-	Head          string    `json:"head,omitempty"` // hash of the last event
-	Template      string    `json:"template,omitempty"`
-	CreatedAt     time.Time `json:"created_at"`
+	Path           string          `json:"path"` // the same, without the host
+	Events         uint64          `json:"events"`
+	Head           string          `json:"head,omitempty"` // hash of the last event
+	Template       string          `json:"template,omitempty"`
+	CreatedAt      time.Time       `json:"created_at"`
 }
 
 // ILMD is lot master data of an event.

@@ -149,7 +149,7 @@ func TestBrowserWorkspaceSeason(t *testing.T) {
 	run("save offline", chromedp.Click(chromedp.CSS(`#step-form button[type=submit]`)))
 	waitFor("waiting to send", `!!document.querySelector('#queue [data-status="waiting"]') && document.getElementById("queue").textContent.includes("Đang chờ gửi")`)
 	screenshot(t, ctx, "app-step-offline-waiting")
-	if n := len(events(id)); n != 1 {
+	if n := len(events(id)); n != 2 { // the lot's facts and the sowing
 		t.Fatalf("while offline the server has %d events", n)
 	}
 	setOffline(t, ctx, false)
@@ -170,7 +170,7 @@ func TestBrowserWorkspaceSeason(t *testing.T) {
 			}
 		}
 	}
-	if len(evs) != 2 || spraying != 1 {
+	if len(evs) != 3 || spraying != 1 {
 		t.Fatalf("after reconnecting: %d events, %d sprayings", len(evs), spraying)
 	}
 	if !strings.Contains(pageText(t, ctx, `document.getElementById("history").innerText`), "Ghi trên máy lúc") {
@@ -188,7 +188,7 @@ func TestBrowserWorkspaceSeason(t *testing.T) {
 	run("save harvest", chromedp.Click(chromedp.CSS(`#step-form button[type=submit]`)))
 	waitFor("harvest recorded", `location.pathname === "/app/batches/`+id+`" && !!document.querySelector("#history img.photo")`)
 	screenshot(t, ctx, "app-batch-harvested")
-	if evs := events(id); len(evs) != 3 || evs[2]["attachments"] == nil {
+	if evs := events(id); len(evs) != 4 || evs[3]["attachments"] == nil {
 		t.Fatalf("harvest with photo: %d events %v", len(evs), evs[len(evs)-1]["attachments"])
 	}
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -393,6 +394,12 @@ func seedDemo(ctx context.Context, db *store.DB, keys *store.KeyDir, publicURL s
 			plot := b.plot
 			bt := &trace.Batch{CooperativeID: coop.ID, ProductID: p.ID, Lot: b.lot,
 				Quantity: trace.Quantity{Value: trace.Decimal(b.qty), Unit: "KGM"}, HarvestDate: b.harvest, Plot: &plot, CreatedBy: "demo"}
+			for _, s := range b.steps {
+				// The lot claims the certificates its harvest is recorded under.
+				if s.cert != nil && !slices.Contains(bt.Certifications, *s.cert) {
+					bt.Certifications = append(bt.Certifications, *s.cert)
+				}
+			}
 			if err := db.CreateBatch(bt); err != nil {
 				return nil, err
 			}

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/truyxuat/truyxuat/api"
 	"github.com/truyxuat/truyxuat/trace"
@@ -18,6 +19,8 @@ var messages = map[string][2]string{
 	"no_witnesses":   {"  (không yêu cầu nhân chứng)", "  (no witness quorum required)"},
 	"verified":       {"HỢP LỆ: %d sự kiện — đúng byte, đúng chuỗi liên kết, đúng chữ ký và đều có trong nhật ký minh bạch", "VALID: %d events — bytes, chain links and signatures check out, and every event is in the transparency log"},
 	"failed":         {"KHÔNG HỢP LỆ: %s", "INVALID: %s"},
+	"facts_ok":       {"✓ Sản phẩm, hợp tác xã và thông tin lô hiển thị đúng như bản đã ký", "✓ The product, the cooperative and the lot's facts shown are those signed"},
+	"unsigned":       {"! Chưa có chữ ký của hợp tác xã (thông tin do máy chủ cung cấp): %s", "! Not signed by the cooperative (the server's word only): %s"},
 	"event_failed":   {"sự kiện #%d (%s): %s — %s", "event #%d (%s): %s — %s"},
 	"pending":        {"sự kiện #%d (%s) chưa có trong checkpoint nào của nhật ký; thử lại sau vài giây", "event #%d (%s) is not in any checkpoint of the log yet; try again in a few seconds"},
 	"waiting":        {"  … %d sự kiện mới hơn checkpoint, chờ checkpoint tiếp theo", "  … %d event(s) newer than the checkpoint, waiting for the next one"},
@@ -82,4 +85,34 @@ func (p *printer) reason(r trace.VerifyReason) string {
 func (p *printer) fail(text string) error {
 	p.line("failed", text)
 	return fmt.Errorf("%s", p.msg("failed", text))
+}
+
+// factNames names, in both languages, the readable fields of a history
+// that a verifier may report as unsigned.
+var factNames = map[string][2]string{
+	"batch.lot":            {"mã lô", "lot code"},
+	"batch.quantity":       {"khối lượng", "quantity"},
+	"batch.harvest_date":   {"ngày thu hoạch", "harvest date"},
+	"batch.plot":           {"vùng trồng", "growing area"},
+	"batch.certifications": {"chứng nhận", "certificates"},
+	"product.name_vi":      {"tên sản phẩm", "product name"},
+	"product.name_en":      {"tên tiếng Anh của sản phẩm", "English product name"},
+	"product.category":     {"loại sản phẩm", "product category"},
+	"product.ocop_stars":   {"số sao OCOP", "OCOP stars"},
+	"product.gtin":         {"mã GTIN", "GTIN"},
+	"cooperative.name":     {"tên hợp tác xã", "cooperative name"},
+	"cooperative.province": {"tỉnh", "province"},
+	"cooperative.gln":      {"mã GLN", "GLN"},
+}
+
+// facts names unsigned fields in the report's language.
+func (p *printer) facts(fields []string) string {
+	out := make([]string, len(fields))
+	for i, f := range fields {
+		out[i] = f
+		if n, ok := factNames[f]; ok {
+			out[i] = n[p.lang]
+		}
+	}
+	return strings.Join(out, ", ")
 }

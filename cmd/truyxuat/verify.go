@@ -134,6 +134,10 @@ func verifyBundle(p *printer, fetch func() (*api.History, error), trust *trustAn
 		for i, ev := range h.Events {
 			fmt.Fprintln(p.w, p.msg("event_ok", i, ev.EventTime, ev.BizStep, ev.Hash[:16], *ev.LogIndex))
 		}
+		p.line("facts_ok")
+		if len(res.Unsigned) > 0 {
+			p.line("unsigned", p.facts(res.Unsigned))
+		}
 		if res.Checkpoint != nil {
 			p.line("checkpoint_ok", res.Checkpoint.Origin, res.Checkpoint.Size)
 			if trust.policy != nil && trust.policy.Quorum != "none" {

@@ -4,9 +4,16 @@
 // in the server: every event's SHA-256, the chain links and order inside the
 // signed bytes, every Ed25519 signature against the cooperative's keys or
 // those of the inspectors the history lists (and that the page names the
-// right one as the event's author), every inclusion proof (RFC 6962) against the log checkpoint, and the
-// checkpoint's Ed25519 signature against the log key this page pins. Only
-// when all pass does <html data-verification> become "verified"; any
+// right one as the event's author), the signed records of the product and
+// the cooperative, every inclusion proof (RFC 6962) against the log
+// checkpoint, and the checkpoint's Ed25519 signature against the log key
+// this page pins. It also checks that what the page shows as the
+// cooperative's word is what was signed: the product and the cooperative
+// (their signed records), the lot's facts (the newest facts record of its
+// chain, and the lot the scanned label names), each step with its quantity
+// and details, the certificates and the photos. A fact no signature covers
+// must be marked so on the page and listed by the history as unsigned.
+// Only when all pass does <html data-verification> become "verified"; any
 // failure makes it "failed" and names what failed.
 
 const root = document.documentElement;
@@ -114,8 +121,123 @@ async function openCheckpoint(note, vkey, origin) {
   return { size, root: rootHash, witnesses };
 }
 
+const FACTS_STEP = "creating_class_instance";
+const dec = new TextDecoder("utf-8", { fatal: true });
+
+function parseJSON(bytes, what) {
+  try { return JSON.parse(dec.decode(bytes)); } catch (_) { throw new Failure("hashes", `${what}: bytes are not valid`); }
+}
+
+// Numbers as the page writes them: Vietnamese groups thousands with "."
+// and writes a decimal comma, other languages the other way round.
+function formatNumber(lang, n) {
+  const [int, frac] = n.split(".");
+  const [group, point] = lang === "vi" ? [".", ","] : [",", "."];
+  let out = "";
+  for (let i = 0; i < int.length; i++) {
+    if (i > 0 && (int.length - i) % 3 === 0) out += group;
+    out += int[i];
+  }
+  return frac === undefined ? out : out + point + frac;
+}
+
+const ddmmyyyy = (d) => d.split("-").reverse().join("/");
+const text = (el) => (el ? el.textContent : "");
+
+// A quantity shown as "<number> <unit name>" with its signed value and
+// unit in data-value and data-unit.
+function sameQuantity(el, q, lang) {
+  return !!el && !!q && el.dataset.value === q.value && el.dataset.unit === q.unit &&
+    el.textContent.startsWith(formatNumber(lang, q.value) + " ");
+}
+
+// Opens a signed registry record (the product's or the cooperative's):
+// its hash, that it is the record of that entry, signed by a key of the
+// cooperative. Returns its decoded contents, or null when the history
+// carries none.
+async function openRecord(r, kind, id, coopID, keys) {
+  if (!r) return null;
+  const body = b64(r.canonical);
+  const hash = await sha256(body);
+  if (hex(hash) !== r.hash) throw new Failure("hashes", `${kind} record: hash does not match its bytes`);
+  const c = parseJSON(body, `${kind} record`);
+  if (c.v !== 1 || c.kind !== kind || c.id !== id || c.cooperative !== coopID) throw new Failure("links", `${kind} record: it is another ${kind}'s`);
+  if (!keys.has(r.signer)) throw new Failure("signatures", `${kind} record: signed by a key that is not the cooperative's`);
+  const sig = b64(r.signature), signer = b64(r.signer);
+  if (!(await ed25519Verify(signer, sig, body))) throw new Failure("signatures", `${kind} record: bad signature`);
+  return { fields: c.fields || {}, r, hash, sig, signer };
+}
+
+// The lot a Digital Link path names (/01/<gtin>/10/<lot>), or null for
+// another kind of path.
+function labelLot() {
+  const m = /^\/01\/([0-9]{14})\/10\/([^/]+)$/.exec(location.pathname);
+  if (!m) return null;
+  try { return { gtin: m[1], lot: decodeURIComponent(m[2]) }; } catch (_) { return { gtin: m[1], lot: null }; }
+}
+
+// checkPage checks what the page shows against what was signed: facts is
+// the newest facts record of the chain (null for a lot registered before
+// lots had signed facts), product and coop the opened registry records.
+function checkPage(h, lang, facts, product, coop, signedCerts, signedPhotos) {
+  const unsigned = new Set(h.unsigned || []);
+  const f = facts ? facts.data || {} : null;
+  const plot = f && f.plot ? { name: f.plot, lat: f.plot_lat, lon: f.plot_lon } : null;
+  // Each fact the page may show: where its signed value comes from, the
+  // history fields that say it is unsigned, and the check of the element.
+  const facts_ = {
+    product: [product, ["product.name_vi", "product.name_en"], (el) =>
+      el.textContent === (lang === "vi" ? product.fields.name_vi : product.fields["name_" + lang] || product.fields.name_vi)],
+    ocop: [product, ["product.ocop_stars"], (el) =>
+      el.dataset.stars === product.fields.ocop_stars && el.textContent === "★".repeat(Number(product.fields.ocop_stars))],
+    cooperative: [coop, ["cooperative.name"], (el) => el.textContent === coop.fields.name],
+    province: [coop, ["cooperative.province"], (el) => el.textContent === coop.fields.province],
+    lot: [f, ["batch.lot"], (el) => el.textContent === f.lot],
+    quantity: [f, ["batch.quantity"], (el) => sameQuantity(el, facts.quantity, lang)],
+    harvest_date: [f && facts.ilmd && facts.ilmd.harvestDate, ["batch.harvest_date"], (el) => el.textContent === ddmmyyyy(facts.ilmd.harvestDate)],
+    plot: [plot, ["batch.plot"], (el) => {
+      const osm = document.querySelector(".farm a.osm");
+      return el.textContent === plot.name && !!osm &&
+        osm.getAttribute("href") === `https://www.openstreetmap.org/?mlat=${plot.lat}&mlon=${plot.lon}#map=16/${plot.lat}/${plot.lon}`;
+    }],
+  };
+  let marked = 0;
+  for (const el of document.querySelectorAll("[data-bind]")) {
+    const spec = facts_[el.dataset.bind];
+    if (!spec) throw new Failure("hashes", `the page shows an unknown fact (${el.dataset.bind})`);
+    const [source, fields, check] = spec;
+    if (el.dataset.signed === "false") {
+      // Shown as the server's word: the history must say no signature covers it.
+      if (!fields.some((x) => unsigned.has(x))) throw new Failure("hashes", `the page marks ${el.dataset.bind} as unsigned, but the history does not`);
+      marked++;
+      continue;
+    }
+    if (!source) throw new Failure("hashes", `the page shows ${el.dataset.bind} as signed, but no signature covers it`);
+    if (!check(el)) throw new Failure("hashes", `the page shows a ${el.dataset.bind} other than the signed one`);
+  }
+  if (marked > 0 && !document.getElementById("unsigned")) throw new Failure("hashes", "the page does not say which facts are unsigned");
+  // What the page must show, signed or marked: the product and the lot.
+  for (const k of ["product", "lot", "quantity"]) {
+    if (!document.querySelector(`[data-bind="${k}"]`)) throw new Failure("hashes", `the page does not show the ${k}`);
+  }
+  // The scanned label names this lot.
+  const label = labelLot();
+  if (label && f && (label.lot !== f.lot || (f.gtin && label.gtin !== f.gtin))) {
+    throw new Failure("hashes", "the label names another lot than the signed one");
+  }
+  for (const li of document.querySelectorAll(".certs li")) {
+    if (!signedCerts.has(li.dataset.scheme + " " + li.dataset.id)) throw new Failure("hashes", "the page shows a certificate that was not signed");
+  }
+  for (const img of document.querySelectorAll(".photos img")) {
+    if (!signedPhotos.has(img.dataset.sha256) || !img.getAttribute("src").startsWith("/attachments/" + img.dataset.sha256 + "?")) {
+      throw new Failure("hashes", "the page shows a photo that was not signed");
+    }
+  }
+}
+
 async function verifyHistory(h, batchID, vkey, origin) {
   if (!h.batch || h.batch.id !== batchID) throw new Failure("links", "the history is for another batch");
+  const lang = root.lang;
   const keys = new Set(h.cooperative.public_keys || []);
   // An inspection is signed by the inspector who made it; the chain is
   // still the cooperative's.
@@ -123,9 +245,10 @@ async function verifyHistory(h, batchID, vkey, origin) {
   for (const ins of h.inspectors || []) {
     for (const k of ins.public_keys || []) if (!keys.has(k)) inspectorOf.set(k, ins.id);
   }
-  const dec = new TextDecoder("utf-8", { fatal: true });
   let prev = null;
   const checked = [];
+  let facts = null;
+  const signedCerts = new Set(), signedPhotos = new Set();
   const items = document.querySelectorAll(".timeline li[data-hash]");
   if (items.length !== h.events.length) throw new Failure("hashes", "the page does not show every signed event");
   for (let i = 0; i < h.events.length; i++) {
@@ -133,8 +256,7 @@ async function verifyHistory(h, batchID, vkey, origin) {
     const body = b64(ev.canonical);
     const hash = await sha256(body);
     if (hex(hash) !== ev.hash) throw new Failure("hashes", `event ${i}: hash does not match its bytes`);
-    let c;
-    try { c = JSON.parse(dec.decode(body)); } catch (_) { throw new Failure("hashes", `event ${i}: bytes are not an event`); }
+    const c = parseJSON(body, `event ${i}`);
     if (c.v !== 1 || c.seq !== i || c.batch !== batchID) throw new Failure("links", `event ${i}: out of order or from another batch`);
     if ((prev === null && "prev" in c) || (prev !== null && c.prev !== prev)) throw new Failure("links", `event ${i}: does not link to the event before it`);
     // What the page and the JSON say must be what was signed.
@@ -143,9 +265,15 @@ async function verifyHistory(h, batchID, vkey, origin) {
     }
     const li = items[i];
     const day = c.eventTime.slice(0, 10).split("-").reverse().join("/");
-    if (!li || li.dataset.hash !== ev.hash || !li.querySelector(".when").textContent.startsWith(day) ||
-        (li.querySelector(".note") || { textContent: "" }).textContent !== (c.note || "")) {
+    if (!li || li.dataset.hash !== ev.hash || li.dataset.step !== c.bizStep || !text(li.querySelector(".when")).startsWith(day) ||
+        text(li.querySelector(".note")) !== (c.note || "")) {
       throw new Failure("hashes", `event ${i}: the page shows something other than what was signed`);
+    }
+    const qty = li.querySelector(".qty");
+    if ((qty || c.quantity) && !sameQuantity(qty, c.quantity, lang)) throw new Failure("hashes", `event ${i}: the page shows another quantity than the signed one`);
+    for (const p of li.querySelectorAll(".data")) {
+      const v = (c.data || {})[p.dataset.k];
+      if (v === undefined || p.dataset.v !== v || !p.textContent.endsWith(": " + v)) throw new Failure("hashes", `event ${i}: the page shows a detail that was not signed`);
     }
     const owner = keys.has(ev.signer) ? "cooperative" : inspectorOf.has(ev.signer) ? "inspector:" + inspectorOf.get(ev.signer) : null;
     if (owner === null) throw new Failure("signatures", `event ${i}: signed by a key that is neither the cooperative's nor an inspector's`);
@@ -154,22 +282,30 @@ async function verifyHistory(h, batchID, vkey, origin) {
     }
     const sig = b64(ev.signature), signer = b64(ev.signer);
     if (!(await ed25519Verify(signer, sig, body))) throw new Failure("signatures", `event ${i}: bad signature`);
-    checked.push({ ev, hash, sig, signer });
+    if (c.type === "ObjectEvent" && c.bizStep === FACTS_STEP && c.data && c.data.product && c.data.lot && owner === "cooperative") facts = c;
+    for (const ce of c.certifications || []) signedCerts.add(ce.scheme + " " + ce.id);
+    for (const a of c.attachments || []) signedPhotos.add(a.sha256);
+    checked.push({ what: `event ${ev.seq}`, rec: ev, hash, sig, signer });
     prev = hex(hash);
   }
+  const product = await openRecord(h.product_record, "product", h.product.id, h.cooperative.id, keys);
+  const coop = await openRecord(h.cooperative_record, "cooperative", h.cooperative.id, h.cooperative.id, keys);
+  if (product && facts && facts.data.product !== h.product.id) throw new Failure("links", "the lot's signed facts name another product");
+  for (const r of [product, coop]) if (r) checked.push({ what: `${r.r.kind} record`, rec: r.r, hash: r.hash, sig: r.sig, signer: r.signer });
   mark("hashes"); mark("links"); mark("signatures");
+  checkPage(h, lang, facts, product, coop, signedCerts, signedPhotos);
   // The log signs a checkpoint within about a second of an event.
   if (!h.checkpoint) return { cp: null, missing: checked.length };
   const cp = await openCheckpoint(h.checkpoint, vkey, origin);
   mark("checkpoint");
   let missing = 0;
-  for (const { ev, hash, sig, signer } of checked) {
+  for (const { what, rec, hash, sig, signer } of checked) {
     const entry = await sha256(enc.encode("truyxuat log entry v1\n"), hash, sig, signer);
-    if (ev.log_entry !== undefined && !same(entry, b64(ev.log_entry))) throw new Failure("log", `event ${ev.seq}: log entry does not match`);
-    if (!ev.inclusion_proof) { missing++; continue; }
+    if (rec.log_entry !== undefined && !same(entry, b64(rec.log_entry))) throw new Failure("log", `${what}: log entry does not match`);
+    if (!rec.inclusion_proof) { missing++; continue; }
     const leaf = await sha256(new Uint8Array([0]), entry);
-    const r = await rootFromProof(ev.log_index, cp.size, leaf, ev.inclusion_proof.map(b64));
-    if (!same(r, cp.root)) throw new Failure("log", `event ${ev.seq}: not in the log`);
+    const r = await rootFromProof(rec.log_index, cp.size, leaf, rec.inclusion_proof.map(b64));
+    if (!same(r, cp.root)) throw new Failure("log", `${what}: not in the log`);
   }
   return { cp, missing };
 }
@@ -204,7 +340,7 @@ async function run() {
       mark("log");
       document.getElementById("v-log").textContent =
         `${d.msgSize}: ${cp.size} · ${d.msgWitnesses}: ${cp.witnesses.length ? cp.witnesses.join(", ") : d.msgNone}`;
-      show("verified", d.msgOk, d.msgOkDetail);
+      show("verified", d.msgOk, document.querySelector('[data-signed="false"]') ? d.msgOkPartial : d.msgOkDetail);
     } catch (e) {
       if (e instanceof Failure) mark(e.check, false);
       show("failed", d.msgFailed, `${d.msgFailedDetail} (${e.message})`);
