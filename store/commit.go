@@ -39,11 +39,11 @@ type prepareFunc func(st *seqState) (*pending, error)
 
 // pending is a prepared request.
 type pending struct {
-	sign   func()                  // optional; runs on a signing worker
-	write  func(tx *bolt.Tx) error // runs in the group's transaction
-	result any                     // handed to the caller once committed
-	events  []*StoredEvent         // the events it writes, in order, for the log
-	records []*StoredRecord        // the registry records it writes, after its events, for the log
+	sign    func()                  // optional; runs on a signing worker
+	write   func(tx *bolt.Tx) error // runs in the group's transaction
+	result  any                     // handed to the caller once committed
+	events  []*StoredEvent          // the events it writes, in order, for the log
+	records []*StoredRecord         // the registry records it writes, after its events, for the log
 }
 
 type commitReq struct {
