@@ -1119,11 +1119,21 @@ func BatchLinkURI(base, id string) (string, error) {
 	return b + p, nil
 }
 
-// ParseBatchLinkPath returns the batch id of a short-link path /b/<id>.
-func ParseBatchLinkPath(path string) (string, error) {
-	id, ok := strings.CutPrefix(path, BatchLinkPrefix)
+// ParseBatchLinkPath returns the batch id of a short-link path /b/<id>, as
+// an HTTP handler sees it: pass r.URL.EscapedPath(). Percent-escapes are
+// decoded (strictly) before the id is checked, so /b/st25%2F is the id
+// "st25/", which is refused, never the batch st25.
+func ParseBatchLinkPath(escapedPath string) (string, error) {
+	raw, ok := strings.CutPrefix(escapedPath, BatchLinkPrefix)
 	if !ok {
 		return "", &FieldError{Field: "path", Reason: "a batch short link has the form /b/<batch id>"}
+	}
+	if strings.HasSuffix(raw, "/") {
+		return "", &FieldError{Field: "path", Reason: "the link ends with '/': a batch short link is /b/<batch id>, with no trailing slash"}
+	}
+	id, err := dlUnescape(raw)
+	if err != nil {
+		return "", &FieldError{Field: "batch", Reason: err.Error() + ": a '%' must be followed by two hex digits"}
 	}
 	if err := dlValidateBatchID(id); err != nil {
 		return "", err

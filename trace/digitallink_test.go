@@ -451,7 +451,10 @@ func TestDigitalLinkBatchShortLink(t *testing.T) {
 			t.Errorf("BatchLinkPath(%q) error = %v", bad, err)
 		}
 	}
-	for _, bad := range []string{"/x/abc", "/b/", "/b/abc/def", "/b/ABC"} {
+	if id, err := ParseBatchLinkPath("/b/%61bc"); err != nil || id != "abc" {
+		t.Errorf("ParseBatchLinkPath(/b/%%61bc) = %q, %v", id, err)
+	}
+	for _, bad := range []string{"/x/abc", "/b/", "/b/abc/def", "/b/ABC", "/b/abc/", "/b/abc%2F", "/b/ab%2"} {
 		if _, err := ParseBatchLinkPath(bad); err == nil {
 			t.Errorf("ParseBatchLinkPath(%q) succeeded", bad)
 		}
@@ -461,54 +464,118 @@ func TestDigitalLinkBatchShortLink(t *testing.T) {
 	}
 }
 
-// FuzzDigitalLinkParse checks that parsing never panics and that a parsed
-// link renders to a canonical form that parses back to the same value.
-func FuzzDigitalLinkParse(f *testing.F) {
-	for _, s := range []string{
-		"/01/08931234567897/10/TL2025-0815?17=251015&7007=250815&422=704",
-		"/01/05412345000013/10/ABC%26%2B123?3103=000189&3923=2172",
-		"/01/08931234567897/22/V/10/TL%2F1/21/ABC?linkType=all&s=x",
-		"/414/8931234000011/254/A",
-		"/00/389312340000000012",
-		"/gtin/08931234567897/lot/TL1",
-		"/01/08931234567897/10/L%C3%941",
-		"/dl/01/08931234567897?99=a%26b&&x=%20",
-	} {
-		path, query, _ := strings.Cut(s, "?")
-		f.Add(path, query)
+// FuzzParseDigitalLinkPath checks that parsing a request's path and query
+// never panics, fails only with the errors it documents, and that a parsed
+// link renders to a canonical form that parses back to the same value. The
+// seeds are the test vectors.
+func FuzzParseDigitalLinkPath(f *testing.F) {
+	for _, uri := range dlVectorURIs(f) {
+		if u, err := url.Parse(uri); err == nil {
+			f.Add(u.EscapedPath(), u.RawQuery)
+		}
 	}
+	f.Add("/dl/01/08931234567897?99=a%26b&&x=%20", "")
 	f.Fuzz(func(t *testing.T, path, query string) {
 		d, err := ParseDigitalLinkPath(path, query)
 		if err != nil {
+			checkDLError(t, err)
+			return
+		}
+		checkDLRoundTrip(t, d)
+	})
+}
+
+// FuzzParseDigitalLink does the same for whole URIs.
+func FuzzParseDigitalLink(f *testing.F) {
+	for _, uri := range dlVectorURIs(f) {
+		f.Add(uri)
+	}
+	f.Fuzz(func(t *testing.T, uri string) {
+		d, err := ParseDigitalLink(uri)
+		if err != nil {
+			checkDLError(t, err)
+			return
+		}
+		checkDLRoundTrip(t, d)
+	})
+}
+
+// checkDLError checks that err is one of the two errors a parse may give.
+func checkDLError(t *testing.T, err error) {
+	t.Helper()
+	var fe *FieldError
+	var ue *UnsupportedLinkError
+	switch {
+	case errors.As(err, &fe):
+		if !errors.Is(err, ErrInvalid) || errors.Is(err, ErrUnsupported) || fe.Reason == "" {
+			t.Fatalf("error %v", err)
+		}
+	case errors.As(err, &ue):
+		if errors.Is(err, ErrInvalid) || lookupAI(ue.AI) == nil {
+			t.Fatalf("error %v names AI %q", err, ue.AI)
+		}
+	default:
+		t.Fatalf("error %v (%T) is neither a *FieldError nor an *UnsupportedLinkError", err, err)
+	}
+}
+
+// checkDLRoundTrip checks that a parsed link is valid, renders as ASCII
+// and parses back to itself.
+func checkDLRoundTrip(t *testing.T, d DigitalLink) {
+	t.Helper()
+	if err := d.Validate(); err != nil {
+		t.Fatalf("parsed link %s does not validate: %v", d, err)
+	}
+	p, q := d.Path(), d.RawQuery()
+	d2, err := ParseDigitalLinkPath(p, q)
+	if err != nil {
+		t.Fatalf("rendered %s?%s does not parse: %v", p, q, err)
+	}
+	if !reflect.DeepEqual(d, d2) {
+		t.Fatalf("round trip changed %+v into %+v", d, d2)
+	}
+	if d2.Path() != p || d2.RawQuery() != q {
+		t.Fatalf("rendering is not stable: %s?%s then %s?%s", p, q, d2.Path(), d2.RawQuery())
+	}
+	uri, err := d.URI("https://trace.example.vn")
+	if err != nil {
+		t.Fatalf("URI: %v", err)
+	}
+	for i := 0; i < len(uri); i++ {
+		if uri[i] <= ' ' || uri[i] >= 0x7f {
+			t.Fatalf("URI %q is not printable ASCII", uri)
+		}
+	}
+	if d3, err := ParseDigitalLink(uri); err != nil || !reflect.DeepEqual(d, d3) {
+		t.Fatalf("ParseDigitalLink(%s) = %+v, %v; want %+v", uri, d3, err, d)
+	}
+}
+
+// FuzzParseBatchLinkPath checks the short-link parser: no panics, only
+// field errors, and an id it accepts renders back to a path that gives the
+// same id.
+func FuzzParseBatchLinkPath(f *testing.F) {
+	for _, s := range []string{"/b/st25k7", "/b/lot-2025-08", "/b/", "/b/abc/", "/b/abc%2F", "/b/%61bc", "/b/a%2", "/b/ABC", "/x/abc", "/b/l%C3%B41"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, path string) {
+		id, err := ParseBatchLinkPath(path)
+		if err != nil {
 			var fe *FieldError
-			if !errors.As(err, &fe) {
+			if !errors.As(err, &fe) || !errors.Is(err, ErrInvalid) {
 				t.Fatalf("error %v is not a *FieldError", err)
 			}
 			return
 		}
-		p, q := d.Path(), d.RawQuery()
-		d2, err := ParseDigitalLinkPath(p, q)
+		p, err := BatchLinkPath(id)
 		if err != nil {
-			t.Fatalf("rendered %s?%s does not parse: %v (from %q ? %q)", p, q, err, path, query)
+			t.Fatalf("accepted id %q does not render: %v", id, err)
 		}
-		if !reflect.DeepEqual(d, d2) {
-			t.Fatalf("round trip changed %+v into %+v", d, d2)
+		if again, err := ParseBatchLinkPath(p); err != nil || again != id {
+			t.Fatalf("ParseBatchLinkPath(%s) = %q, %v; want %q", p, again, err, id)
 		}
-		if d2.Path() != p || d2.RawQuery() != q {
-			t.Fatalf("rendering is not stable: %s?%s then %s?%s", p, q, d2.Path(), d2.RawQuery())
-		}
-		uri, err := d.URI("https://trace.example.vn")
-		if err != nil {
-			t.Fatalf("URI: %v", err)
-		}
-		for i := 0; i < len(uri); i++ {
-			if uri[i] <= ' ' || uri[i] >= 0x7f {
-				t.Fatalf("URI %q is not printable ASCII", uri)
-			}
-		}
-		d3, err := ParseDigitalLink(uri)
-		if err != nil || !reflect.DeepEqual(d, d3) {
-			t.Fatalf("ParseDigitalLink(%s) = %+v, %v; want %+v", uri, d3, err, d)
+		if strings.HasSuffix(path, "/") {
+			t.Fatalf("%q ends with '/' and was accepted", path)
 		}
 	})
 }
