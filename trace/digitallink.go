@@ -792,6 +792,21 @@ func ParseDigitalLinkPath(escapedPath, rawQuery string) (DigitalLink, error) {
 	return d, nil
 }
 
+// DigitalLinkKeys returns the AIs GS1 allows as the primary key of a
+// Digital Link ("00", "01", "253" …), in ascending order, so a resolver
+// can claim the paths that start with one.
+func DigitalLinkKeys() []string {
+	lookupAI(aiGTIN)
+	var keys []string
+	for ai, r := range aiRules {
+		if r.key {
+			keys = append(keys, ai)
+		}
+	}
+	slices.Sort(keys)
+	return keys
+}
+
 // dlFindRoot returns the index in segs of the primary key that roots the
 // Digital Link, or -1. Like GS1's engine it walks AI/value pairs back from
 // the end of the path while they are GS1 AIs and stops at the first
