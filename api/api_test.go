@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -329,5 +331,114 @@ func TestServiceEndpoints(t *testing.T) {
 	}
 	if rid := r.header.Get("X-Request-Id"); rid == "" {
 		t.Error("no request id header")
+	}
+}
+
+// TestResolverKeepsEncodedData follows a lot whose code ends in '/' (GS1
+// character set 82 has it) from the API through its printed label to the
+// resolver, and checks that no path is ever rebuilt from its decoded form:
+// %2F stays part of the lot, and a literal trailing slash is refused.
+func TestResolverKeepsEncodedData(t *testing.T) {
+	e := newEnv(t)
+	key, _, slashed := e.seed("HTX A", "8931234567897", "TL3777/")
+	e.expect(e.do("POST", "/api/v1/batches/"+slashed.ID+"/events", key, map[string]any{"biz_step": "commissioning"}, true), 201)
+	r := e.do("POST", "/api/v1/batches", key, map[string]any{"product_id": slashed.ProductID, "lot": "ST25-2508-A",
+		"quantity": map[string]any{"value": 100, "unit": "KGM"}, "harvest_date": "2025-08-20"}, true)
+	e.expect(r, 201)
+	var plain Batch
+	r.decode(t, &plain)
+	e.expect(e.do("POST", "/api/v1/batches/"+plain.ID+"/events", key, map[string]any{"biz_step": "commissioning"}, true), 201)
+	if want := "/01/08931234567897/10/TL3777%2F"; slashed.Path != want {
+		t.Fatalf("batch path %s, want %s", slashed.Path, want)
+	}
+	resolve := func(path string) (int, History, string) {
+		t.Helper()
+		// Sent byte for byte, even a malformed escape.
+		req, err := http.NewRequest("GET", e.srv.URL, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.URL.Opaque, req.URL.RawQuery, _ = strings.Cut(path, "?")
+		req.Header.Set("Accept", "application/json")
+		res, err := http.DefaultTransport.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		body, _ := io.ReadAll(res.Body)
+		var h History
+		if res.StatusCode == 200 {
+			if err := json.Unmarshal(body, &h); err != nil {
+				t.Fatalf("%s: %v", path, err)
+			}
+		}
+		return res.StatusCode, h, string(body)
+	}
+
+	// The link the label prints, made by the code that makes labels, and
+	// as a phone reads it from the printed QR code.
+	var h History
+	e.do("GET", "/api/v1/batches/"+slashed.ID, "", nil, true).decode(t, &h)
+	content, _, err := LabelContent(&h, "https://trace.example.vn")
+	if err != nil {
+		t.Fatal(err)
+	}
+	uri := content.URI
+	if !strings.HasPrefix(uri, "https://trace.example.vn/01/08931234567897/10/TL3777%2F?") {
+		t.Fatalf("label link %s", uri)
+	}
+	t.Run("scanned label", func(t *testing.T) {
+		zbar := needTool(t, "zbarimg")
+		r := e.do("GET", "/api/v1/batches/"+slashed.ID+"/labels?format=png", key, nil, true)
+		e.expect(r, 200)
+		png := filepath.Join(t.TempDir(), "label.png")
+		if err := os.WriteFile(png, r.body, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out, err := exec.Command(zbar, "--raw", "-q", png).Output()
+		if got := strings.TrimSpace(string(out)); err != nil || got != uri {
+			t.Errorf("zbarimg read %q (%v), want %q", got, err, uri)
+		}
+	})
+	for _, path := range []string{strings.TrimPrefix(uri, "https://trace.example.vn"), slashed.Path, "/b/" + slashed.ID} {
+		status, h, body := resolve(path)
+		if status != 200 || h.Batch.ID != slashed.ID || h.Batch.Lot != "TL3777/" {
+			t.Errorf("%s: %d batch %q lot %q %.200s", path, status, h.Batch.ID, h.Batch.Lot, body)
+		}
+	}
+
+	for _, tc := range []struct {
+		path   string
+		status int
+	}{
+		{"/01/08931234567897/10/ST25-2508-A", 200},
+		// A different lot, ST25-2508-A/, which does not exist.
+		{"/01/08931234567897/10/ST25-2508-A%2F", 404},
+		{"/01/08931234567897/10/ST25-2508-A%2f", 404},
+		{"/01/08931234567897/10/TL3777", 404},
+		// A literal trailing slash is malformed, never trimmed.
+		{"/01/08931234567897/10/ST25-2508-A/", 400},
+		{"/01/08931234567897/10/TL3777%2F/", 400},
+		{"/b/" + plain.ID + "/", 400},
+		{"/b/" + plain.ID + "%2F", 400},
+		// Valid GS1 Digital Links that name nothing truyxuat keeps.
+		{"/01/08931234567897/235/TPX-1", 404},
+		{"/01/08931234567897?17=251231", 404},
+		// Invalid ones.
+		{"/01/08931234567897/10/ST25-2508-A?17=251315", 400},
+		{"/01/08931234567897/10/ST25-2508-A?999=1", 400},
+		{"/01/08931234567897/10/ST25-2508-A%2", 400},
+	} {
+		status, h, body := resolve(tc.path)
+		if status != tc.status {
+			t.Errorf("%s: %d, want %d: %.200s", tc.path, status, tc.status, body)
+		}
+		if status == 200 && h.Batch.ID != plain.ID {
+			t.Errorf("%s answered batch %s, want %s", tc.path, h.Batch.ID, plain.ID)
+		}
+	}
+	// Other routes keep tolerating a trailing slash, with their data intact.
+	if r := e.do("GET", "/api/v1/batches/"+slashed.ID+"/", "", nil, false); r.status != 200 || !strings.Contains(string(r.body), `"lot":"TL3777/"`) {
+		t.Errorf("API path with a trailing slash: %d %.200s", r.status, r.body)
 	}
 }

@@ -152,7 +152,7 @@ func blob(c echo.Context, contentType string, body encoded) error {
 // history, whose bodies the cache compresses itself.
 func servesHistory(c echo.Context) bool {
 	switch c.Path() {
-	case "/01/*", trace.BatchLinkPrefix + ":id", "/api/v1/batches/:id":
+	case "/01/*", shortLinkRoute, "/api/v1/batches/:id":
 		return true
 	}
 	return false

@@ -316,15 +316,20 @@ func (s *Server) getEvent(c echo.Context) error {
 	return c.JSON(http.StatusOK, toEvent(st))
 }
 
-// resolveDigitalLink serves GET /01/{gtin14}/10/{lot}: the batch a GS1
-// Digital Link names.
+// resolveDigitalLink serves GET /01/{gtin14}/10/{lot} (and every other
+// GS1 primary key): the batch a GS1 Digital Link names. A malformed link
+// is 400; a valid one that names no lot truyxuat keeps is 404.
 func (s *Server) resolveDigitalLink(c echo.Context) error {
 	r := c.Request()
 	dl, err := trace.ParseDigitalLinkPath(r.URL.EscapedPath(), r.URL.RawQuery)
-	if err != nil {
+	switch {
+	case errors.Is(err, trace.ErrUnsupported):
+		return err
+	case err != nil:
 		return badRequest(err)
-	}
-	if dl.Lot == "" {
+	case dl.GTIN == "":
+		return echo.NewHTTPError(http.StatusNotFound, "this Digital Link names a location or a logistic unit; truyxuat resolves lots: /01/<GTIN>/10/<lot>")
+	case dl.Lot == "":
 		return echo.NewHTTPError(http.StatusNotFound, "this Digital Link names a product but no lot (add /10/<lot>)")
 	}
 	bt, err := s.batchByLot(dl.GTIN, dl.Lot)
@@ -336,7 +341,7 @@ func (s *Server) resolveDigitalLink(c echo.Context) error {
 
 // resolveShortLink serves GET /b/{id}.
 func (s *Server) resolveShortLink(c echo.Context) error {
-	id, err := trace.ParseBatchLinkPath(c.Request().URL.Path)
+	id, err := trace.ParseBatchLinkPath(c.Request().URL.EscapedPath())
 	if err != nil {
 		return badRequest(err)
 	}

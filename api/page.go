@@ -203,8 +203,7 @@ func negotiate(r *http.Request) string {
 
 // wantsPage reports whether an error on this request should be a page.
 func wantsPage(c echo.Context) bool {
-	p := c.Request().URL.Path
-	return (strings.HasPrefix(p, "/01/") || strings.HasPrefix(p, trace.BatchLinkPrefix)) && negotiate(c.Request()) == repHTML
+	return isResolverPath(c.Request().URL.EscapedPath()) && negotiate(c.Request()) == repHTML
 }
 
 // securityHeaders are set on every response; pages get a strict CSP.
@@ -483,6 +482,10 @@ func (s *Server) renderErrorPage(c echo.Context, p *Problem) error {
 	d.State = "failed"
 	if p.Status == http.StatusBadRequest {
 		d.Detail = p.Detail
+		if len(p.Errors) == 1 {
+			// The reason alone, without the name of the field it is about.
+			d.Detail = p.Errors[0].Detail
+		}
 	}
 	return s.render(c, p.Status, "error", d)
 }

@@ -208,9 +208,13 @@ func TestLinksetAndResolver(t *testing.T) {
 	if res, err := http.DefaultClient.Do(req); err != nil || res.StatusCode != 204 || !strings.Contains(res.Header.Get("Allow"), "GET") {
 		t.Errorf("OPTIONS: %v %v", res, err)
 	}
-	// Trailing slashes are tolerated.
-	if res, _ := get(t, e.srv.URL+batch.Path+"/", map[string]string{"Accept": "application/json"}); res.StatusCode != 200 {
-		t.Errorf("trailing slash: %d", res.StatusCode)
+	// A Digital Link ending in '/' is malformed; an API path keeps
+	// tolerating one.
+	if res, body := get(t, e.srv.URL+batch.Path+"/", map[string]string{"Accept": "application/json"}); res.StatusCode != 400 || !strings.Contains(body, "ends with '/'") {
+		t.Errorf("trailing slash on a Digital Link: %d %s", res.StatusCode, body)
+	}
+	if res, body := get(t, e.srv.URL+"/api/v1/batches/"+batch.ID+"/", nil); res.StatusCode != 200 || !strings.Contains(body, batch.ID) {
+		t.Errorf("trailing slash on an API path: %d %s", res.StatusCode, body)
 	}
 }
 
@@ -225,6 +229,13 @@ func TestFriendlyErrorPages(t *testing.T) {
 		{"/01/08931234567890/10/X", 400, "check digit"},
 		{"/01/08931234567897/10/NOPE", 404, "Không tìm thấy lô hàng"},
 		{"/b/nope", 404, "Không tìm thấy lô hàng"},
+		{"/01/08931234567897/10/X/", 400, "the link ends with &#39;/&#39;: a Digital Link has no trailing slash"},
+		{"/01/08931234567897/10/X?422=999", 400, "ISO 3166"},
+		{"/01/08931234567897/235/X", 404, "Không tìm thấy lô hàng"},
+		{"/414/8931234000011", 404, "Không tìm thấy lô hàng"},
+		{"/8004/8931234000", 404, "Không tìm thấy lô hàng"},
+		{"/8004/89", 400, "company prefix"},
+		{"/b/nope/", 400, "trailing slash"},
 	} {
 		res, body := get(t, e.srv.URL+tt.path, map[string]string{"Accept": "text/html"})
 		if res.StatusCode != tt.status || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/html") || !strings.Contains(body, tt.vi) {

@@ -58,7 +58,7 @@ func statusOf(err error) int {
 		return http.StatusBadRequest
 	case errors.Is(err, trace.ErrInvalid):
 		return http.StatusUnprocessableEntity
-	case errors.Is(err, trace.ErrNotFound):
+	case errors.Is(err, trace.ErrNotFound), errors.Is(err, trace.ErrUnsupported):
 		return http.StatusNotFound
 	case errors.Is(err, trace.ErrConflict):
 		return http.StatusConflict

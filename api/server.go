@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -136,9 +137,7 @@ func (s *Server) Handler() http.Handler { return s.echo }
 // routes registers every route of the service.
 func (s *Server) routes() {
 	e := s.echo
-	e.Pre(middleware.RemoveTrailingSlashWithConfig(middleware.TrailingSlashConfig{
-		Skipper: func(c echo.Context) bool { p := c.Request().URL.Path; return p == "/" || p == "/app/" },
-	}))
+	e.Pre(trimTrailingSlash)
 	e.Use(
 		middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: newRequestID}),
 		s.requestLogger(),
@@ -174,11 +173,15 @@ func (s *Server) routes() {
 
 	// Public resolver paths: GS1 Digital Link and the short form, and the
 	// consumer page's assets.
+	// Every GS1 primary key is claimed, so a malformed link of any kind
+	// is answered 400 and a valid one truyxuat does not keep 404.
 	resolver := []string{http.MethodGet, http.MethodHead}
-	e.Match(resolver, "/01/*", s.resolveDigitalLink)
-	e.Match(resolver, trace.BatchLinkPrefix+":id", s.resolveShortLink)
-	e.OPTIONS("/01/*", allowGetHead)
-	e.OPTIONS(trace.BatchLinkPrefix+":id", allowGetHead)
+	for _, key := range trace.DigitalLinkKeys() {
+		e.Match(resolver, "/"+key+"/*", s.resolveDigitalLink)
+		e.OPTIONS("/"+key+"/*", allowGetHead)
+	}
+	e.Match(resolver, shortLinkRoute, s.resolveShortLink)
+	e.OPTIONS(shortLinkRoute, allowGetHead)
 	e.GET("/.well-known/gs1resolver", s.gs1Resolver)
 	e.Match(resolver, "/static/*", s.serveStatic)
 	e.Match(resolver, attachmentPath+":sha256", s.getAttachment)
@@ -311,6 +314,55 @@ func (m *metrics) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 		m.requests.WithLabelValues(route, c.Request().Method, fmt.Sprint(status)).Inc()
 		m.latency.WithLabelValues(route).Observe(time.Since(start).Seconds())
 		return err
+	}
+}
+
+// shortLinkRoute takes every path under /b/, so that a short link with a
+// trailing slash reaches its handler and is answered 400.
+const shortLinkRoute = trace.BatchLinkPrefix + "*"
+
+// isResolverPath reports whether an escaped path is a Digital Link or a
+// short link: it starts with /b/ or with a GS1 primary key.
+func isResolverPath(escaped string) bool {
+	if strings.HasPrefix(escaped, trace.BatchLinkPrefix) {
+		return true
+	}
+	first, _, ok := strings.Cut(strings.TrimPrefix(escaped, "/"), "/")
+	return ok && resolverKeys[first]
+}
+
+var resolverKeys = func() map[string]bool {
+	m := make(map[string]bool)
+	for _, k := range trace.DigitalLinkKeys() {
+		m[k] = true
+	}
+	return m
+}()
+
+// trimTrailingSlash drops one trailing '/' from a request path, so that
+// /api/v1/batches/ is /api/v1/batches. It works on the escaped path and
+// decodes the result, so percent-encoded data (a %2F in a lot code) is
+// never turned into a '/' or lost. / and /app/ keep their slash; resolver
+// paths keep theirs too: a Digital Link or short link ending in '/' is
+// malformed, and its handler answers 400.
+func trimTrailingSlash(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		raw := r.URL.EscapedPath()
+		if len(raw) <= 1 || !strings.HasSuffix(raw, "/") || raw == "/app/" || isResolverPath(raw) {
+			return next(c)
+		}
+		raw = raw[:len(raw)-1]
+		decoded, err := url.PathUnescape(raw)
+		if err != nil {
+			return next(c) // EscapedPath is well-formed; leave it to the router
+		}
+		r.URL.Path, r.URL.RawPath = decoded, raw
+		if (&url.URL{Path: decoded}).EscapedPath() == raw {
+			r.URL.RawPath = ""
+		}
+		r.RequestURI = r.URL.RequestURI()
+		return next(c)
 	}
 }
 

@@ -1,6 +1,7 @@
 package trace
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,72 +14,64 @@ import (
 	"time"
 )
 
-// dlVectorsPath is the shared GS1 Digital Link test vectors, checked with
-// GS1's reference syntax engine; shared/ sits beside the repository.
-var dlVectorsPath = filepath.Join("..", "..", "shared", "standards", "gs1-digital-link-vectors.json")
+// dlVectorsPath holds truyxuat's GS1 Digital Link test vectors (see the
+// "about" field of the file for its form).
+var dlVectorsPath = filepath.Join("testdata", "digital-link-vectors.json")
 
-type dlValidVector struct {
-	AIs  []AIValue // in the order of the JSON object
-	URI  string
-	Note string
+type dlVectors struct {
+	About string `json:"about"`
+	Valid []struct {
+		URI       string     `json:"uri"`
+		AIs       [][]string `json:"ais"`
+		Params    [][]string `json:"params"`
+		Canonical *string    `json:"canonical"`
+		Note      string     `json:"note"`
+	} `json:"valid"`
+	Unsupported []struct {
+		URI  string `json:"uri"`
+		AI   string `json:"ai"`
+		Note string `json:"note"`
+	} `json:"unsupported"`
+	Invalid []struct {
+		URI             string   `json:"uri"`
+		Mentions        []string `json:"mentions"`
+		Note            string   `json:"note"`
+		GS1EngineAccept bool     `json:"gs1_engine_accepts"`
+	} `json:"invalid"`
 }
 
-type dlInvalidVector struct {
-	URI    string `json:"uri"`
-	Reason string `json:"reason"`
-}
-
-// orderedAIs keeps the key order of a JSON object, which decides the order
-// of the data attributes in the query string.
-type orderedAIs []AIValue
-
-func (o *orderedAIs) UnmarshalJSON(b []byte) error {
-	dec := json.NewDecoder(strings.NewReader(string(b)))
-	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
-		return fmt.Errorf("ai: want an object")
-	}
-	for dec.More() {
-		k, err := dec.Token()
-		if err != nil {
-			return err
-		}
-		var v string
-		if err := dec.Decode(&v); err != nil {
-			return err
-		}
-		*o = append(*o, AIValue{AI: k.(string), Value: v})
-	}
-	return nil
-}
-
-func loadDLVectors(t *testing.T) ([]dlValidVector, []dlInvalidVector) {
-	t.Helper()
+func loadDLVectors(tb testing.TB) dlVectors {
+	tb.Helper()
 	b, err := os.ReadFile(dlVectorsPath)
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("GS1 Digital Link vectors: %v", err)
-		}
-		t.Skipf("GS1 Digital Link vectors not found (%v); shared/ must sit beside the repository", err)
+		tb.Fatal(err)
 	}
-	var raw struct {
-		Valid []struct {
-			AI   orderedAIs `json:"ai"`
-			URI  string     `json:"uri"`
-			Note string     `json:"note"`
-		} `json:"valid"`
-		Invalid []dlInvalidVector `json:"invalid"`
+	var v dlVectors
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&v); err != nil {
+		tb.Fatalf("%s: %v", dlVectorsPath, err)
 	}
-	if err := json.Unmarshal(b, &raw); err != nil {
-		t.Fatal(err)
+	if len(v.Valid) == 0 || len(v.Unsupported) == 0 || len(v.Invalid) == 0 {
+		tb.Fatalf("%s: a section is empty", dlVectorsPath)
 	}
-	if len(raw.Valid) == 0 || len(raw.Invalid) == 0 {
-		t.Fatal("no vectors")
+	return v
+}
+
+// dlVectorURIs returns every URI of the vectors.
+func dlVectorURIs(tb testing.TB) []string {
+	v := loadDLVectors(tb)
+	var out []string
+	for _, c := range v.Valid {
+		out = append(out, c.URI)
 	}
-	var valid []dlValidVector
-	for _, v := range raw.Valid {
-		valid = append(valid, dlValidVector{AIs: v.AI, URI: v.URI, Note: v.Note})
+	for _, c := range v.Unsupported {
+		out = append(out, c.URI)
 	}
-	return valid, raw.Invalid
+	for _, c := range v.Invalid {
+		out = append(out, c.URI)
+	}
+	return out
 }
 
 func aiMap(ais []AIValue) map[string]string {
@@ -89,88 +82,197 @@ func aiMap(ais []AIValue) map[string]string {
 	return m
 }
 
+func pairs[T any](in [][]string, mk func(a, b string) T) []T {
+	var out []T
+	for _, p := range in {
+		out = append(out, mk(p[0], p[1]))
+	}
+	return out
+}
+
 func TestDigitalLinkVectorsValid(t *testing.T) {
-	valid, _ := loadDLVectors(t)
-	for _, v := range valid {
+	for _, v := range loadDLVectors(t).Valid {
 		t.Run(v.Note, func(t *testing.T) {
-			want, err := url.Parse(v.URI)
+			want := pairs(v.AIs, func(a, b string) AIValue { return AIValue{a, b} })
+			u, err := url.Parse(v.URI)
 			if err != nil {
 				t.Fatal(err)
 			}
-			// Parse → the same AIs.
 			d, err := ParseDigitalLink(v.URI)
 			if err != nil {
 				t.Fatalf("ParseDigitalLink(%s): %v", v.URI, err)
 			}
-			if got := aiMap(d.AIs()); !reflect.DeepEqual(got, aiMap(v.AIs)) {
-				t.Errorf("parsed AIs = %v, want %v", got, aiMap(v.AIs))
+			if got := aiMap(d.AIs()); !reflect.DeepEqual(got, aiMap(want)) || len(d.AIs()) != len(want) {
+				t.Errorf("parsed AIs = %v, want %v", d.AIs(), want)
 			}
-			// The path+query form parses the same.
-			d2, err := ParseDigitalLinkPath(want.EscapedPath(), want.RawQuery)
+			if wantParams := pairs(v.Params, func(a, b string) QueryParam { return QueryParam{a, b} }); !reflect.DeepEqual(d.Params, wantParams) {
+				t.Errorf("parsed params = %v, want %v", d.Params, wantParams)
+			}
+			// The path and query of a request parse the same.
+			d2, err := ParseDigitalLinkPath(u.EscapedPath(), u.RawQuery)
 			if err != nil || !reflect.DeepEqual(d, d2) {
 				t.Errorf("ParseDigitalLinkPath = %+v, %v; want %+v", d2, err, d)
 			}
-			// Build from the AIs → the same path and query (host ignored).
-			b, err := DigitalLinkFromAIs(v.AIs)
-			if err != nil {
-				t.Fatalf("DigitalLinkFromAIs: %v", err)
+			// Rendered: the input's own path and query, or its canonical form.
+			canonical := u.EscapedPath()
+			if u.RawQuery != "" {
+				canonical += "?" + u.RawQuery
 			}
-			if b.Path() != want.EscapedPath() || b.RawQuery() != want.RawQuery {
-				t.Errorf("built %s?%s, want %s?%s", b.Path(), b.RawQuery(), want.EscapedPath(), want.RawQuery)
+			if v.Canonical != nil {
+				canonical = *v.Canonical
 			}
-			uri, err := b.URI("https://trace.example.vn/")
+			if d.String() != canonical {
+				t.Errorf("renders as %s, want %s", d.String(), canonical)
+			}
+			if err := d.Validate(); err != nil {
+				t.Errorf("Validate: %v", err)
+			}
+			// Built from the AIs (in the vector's order) → the same link.
+			if len(d.Params) == 0 {
+				b, err := DigitalLinkFromAIs(want)
+				if err != nil {
+					t.Fatalf("DigitalLinkFromAIs: %v", err)
+				}
+				if b.String() != canonical {
+					t.Errorf("built %s, want %s", b.String(), canonical)
+				}
+			}
+			uri, err := d.URI("https://trace.example.vn/")
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got, want := strings.TrimPrefix(uri, "https://trace.example.vn"), strings.TrimPrefix(v.URI, "https://id.example.vn"); got != want {
-				t.Errorf("URI = %s, want path and query %s", uri, want)
-			}
-			// Parse → build gives the vector's own path and query back.
-			if d.String() != b.String() {
-				t.Errorf("parsed renders as %s, built as %s", d.String(), b.String())
+			if again, err := ParseDigitalLink(uri); err != nil || !reflect.DeepEqual(again, d) {
+				t.Errorf("ParseDigitalLink(%s) = %+v, %v; want %+v", uri, again, err, d)
 			}
 		})
 	}
 }
 
-// dlInvalidReasons says what each invalid vector's error must mention. A new
-// vector without an entry fails the test, so its reason gets checked too.
-var dlInvalidReasons = map[string][]string{
-	"https://id.example.vn/01/08931234567897/21/001/10/TL1":            {"qualifier order", "(10)", "(21)"},
-	"https://id.example.vn/01/8931234567897/10/TL1":                    {"14 digits", "zero-padded"},
-	"https://id.example.vn/01/08931234567890/10/TL1":                   {"check digit"},
-	"https://id.example.vn/01/08931234567897/10/L%C3%941":              {"lot", "Ô", "Vietnamese", "diacritics"},
-	"https://id.example.vn/gtin/08931234567897/lot/TL1":                {"convenience alphas", "/gtin/", "/01/"},
-	"https://id.example.vn/01/08931234567897/10/ABCDEFGHIJKLMNOPQRSTU": {"lot", "at most 20 characters"},
-	"https://id.example.vn/414/8931234000012":                          {"GLN", "check digit"},
-}
-
-func TestDigitalLinkVectorsInvalid(t *testing.T) {
-	_, invalid := loadDLVectors(t)
-	for _, v := range invalid {
-		t.Run(v.Reason, func(t *testing.T) {
-			_, err := ParseDigitalLink(v.URI)
-			if err == nil {
-				t.Fatalf("ParseDigitalLink(%s) succeeded; want an error (%s)", v.URI, v.Reason)
+func TestDigitalLinkVectorsUnsupported(t *testing.T) {
+	for _, v := range loadDLVectors(t).Unsupported {
+		t.Run(v.Note, func(t *testing.T) {
+			d, err := ParseDigitalLink(v.URI)
+			var ue *UnsupportedLinkError
+			if !errors.As(err, &ue) || !errors.Is(err, ErrUnsupported) || errors.Is(err, ErrInvalid) {
+				t.Fatalf("ParseDigitalLink(%s) = %+v, %v; want an *UnsupportedLinkError", v.URI, d, err)
 			}
-			var fe *FieldError
-			if !errors.As(err, &fe) || !errors.Is(err, ErrInvalid) {
-				t.Errorf("error %v is not a *FieldError wrapping ErrInvalid", err)
-			}
-			words, ok := dlInvalidReasons[v.URI]
-			if !ok {
-				t.Fatalf("no expected reason listed for %s; error was %q", v.URI, err)
-			}
-			for _, w := range words {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q does not mention %q (%s)", err, w, v.Reason)
-				}
+			if ue.AI != v.AI || !strings.Contains(err.Error(), "("+v.AI+")") && !strings.Contains(err.Error(), "AI "+v.AI) {
+				t.Errorf("error %q names AI %s, want %s", err, ue.AI, v.AI)
 			}
 			u, _ := url.Parse(v.URI)
 			if _, err2 := ParseDigitalLinkPath(u.EscapedPath(), u.RawQuery); err2 == nil || err2.Error() != err.Error() {
 				t.Errorf("ParseDigitalLinkPath error %v, want %v", err2, err)
 			}
 		})
+	}
+}
+
+func TestDigitalLinkVectorsInvalid(t *testing.T) {
+	for _, v := range loadDLVectors(t).Invalid {
+		t.Run(v.Note, func(t *testing.T) {
+			d, err := ParseDigitalLink(v.URI)
+			if err == nil {
+				t.Fatalf("ParseDigitalLink(%s) = %s; want an error", v.URI, d)
+			}
+			var fe *FieldError
+			if !errors.As(err, &fe) || !errors.Is(err, ErrInvalid) {
+				t.Fatalf("error %v is not a *FieldError wrapping ErrInvalid", err)
+			}
+			if len(v.Mentions) == 0 {
+				t.Fatal("the vector lists nothing its error must mention")
+			}
+			for _, w := range v.Mentions {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+			if fe.Field == "uri" {
+				return // refused before its path was read
+			}
+			u, _ := url.Parse(v.URI)
+			if _, err2 := ParseDigitalLinkPath(u.EscapedPath(), u.RawQuery); err2 == nil || err2.Error() != err.Error() {
+				t.Errorf("ParseDigitalLinkPath error %v, want %v", err2, err)
+			}
+		})
+	}
+}
+
+func TestAITable(t *testing.T) {
+	rules, err := parseAITable(gs1AITable)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for ai, r := range rules {
+		for _, alt := range r.qualifiers {
+			for _, q := range alt {
+				if rules[q] == nil {
+					t.Errorf("AI (%s): qualifier %s is not in the table", ai, q)
+				}
+			}
+		}
+		var patterns []string
+		for _, alts := range r.needs {
+			for _, g := range alts {
+				patterns = append(patterns, g...)
+			}
+		}
+		for _, p := range append(patterns, r.never...) {
+			found := false
+			for other := range rules {
+				found = found || aiMatches(p, other)
+			}
+			if !found {
+				t.Errorf("AI (%s): %s matches no AI", ai, p)
+			}
+		}
+	}
+	for _, tc := range []struct {
+		ai         string
+		known, key bool
+		attr       bool
+	}{
+		{"00", true, true, true}, {"01", true, true, true}, {"10", true, false, true}, {"21", true, false, false},
+		{"235", true, false, false}, {"254", true, false, false}, {"414", true, true, true}, {"422", true, false, true},
+		{"3103", true, false, true}, {"3106", false, false, false}, {"7007", true, false, true}, {"7040", true, false, false},
+		{"8006", true, true, true}, {"8200", true, false, false}, {"91", true, false, true}, {"99", true, false, true},
+		{"89", false, false, false}, {"999", false, false, false}, {"1", false, false, false},
+	} {
+		r := rules[tc.ai]
+		if (r != nil) != tc.known || r != nil && (r.key != tc.key || r.attr != tc.attr) {
+			t.Errorf("AI (%s): %+v, want known %v, key %v, attribute %v", tc.ai, r, tc.known, tc.key, tc.attr)
+		}
+	}
+	if got := rules["01"].qualifiers; !reflect.DeepEqual(got, [][]string{{"22", "10", "21"}, {"235"}}) {
+		t.Errorf("GTIN qualifiers %v", got)
+	}
+	if len(iso3166Numeric) != 249 || len(iso3166Alpha2) != 249 || iso3166Numeric["704"] != "VN" {
+		t.Errorf("ISO 3166 table: %d numeric, %d alpha-2 codes, 704 = %q", len(iso3166Numeric), len(iso3166Alpha2), iso3166Numeric["704"])
+	}
+	for _, bad := range []string{"00 ka n18", "01 ka n14/nosuch path=", "x ka n1 path=", "10 a", "10 a x..20 needs=01 n2", "21 - x..20 path=22"} {
+		if _, err := parseAITable(bad); err == nil {
+			t.Errorf("parseAITable(%q) succeeded", bad)
+		}
+	}
+}
+
+func TestValidateAI(t *testing.T) {
+	for _, tc := range []struct {
+		ai, v string
+		ok    bool
+	}{
+		{"7007", "250815", true}, {"7007", "250815250820", true}, {"7007", "2508152508", false},
+		{"422", "704", true}, {"422", "999", false}, {"7030", "999ABC", true}, {"7030", "998ABC", false},
+		{"4307", "VN", true}, {"4307", "XX", false}, {"8008", "25081512", true}, {"8008", "2508152461", false},
+		{"8006", "089312345678970102", true}, {"8006", "089312345678970302", false}, {"4330", "001250-", true},
+		{"4330", "001250+", false}, {"7250", "20240229", true}, {"7250", "20230229", false}, {"8011", "0123", false},
+		{"7258", "1/2", true}, {"7258", "3/2", false}, {"8030", "AbC-_9==", true}, {"8030", "A=b", false},
+		{"4309", "18000000003600000000", true}, {"4309", "18000000013600000000", false}, {"8001", "000100001001", false},
+		{"1234", "1", false},
+	} {
+		err := ValidateAI(tc.ai, tc.v)
+		if (err == nil) != tc.ok {
+			t.Errorf("ValidateAI(%s, %q) = %v, want ok %v", tc.ai, tc.v, err, tc.ok)
+		}
 	}
 }
 
@@ -191,7 +293,7 @@ func TestDigitalLinkParse(t *testing.T) {
 		{"non-AI parameters are kept in order", "https://x.vn/01/08931234567897?linkType=gs1%3Apip&17=251000&s=abc_-&linkType=all",
 			DigitalLink{GTIN: "08931234567897", Attributes: []AIValue{{"17", "251000"}},
 				Params: []QueryParam{{"linkType", "gs1:pip"}, {"s", "abc_-"}, {"linkType", "all"}}}},
-		{"unknown AI kept as given", "https://x.vn/01/08931234567897?99=INTERNAL-1&3103=000189&422=704",
+		{"internal AI kept as given", "https://x.vn/01/08931234567897?99=INTERNAL-1&3103=000189&422=704",
 			DigitalLink{GTIN: "08931234567897", Attributes: []AIValue{{"99", "INTERNAL-1"}, {"3103", "000189"}, {"422", "704"}}}},
 		{"fragment ignored, empty query parts skipped", "https://x.vn/00/389312340000000012?&#top",
 			DigitalLink{SSCC: "389312340000000012"}},
@@ -221,15 +323,12 @@ func TestDigitalLinkParseErrors(t *testing.T) {
 		{"relative", "/01/08931234567897", []string{"absolute"}},
 		{"ftp", "ftp://x.vn/01/08931234567897", []string{"http"}},
 		{"no primary key", "https://x.vn/about", []string{"primary key"}},
-		{"other primary key", "https://x.vn/8004/123456", []string{"(8004)", "not a primary key"}},
-		{"trailing slash", "https://x.vn/01/08931234567897/", []string{"empty path segment"}},
 		{"missing value", "https://x.vn/01/08931234567897/10", []string{"(10) has no value"}},
 		{"variant after lot", "https://x.vn/01/08931234567897/10/A/22/B", []string{"qualifier order"}},
 		{"lot twice", "https://x.vn/01/08931234567897/10/A/10/B", []string{"twice"}},
 		{"data attribute in path", "https://x.vn/01/08931234567897/17/251015", []string{"(17)", "query string"}},
 		{"qualifier of SSCC", "https://x.vn/00/389312340000000012/10/A", []string{"no key qualifiers"}},
 		{"lot in query", "https://x.vn/01/08931234567897?10=TL1", []string{"(10)", "path"}},
-		{"gtin in query", "https://x.vn/414/8931234000011?01=08931234567897", []string{"primary key"}},
 		{"duplicate attribute", "https://x.vn/01/08931234567897?17=251015&17=251016", []string{"twice"}},
 		{"bad percent", "https://x.vn/01/08931234567897/10/A%2", []string{"percent"}},
 		{"bad percent in query", "https://x.vn/01/08931234567897?17=%zz", []string{"percent"}},
@@ -352,7 +451,10 @@ func TestDigitalLinkBatchShortLink(t *testing.T) {
 			t.Errorf("BatchLinkPath(%q) error = %v", bad, err)
 		}
 	}
-	for _, bad := range []string{"/x/abc", "/b/", "/b/abc/def", "/b/ABC"} {
+	if id, err := ParseBatchLinkPath("/b/%61bc"); err != nil || id != "abc" {
+		t.Errorf("ParseBatchLinkPath(/b/%%61bc) = %q, %v", id, err)
+	}
+	for _, bad := range []string{"/x/abc", "/b/", "/b/abc/def", "/b/ABC", "/b/abc/", "/b/abc%2F", "/b/ab%2"} {
 		if _, err := ParseBatchLinkPath(bad); err == nil {
 			t.Errorf("ParseBatchLinkPath(%q) succeeded", bad)
 		}
@@ -362,54 +464,118 @@ func TestDigitalLinkBatchShortLink(t *testing.T) {
 	}
 }
 
-// FuzzDigitalLinkParse checks that parsing never panics and that a parsed
-// link renders to a canonical form that parses back to the same value.
-func FuzzDigitalLinkParse(f *testing.F) {
-	for _, s := range []string{
-		"/01/08931234567897/10/TL2025-0815?17=251015&7007=250815&422=704",
-		"/01/05412345000013/10/ABC%26%2B123?3103=000189&3923=2172",
-		"/01/08931234567897/22/V/10/TL%2F1/21/ABC?linkType=all&s=x",
-		"/414/8931234000011/254/A",
-		"/00/389312340000000012",
-		"/gtin/08931234567897/lot/TL1",
-		"/01/08931234567897/10/L%C3%941",
-		"/dl/01/08931234567897?99=a%26b&&x=%20",
-	} {
-		path, query, _ := strings.Cut(s, "?")
-		f.Add(path, query)
+// FuzzParseDigitalLinkPath checks that parsing a request's path and query
+// never panics, fails only with the errors it documents, and that a parsed
+// link renders to a canonical form that parses back to the same value. The
+// seeds are the test vectors.
+func FuzzParseDigitalLinkPath(f *testing.F) {
+	for _, uri := range dlVectorURIs(f) {
+		if u, err := url.Parse(uri); err == nil {
+			f.Add(u.EscapedPath(), u.RawQuery)
+		}
 	}
+	f.Add("/dl/01/08931234567897?99=a%26b&&x=%20", "")
 	f.Fuzz(func(t *testing.T, path, query string) {
 		d, err := ParseDigitalLinkPath(path, query)
 		if err != nil {
+			checkDLError(t, err)
+			return
+		}
+		checkDLRoundTrip(t, d)
+	})
+}
+
+// FuzzParseDigitalLink does the same for whole URIs.
+func FuzzParseDigitalLink(f *testing.F) {
+	for _, uri := range dlVectorURIs(f) {
+		f.Add(uri)
+	}
+	f.Fuzz(func(t *testing.T, uri string) {
+		d, err := ParseDigitalLink(uri)
+		if err != nil {
+			checkDLError(t, err)
+			return
+		}
+		checkDLRoundTrip(t, d)
+	})
+}
+
+// checkDLError checks that err is one of the two errors a parse may give.
+func checkDLError(t *testing.T, err error) {
+	t.Helper()
+	var fe *FieldError
+	var ue *UnsupportedLinkError
+	switch {
+	case errors.As(err, &fe):
+		if !errors.Is(err, ErrInvalid) || errors.Is(err, ErrUnsupported) || fe.Reason == "" {
+			t.Fatalf("error %v", err)
+		}
+	case errors.As(err, &ue):
+		if errors.Is(err, ErrInvalid) || lookupAI(ue.AI) == nil {
+			t.Fatalf("error %v names AI %q", err, ue.AI)
+		}
+	default:
+		t.Fatalf("error %v (%T) is neither a *FieldError nor an *UnsupportedLinkError", err, err)
+	}
+}
+
+// checkDLRoundTrip checks that a parsed link is valid, renders as ASCII
+// and parses back to itself.
+func checkDLRoundTrip(t *testing.T, d DigitalLink) {
+	t.Helper()
+	if err := d.Validate(); err != nil {
+		t.Fatalf("parsed link %s does not validate: %v", d, err)
+	}
+	p, q := d.Path(), d.RawQuery()
+	d2, err := ParseDigitalLinkPath(p, q)
+	if err != nil {
+		t.Fatalf("rendered %s?%s does not parse: %v", p, q, err)
+	}
+	if !reflect.DeepEqual(d, d2) {
+		t.Fatalf("round trip changed %+v into %+v", d, d2)
+	}
+	if d2.Path() != p || d2.RawQuery() != q {
+		t.Fatalf("rendering is not stable: %s?%s then %s?%s", p, q, d2.Path(), d2.RawQuery())
+	}
+	uri, err := d.URI("https://trace.example.vn")
+	if err != nil {
+		t.Fatalf("URI: %v", err)
+	}
+	for i := 0; i < len(uri); i++ {
+		if uri[i] <= ' ' || uri[i] >= 0x7f {
+			t.Fatalf("URI %q is not printable ASCII", uri)
+		}
+	}
+	if d3, err := ParseDigitalLink(uri); err != nil || !reflect.DeepEqual(d, d3) {
+		t.Fatalf("ParseDigitalLink(%s) = %+v, %v; want %+v", uri, d3, err, d)
+	}
+}
+
+// FuzzParseBatchLinkPath checks the short-link parser: no panics, only
+// field errors, and an id it accepts renders back to a path that gives the
+// same id.
+func FuzzParseBatchLinkPath(f *testing.F) {
+	for _, s := range []string{"/b/st25k7", "/b/lot-2025-08", "/b/", "/b/abc/", "/b/abc%2F", "/b/%61bc", "/b/a%2", "/b/ABC", "/x/abc", "/b/l%C3%B41"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, path string) {
+		id, err := ParseBatchLinkPath(path)
+		if err != nil {
 			var fe *FieldError
-			if !errors.As(err, &fe) {
+			if !errors.As(err, &fe) || !errors.Is(err, ErrInvalid) {
 				t.Fatalf("error %v is not a *FieldError", err)
 			}
 			return
 		}
-		p, q := d.Path(), d.RawQuery()
-		d2, err := ParseDigitalLinkPath(p, q)
+		p, err := BatchLinkPath(id)
 		if err != nil {
-			t.Fatalf("rendered %s?%s does not parse: %v (from %q ? %q)", p, q, err, path, query)
+			t.Fatalf("accepted id %q does not render: %v", id, err)
 		}
-		if !reflect.DeepEqual(d, d2) {
-			t.Fatalf("round trip changed %+v into %+v", d, d2)
+		if again, err := ParseBatchLinkPath(p); err != nil || again != id {
+			t.Fatalf("ParseBatchLinkPath(%s) = %q, %v; want %q", p, again, err, id)
 		}
-		if d2.Path() != p || d2.RawQuery() != q {
-			t.Fatalf("rendering is not stable: %s?%s then %s?%s", p, q, d2.Path(), d2.RawQuery())
-		}
-		uri, err := d.URI("https://trace.example.vn")
-		if err != nil {
-			t.Fatalf("URI: %v", err)
-		}
-		for i := 0; i < len(uri); i++ {
-			if uri[i] <= ' ' || uri[i] >= 0x7f {
-				t.Fatalf("URI %q is not printable ASCII", uri)
-			}
-		}
-		d3, err := ParseDigitalLink(uri)
-		if err != nil || !reflect.DeepEqual(d, d3) {
-			t.Fatalf("ParseDigitalLink(%s) = %+v, %v; want %+v", uri, d3, err, d)
+		if strings.HasSuffix(path, "/") {
+			t.Fatalf("%q ends with '/' and was accepted", path)
 		}
 	})
 }

@@ -22,6 +22,10 @@ var (
 	ErrForbidden = errors.New("forbidden")
 	// ErrUnauthenticated is returned when the caller could not be identified.
 	ErrUnauthenticated = errors.New("unauthenticated")
+	// ErrUnsupported marks valid input that names something truyxuat
+	// does not keep, such as a GS1 Digital Link whose primary key is not a
+	// GTIN, GLN or SSCC. A resolver answers it as not found.
+	ErrUnsupported = errors.New("not kept by truyxuat")
 	// ErrVerification marks a history that fails verification. A
 	// *VerifyError wraps it and says which event failed and why.
 	ErrVerification = errors.New("verification failed")
