@@ -90,9 +90,14 @@ func (db *DB) prepareAll(st *seqState, reqs []AppendRequest) (*pending, error) {
 				in.Hash = ih.h
 				continue
 			}
+			if _, _, err := get(in.Batch); err != nil {
+				return fail(fmt.Errorf("%s: %w", field, err))
+			}
 			b, ok := own[in.Hash]
 			if !ok {
-				b, ok = st.eventBatch(in.Hash)
+				if b, ok, err = st.eventBatch(in.Hash); err != nil {
+					return fail(fmt.Errorf("%s: %w", field, err))
+				}
 			}
 			if !ok {
 				return fail(fmt.Errorf("%s: event %s of batch %s: %w", field, in.Hash, in.Batch, trace.ErrNotFound))

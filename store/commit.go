@@ -339,7 +339,10 @@ func (st *seqState) pruneHashes() {
 	}
 }
 
-// head returns a batch's length and head, from memory or the file.
+// head returns a batch's length and head, from memory or the file. A head
+// read from the file is first checked against the last stored event of
+// its chain (checkedHead); a damaged one refuses the write, and is read
+// and checked again on the next write to that batch.
 func (st *seqState) head(batchID string) (string, head, error) {
 	coop, ok := st.batches[batchID]
 	if ok {
@@ -347,32 +350,39 @@ func (st *seqState) head(batchID string) (string, head, error) {
 	}
 	var bt trace.Batch
 	var hd head
+	var damage string
 	err := st.db.bolt.View(func(tx *bolt.Tx) error {
 		if err := getJSON(tx.Bucket(bucketBatches), batchID, "batch", &bt); err != nil {
 			return err
 		}
-		hd.n, hd.h = readHead(tx, batchID)
+		hd, damage = checkedHead(tx, &bt)
 		return nil
 	})
 	if err != nil {
 		return "", head{}, err
+	}
+	if damage != "" {
+		return "", head{}, st.db.damaged(batchID, "head", "%s", damage)
 	}
 	st.batches[batchID] = bt.CooperativeID
 	st.heads[batchID] = hd
 	return bt.CooperativeID, hd, nil
 }
 
-// eventBatch returns the batch of an event hash, committed or pending.
-func (st *seqState) eventBatch(h trace.Hash) (string, bool) {
+// eventBatch returns the batch of an event hash, committed or pending. A
+// committed one is found through the event-hash index, whose entry must
+// lead to a record with that hash.
+func (st *seqState) eventBatch(h trace.Hash) (string, bool, error) {
 	if b, ok := st.hashes[h]; ok {
-		return b, true
+		return b, true, nil
 	}
-	var batch string
+	var batch, damage string
 	st.db.bolt.View(func(tx *bolt.Tx) error {
-		if key := tx.Bucket(bucketEventHash).Get(h[:]); key != nil {
-			batch, _ = splitEventKey(key)
-		}
+		batch, damage = checkedEventKey(tx, h)
 		return nil
 	})
-	return batch, batch != ""
+	if damage != "" {
+		return "", false, st.db.damaged(batch, "event index", "%s", damage)
+	}
+	return batch, batch != "", nil
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"fmt"
 
 	bolt "go.etcd.io/bbolt"
@@ -30,5 +31,26 @@ func AlterEvent(path, batchID string, seq uint64, edit func(body []byte) []byte)
 		}
 		st.Body = edit(st.Body)
 		return bucket.Put(key, encodeRecord(st))
+	})
+}
+
+// AlterHead rewrites the stored head record of a batch (its length and
+// last hash) in a closed data file, for drills and tests that show a
+// damaged head is caught before anything is signed on top of it; the
+// service never calls it. edit gets the record's bytes (nil when there is
+// none) and returns the new ones; nil deletes the record.
+func AlterHead(path, batchID string, edit func(head []byte) []byte) error {
+	b, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		return fmt.Errorf("store: alter head: %w", err)
+	}
+	defer b.Close()
+	return b.Update(func(tx *bolt.Tx) error {
+		bucket := tx.Bucket(bucketHeads)
+		v := edit(bytes.Clone(bucket.Get([]byte(batchID))))
+		if v == nil {
+			return bucket.Delete([]byte(batchID))
+		}
+		return bucket.Put([]byte(batchID), v)
 	})
 }

@@ -76,7 +76,14 @@ func (db *DB) prepareAppend(st *seqState, req AppendRequest) (*pending, error) {
 		if in.Batch == e.Batch {
 			return nil, &trace.FieldError{Field: fmt.Sprintf("inputs[%d].batch", i), Reason: "a batch cannot be an input of itself"}
 		}
-		if b, ok := st.eventBatch(in.Hash); !ok {
+		// The input's head is checked like the event's own: the
+		// transformation is signed on top of it.
+		if _, _, err := st.head(in.Batch); err != nil {
+			return nil, fmt.Errorf("inputs[%d]: %w", i, err)
+		}
+		if b, ok, err := st.eventBatch(in.Hash); err != nil {
+			return nil, fmt.Errorf("inputs[%d]: %w", i, err)
+		} else if !ok {
 			return nil, fmt.Errorf("inputs[%d]: event %s of batch %s: %w", i, in.Hash, in.Batch, trace.ErrNotFound)
 		} else if b != in.Batch {
 			return nil, &trace.FieldError{Field: fmt.Sprintf("inputs[%d].hash", i), Reason: fmt.Sprintf("event %s is not an event of batch %s", in.Hash, in.Batch)}

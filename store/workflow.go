@@ -284,7 +284,7 @@ func (db *DB) checkNewBatch(st *seqState, bt *trace.Batch) (string, error) {
 	if err := bt.Validate(); err != nil {
 		return "", err
 	}
-	var lk string
+	var lk, damage, otherID string
 	err := db.bolt.View(func(tx *bolt.Tx) error {
 		var p trace.Product
 		if err := getJSON(tx.Bucket(bucketProducts), bt.ProductID, "product", &p); err != nil {
@@ -298,11 +298,21 @@ func (db *DB) checkNewBatch(st *seqState, bt *trace.Batch) (string, error) {
 		}
 		lk = string(lotKey(&p, bt.Lot))
 		if other := tx.Bucket(bucketLots).Get([]byte(lk)); other != nil {
+			damage = checkedLot(tx, lk, string(other))
+			if damage != "" {
+				otherID = string(other)
+				return nil
+			}
 			return fmt.Errorf("lot %s of product %s is already batch %s: %w", bt.Lot, p.ID, other, trace.ErrConflict)
 		}
 		return nil
 	})
 	if err != nil {
+		return "", err
+	}
+	if damage != "" {
+		err := db.damaged(otherID, "lot index", "%s", damage)
+		err.(*DamagedError).Refused = fmt.Sprintf("new batches with lot %s of product %s are refused", bt.Lot, bt.ProductID)
 		return "", err
 	}
 	if other, ok := st.lots[lk]; ok {
