@@ -106,6 +106,17 @@ func (db *DB) prepareAll(st *seqState, reqs []AppendRequest) (*pending, error) {
 				return fail(&trace.FieldError{Field: field + ".hash", Reason: fmt.Sprintf("event %s is not an event of batch %s", in.Hash, in.Batch)})
 			}
 		}
+		if e.Type == trace.TransformationEvent {
+			// The lots it takes from count what earlier events of
+			// this call took.
+			earlier := make([]*trace.SignedEvent, len(stored))
+			for k, s := range stored {
+				earlier[k] = s.SignedEvent
+			}
+			if err := st.checkDraws(e, earlier); err != nil {
+				return fail(err)
+			}
+		}
 		e.Seq, e.Prev = hd.n, hd.h
 		se, err := trace.Prepare(e)
 		if err != nil {
@@ -117,6 +128,11 @@ func (db *DB) prepareAll(st *seqState, reqs []AppendRequest) (*pending, error) {
 	}
 	for b, h := range heads {
 		st.heads[b] = h
+	}
+	for _, s := range stored {
+		if s.Event.Type == trace.TransformationEvent {
+			st.transforms[s.Hash] = s.Event
+		}
 	}
 	// The hashes are not added to st.hashes: nobody can name these events
 	// as inputs before they are committed and their hashes returned.

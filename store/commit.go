@@ -71,6 +71,9 @@ type seqState struct {
 	batches map[string]string     // batch id → cooperative id
 	hashes  map[trace.Hash]string // event hash → batch id, for events not yet committed
 	lots    map[string]string     // lot key → batch id, for batches not yet committed
+	// transforms are the transformations not yet committed, by event
+	// hash, for the balances of the lots they take from.
+	transforms map[trace.Hash]*trace.Event
 }
 
 type head struct {
@@ -111,7 +114,8 @@ func (db *DB) submit(ctx context.Context, prepare prepareFunc) (any, error) {
 }
 
 func (db *DB) startPipeline() {
-	st := &seqState{db: db, heads: map[string]head{}, batches: map[string]string{}, hashes: map[trace.Hash]string{}, lots: map[string]string{}}
+	st := &seqState{db: db, heads: map[string]head{}, batches: map[string]string{}, hashes: map[trace.Hash]string{}, lots: map[string]string{},
+		transforms: map[trace.Hash]*trace.Event{}}
 	db.toCommit = make(chan *group)
 	db.idle = make(chan struct{}, 1)
 	db.idle <- struct{}{}
@@ -160,6 +164,7 @@ func (db *DB) sequencer(st *seqState, signJobs chan<- func()) {
 			clear(st.batches)
 			clear(st.hashes)
 			clear(st.lots)
+			clear(st.transforms)
 		}
 		st.pruneHashes()
 		g := &group{ready: make(chan struct{}, 1), epoch: epoch}
@@ -336,6 +341,7 @@ func (st *seqState) pruneHashes() {
 	st.db.pendingMu.Unlock()
 	for _, h := range done {
 		delete(st.hashes, h)
+		delete(st.transforms, h)
 	}
 }
 

@@ -3,8 +3,11 @@ package store
 import (
 	"bytes"
 	"fmt"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/truyxuat/truyxuat/trace"
 )
 
 // AlterEvent rewrites the stored bytes of one event in a closed data file,
@@ -52,5 +55,49 @@ func AlterHead(path, batchID string, edit func(head []byte) []byte) error {
 			return bucket.Delete([]byte(batchID))
 		}
 		return bucket.Put([]byte(batchID), v)
+	})
+}
+
+// PlantEvents writes batches and signed events into a closed data file as
+// the committer would (records, indexes, heads, transparency log), but
+// without the sequencer's checks: as records written before a check
+// existed, or around it. It exists for drills and tests that show
+// inspectors' checks find such records; the service never calls it.
+// Each event must extend its batch's chain.
+func PlantEvents(path string, batches []*trace.Batch, events []*trace.SignedEvent) error {
+	b, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		return fmt.Errorf("store: plant events: %w", err)
+	}
+	defer b.Close()
+	return b.Update(func(tx *bolt.Tx) error {
+		now := time.Now().UTC()
+		for _, bt := range batches {
+			var p trace.Product
+			if err := getJSON(tx.Bucket(bucketProducts), bt.ProductID, "product", &p); err != nil {
+				return err
+			}
+			bt.CreatedAt = now
+			if err := tx.Bucket(bucketLots).Put(lotKey(&p, bt.Lot), []byte(bt.ID)); err != nil {
+				return err
+			}
+			if err := putJSON(tx.Bucket(bucketBatches), bt.ID, bt); err != nil {
+				return err
+			}
+		}
+		next := logSize(tx)
+		var stored []*StoredEvent
+		for _, se := range events {
+			if n, h := readHead(tx, se.Event.Batch); se.Event.Seq != n || se.Event.Prev != h {
+				return fmt.Errorf("store: plant events: event %d of batch %s does not extend its chain of %d events", se.Event.Seq, se.Event.Batch, n)
+			}
+			st := &StoredEvent{SignedEvent: se, ReceivedAt: now, KeyID: "planted", LogIndex: next}
+			next++
+			if err := writeEvent(tx, st); err != nil {
+				return err
+			}
+			stored = append(stored, st)
+		}
+		return logAppend(tx, stored)
 	})
 }

@@ -89,6 +89,9 @@ func (db *DB) prepareAppend(st *seqState, req AppendRequest) (*pending, error) {
 			return nil, &trace.FieldError{Field: fmt.Sprintf("inputs[%d].hash", i), Reason: fmt.Sprintf("event %s is not an event of batch %s", in.Hash, in.Batch)}
 		}
 	}
+	if err := st.checkDraws(e, nil); err != nil {
+		return nil, err
+	}
 	p := &pending{}
 	var se *trace.SignedEvent
 	if req.Presigned != nil {
@@ -108,6 +111,9 @@ func (db *DB) prepareAppend(st *seqState, req AppendRequest) (*pending, error) {
 	stored := &StoredEvent{SignedEvent: se, ReceivedAt: db.opts.Now().UTC(), KeyID: req.KeyID}
 	st.heads[e.Batch] = head{n: e.Seq + 1, h: se.Hash}
 	st.hashes[se.Hash] = e.Batch
+	if e.Type == trace.TransformationEvent {
+		st.transforms[se.Hash] = e
+	}
 	p.result = stored
 	p.events = []*StoredEvent{stored}
 	p.write = func(tx *bolt.Tx) error { return writeEvent(tx, stored) }

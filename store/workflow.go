@@ -212,6 +212,7 @@ func (db *DB) prepareChange(st *seqState, ch Change) (p *pending, err error) {
 		}
 		for _, h := range added {
 			delete(st.hashes, h)
+			delete(st.transforms, h)
 		}
 		for _, l := range newLots {
 			delete(st.lots, l)
