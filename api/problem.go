@@ -120,7 +120,14 @@ func problemFor(err error) *Problem {
 	default:
 		p.Detail = err.Error()
 	}
-	if errors.As(err, &ve) {
+	var od *trace.OverdrawError
+	if errors.As(err, &od) {
+		// The clerk's own words: the lot, what it held, what was taken
+		// and what was asked, in Vietnamese as the workspace shows it.
+		p.Title = "The lot does not have that much left"
+		p.Detail = od.Error()
+		p.Errors = []FieldProblem{{Field: od.Field, Detail: od.Error()}}
+	} else if errors.As(err, &ve) {
 		p.Title = "The request has invalid fields"
 		for _, f := range ve.Fields {
 			p.Errors = append(p.Errors, FieldProblem{Field: f.Field, Detail: f.Reason})
