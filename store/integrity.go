@@ -53,7 +53,7 @@ func (e *DamagedError) Unwrap() error { return ErrDamaged }
 // write built on it.
 func (db *DB) damaged(batch, record, format string, args ...any) error {
 	err := &DamagedError{Batch: batch, Record: record, Detail: fmt.Sprintf(format, args...)}
-	db.log.Error("store: refusing a write on damaged data; nothing was signed",
+	db.log.Error("store: damaged data; refusing to sign on top of it",
 		"batch", batch, "record", record, "differs", err.Detail)
 	return err
 }
@@ -184,4 +184,33 @@ func checkedLot(tx *bolt.Tx, lk, batchID string) string {
 		return fmt.Sprintf("the lot index gives lot key %q to batch %s, which is lot %q of product %s", lk, batchID, bt.Lot, p.ID)
 	}
 	return ""
+}
+
+// CheckLot checks, before the cooperative's key signs a label of a batch,
+// that the lot index gives the batch's lot (and product) to this batch:
+// a label signature covers the GTIN and lot read from the batch's and its
+// product's records. A mismatch is a *DamagedError.
+func (db *DB) CheckLot(batchID string) error {
+	var detail string
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		var bt trace.Batch
+		if err := getJSON(tx.Bucket(bucketBatches), batchID, "batch", &bt); err != nil {
+			return err
+		}
+		var p trace.Product
+		if err := getJSON(tx.Bucket(bucketProducts), bt.ProductID, "product", &p); err != nil {
+			return err
+		}
+		lk := lotKey(&p, bt.Lot)
+		if got := tx.Bucket(bucketLots).Get(lk); string(got) != batchID {
+			detail = fmt.Sprintf("the batch record says lot %q of product %s, but the lot index gives that lot to batch %q", bt.Lot, p.ID, got)
+		}
+		return nil
+	})
+	if err != nil || detail == "" {
+		return err
+	}
+	derr := db.damaged(batchID, "lot index", "%s", detail)
+	derr.(*DamagedError).Refused = "signed labels of batch " + batchID + " are refused"
+	return derr
 }

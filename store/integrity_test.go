@@ -309,3 +309,24 @@ func TestDamagedLotIndexRefusesNewBatch(t *testing.T) {
 		t.Errorf("duplicate lot: %v", err)
 	}
 }
+
+func TestCheckLotBeforeALabelIsSigned(t *testing.T) {
+	path, a, b, _ := damagedFile(t)
+	db, _ := reopen(t, path, a, b)
+	if err := db.CheckLot(a.batch.ID); err != nil {
+		t.Fatalf("a sound lot: %v", err)
+	}
+	db.Close()
+	// One byte of the lot code in A's batch record.
+	alter(t, path, func(tx *bolt.Tx) error {
+		bb := tx.Bucket(bucketBatches)
+		raw := strings.Replace(string(bb.Get([]byte(a.batch.ID))), `"lot":"ST25-2025-08"`, `"lot":"ST25-2025-09"`, 1)
+		return bb.Put([]byte(a.batch.ID), []byte(raw))
+	})
+	db, _ = reopen(t, path, a, b)
+	err := db.CheckLot(a.batch.ID)
+	var de *DamagedError
+	if !errors.As(err, &de) || de.Batch != a.batch.ID || !strings.Contains(err.Error(), "signed labels of batch "+a.batch.ID+" are refused") {
+		t.Errorf("a lot code that the index does not bear out: %v", err)
+	}
+}
