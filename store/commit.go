@@ -356,19 +356,19 @@ func (st *seqState) head(batchID string) (string, head, error) {
 	}
 	var bt trace.Batch
 	var hd head
-	var damage string
+	var differs string
 	err := st.db.bolt.View(func(tx *bolt.Tx) error {
 		if err := getJSON(tx.Bucket(bucketBatches), batchID, "batch", &bt); err != nil {
 			return err
 		}
-		hd, damage = checkedHead(tx, &bt)
+		hd, differs = checkedHead(tx, &bt)
 		return nil
 	})
 	if err != nil {
 		return "", head{}, err
 	}
-	if damage != "" {
-		return "", head{}, st.db.damaged(batchID, "head", "%s", damage)
+	if differs != "" {
+		return "", head{}, st.db.damaged(batchID, "head", "%s", differs)
 	}
 	st.batches[batchID] = bt.CooperativeID
 	st.heads[batchID] = hd
@@ -382,13 +382,13 @@ func (st *seqState) eventBatch(h trace.Hash) (string, bool, error) {
 	if b, ok := st.hashes[h]; ok {
 		return b, true, nil
 	}
-	var batch, damage string
+	var batch, differs string
 	st.db.bolt.View(func(tx *bolt.Tx) error {
-		batch, damage = checkedEventKey(tx, h)
+		batch, differs = checkedEventKey(tx, h)
 		return nil
 	})
-	if damage != "" {
-		return "", false, st.db.damaged(batch, "event index", "%s", damage)
+	if differs != "" {
+		return "", false, st.db.damaged(batch, "event index", "%s", differs)
 	}
 	return batch, batch != "", nil
 }

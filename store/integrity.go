@@ -133,7 +133,7 @@ func checkedHead(tx *bolt.Tx, bt *trace.Batch) (head, string) {
 // checkedEventKey follows the event-hash index for h and checks that the
 // record it leads to hashes to h. It returns the record's batch, or ""
 // when h is not indexed, and what differs when the entry is damaged.
-func checkedEventKey(tx *bolt.Tx, h trace.Hash) (batch string, damage string) {
+func checkedEventKey(tx *bolt.Tx, h trace.Hash) (batch string, differs string) {
 	key := tx.Bucket(bucketEventHash).Get(h[:])
 	if key == nil {
 		return "", ""

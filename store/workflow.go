@@ -285,7 +285,7 @@ func (db *DB) checkNewBatch(st *seqState, bt *trace.Batch) (string, error) {
 	if err := bt.Validate(); err != nil {
 		return "", err
 	}
-	var lk, damage, otherID string
+	var lk, differs, otherID string
 	err := db.bolt.View(func(tx *bolt.Tx) error {
 		var p trace.Product
 		if err := getJSON(tx.Bucket(bucketProducts), bt.ProductID, "product", &p); err != nil {
@@ -299,8 +299,8 @@ func (db *DB) checkNewBatch(st *seqState, bt *trace.Batch) (string, error) {
 		}
 		lk = string(lotKey(&p, bt.Lot))
 		if other := tx.Bucket(bucketLots).Get([]byte(lk)); other != nil {
-			damage = checkedLot(tx, lk, string(other))
-			if damage != "" {
+			differs = checkedLot(tx, lk, string(other))
+			if differs != "" {
 				otherID = string(other)
 				return nil
 			}
@@ -311,8 +311,8 @@ func (db *DB) checkNewBatch(st *seqState, bt *trace.Batch) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if damage != "" {
-		err := db.damaged(otherID, "lot index", "%s", damage)
+	if differs != "" {
+		err := db.damaged(otherID, "lot index", "%s", differs)
 		err.(*DamagedError).Refused = fmt.Sprintf("new batches with lot %s of product %s are refused", bt.Lot, bt.ProductID)
 		return "", err
 	}
