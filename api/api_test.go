@@ -51,12 +51,14 @@ func newEnv(t testing.TB, opts ...func(*Config)) *testEnv {
 	}
 	s := New(cfg, db, keys, logger)
 	srv := httptest.NewServer(s.Handler())
+	e := &testEnv{t: t, db: db, srv: srv}
 	t.Cleanup(func() {
-		srv.Close()
-		if err := db.Check(); err != nil {
+		// The test may have restarted the server on the same file.
+		e.srv.Close()
+		if err := e.db.Check(); err != nil {
 			t.Errorf("tx.Check: %v", err)
 		}
-		db.Close()
+		e.db.Close()
 	})
 	admin, err := db.CreateAPIKey(&store.APIKey{Name: "admin", Role: store.RoleAdmin})
 	if err != nil {
@@ -75,7 +77,8 @@ func newEnv(t testing.TB, opts ...func(*Config)) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &testEnv{t: t, db: db, srv: srv, router: router, adminKey: admin}
+	e.router, e.adminKey = router, admin
+	return e
 }
 
 type response struct {

@@ -105,6 +105,11 @@ func (s *Server) labels(c echo.Context) error {
 		if dl.GTIN == "" || dl.Lot == "" {
 			return &trace.FieldError{Field: "sign", Reason: "a signed label needs a product with a GTIN and a harvest date"}
 		}
+		// The signature covers the GTIN and lot read from the batch's
+		// records: they must agree with the lot index first.
+		if err := s.db.CheckLot(bt.ID); err != nil {
+			return err
+		}
 		coop, err := s.db.Cooperative(bt.CooperativeID)
 		if err != nil {
 			return err

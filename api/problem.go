@@ -70,6 +70,8 @@ func statusOf(err error) int {
 		return http.StatusUnprocessableEntity
 	case errors.Is(err, store.ErrClosed):
 		return http.StatusServiceUnavailable
+	case errors.Is(err, store.ErrDamaged):
+		return http.StatusInternalServerError
 	}
 	return http.StatusInternalServerError
 }
@@ -102,6 +104,7 @@ func problemFor(err error) *Problem {
 	var ve *trace.ValidationError
 	var fe *trace.FieldError
 	var vf *trace.VerifyError
+	var de *store.DamagedError
 	switch {
 	case errors.As(err, &he):
 		if msg, ok := he.Message.(string); ok {
@@ -110,12 +113,26 @@ func problemFor(err error) *Problem {
 		if errors.Is(err, echo.ErrStatusRequestEntityTooLarge) {
 			p.Detail = "the request body is larger than this endpoint accepts"
 		}
+	case errors.As(err, &de):
+		// Our fault, but one the client must be told of: writes to
+		// this batch fail until the data file is repaired, and the
+		// detail names the batch, never a key or a path.
+		p.Type = problemBase + "damaged"
+		p.Title = "Stored data is damaged"
+		p.Detail = de.Error()
 	case status == http.StatusInternalServerError:
 		p.Detail = "something went wrong on our side; the request ID identifies it in our logs"
 	default:
 		p.Detail = err.Error()
 	}
-	if errors.As(err, &ve) {
+	var od *trace.OverdrawError
+	if errors.As(err, &od) {
+		// The clerk's own words: the lot, what it held, what was taken
+		// and what was asked, in Vietnamese as the workspace shows it.
+		p.Title = "The lot does not have that much left"
+		p.Detail = od.Error()
+		p.Errors = []FieldProblem{{Field: od.Field, Detail: od.Error()}}
+	} else if errors.As(err, &ve) {
 		p.Title = "The request has invalid fields"
 		for _, f := range ve.Fields {
 			p.Errors = append(p.Errors, FieldProblem{Field: f.Field, Detail: f.Reason})

@@ -616,7 +616,7 @@ func (s *Server) transformFor(c echo.Context, r *TransformationRequest) (*Transf
 	}
 	for u, q := range r.Conversions {
 		conv[u] = trace.Quantity{Value: q.Value, Unit: q.Unit}
-		data["conversion_"+u] = string(q.Value) + " " + q.Unit
+		data[trace.DataConversionPrefix+u] = string(q.Value) + " " + q.Unit
 	}
 	if err := trace.CheckBalance(inputs, outputs, r.Loss.domain(), conv); err != nil {
 		return nil, err
@@ -871,5 +871,30 @@ func (s *Server) findingsFor(c echo.Context, cooperative, batch string) (int, []
 		findings = append(findings, trace.CheckBatch(rec)...)
 	}
 	findings = append(findings, trace.CheckCopiedValues(records)...)
+	// Lots from which transformations took more than they held, over
+	// their whole life (records from before such draws were refused).
+	failed := map[string]bool{}
+	for _, f := range findings {
+		if f.Kind == trace.FindingVerification {
+			failed[f.Batches[0]] = true
+		}
+	}
+	for _, rec := range records {
+		lb, err := s.db.LotBalance(rec.Batch.ID)
+		var de *store.DamagedError
+		switch {
+		case errors.As(err, &de):
+			// A chain the balance reads is damaged: that is the finding.
+			if !failed[de.Batch] {
+				failed[de.Batch] = true
+				findings = append(findings, trace.Finding{Kind: trace.FindingVerification, Severity: "high", Cooperative: rec.Batch.CooperativeID,
+					Batches: []string{de.Batch}, Message: de.Error(), Evidence: map[string]string{"error": de.Error()}})
+			}
+			continue
+		case err != nil:
+			return 0, nil, err
+		}
+		findings = append(findings, trace.CheckLotBalance(lb, rec.Batch.CooperativeID)...)
+	}
 	return len(ids), findings, nil
 }

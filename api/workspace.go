@@ -346,8 +346,19 @@ func (f *appForm) HasErrors() bool { return f != nil && (len(f.Errors) > 0 || f.
 func (f *appForm) fieldErrors(cat *catalog, err error, mapField func(string) string) bool {
 	var ve *trace.ValidationError
 	var fe *trace.FieldError
+	var od *trace.OverdrawError
 	var fields []*trace.FieldError
+	local := func(r string) string { return localReason(cat, r) }
 	switch {
+	case errors.As(err, &od):
+		// Said in full in both languages by the error itself.
+		fields = []*trace.FieldError{{Field: od.Field, Reason: od.Error()}}
+		local = func(r string) string {
+			if cat.Lang == "en" {
+				return od.English()
+			}
+			return r
+		}
 	case errors.As(err, &ve):
 		fields = ve.Fields
 	case errors.As(err, &fe):
@@ -356,7 +367,7 @@ func (f *appForm) fieldErrors(cat *catalog, err error, mapField func(string) str
 		return false
 	}
 	for _, fe := range fields {
-		msg := localReason(cat, fe.Reason)
+		msg := local(fe.Reason)
 		name := mapField(fe.Field)
 		if name == "" {
 			if f.Error != "" {

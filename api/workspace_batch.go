@@ -3,6 +3,7 @@ package api
 import (
 	"errors"
 	"fmt"
+	"math/big"
 	"net/http"
 	"regexp"
 	"slices"
@@ -545,11 +546,34 @@ func (s *Server) appTransformPage(c echo.Context) error {
 		return err
 	}
 	p := s.appPage(c, "", "batches")
-	p.Form.Values["in_qty_self"] = string(bt.Quantity.Value)
+	p.Form.Values["in_qty_self"] = string(s.lotLeft(bt))
 	if err := s.transformPage(c, p, bt, pr); err != nil {
 		return err
 	}
 	return s.appRender(c, http.StatusOK, "app_transform", p)
+}
+
+// lotLeft is what a lot has left after what earlier transformations took
+// from it, in its own unit; its declared quantity when that cannot be
+// told.
+func (s *Server) lotLeft(bt *trace.Batch) trace.Decimal {
+	lb, err := s.db.LotBalance(bt.ID)
+	if err != nil {
+		return bt.Quantity.Value
+	}
+	held, taken, unit, ok := lb.Totals()
+	if !ok || unit != bt.Quantity.Unit {
+		return bt.Quantity.Value
+	}
+	left := new(big.Rat).Sub(held, taken)
+	if left.Sign() < 0 {
+		left.SetInt64(0)
+	}
+	d, err := trace.ParseDecimal(strings.TrimRight(strings.TrimRight(left.FloatString(6), "0"), "."))
+	if err != nil {
+		return bt.Quantity.Value
+	}
+	return d
 }
 
 // indexedField names a part of a transformation; batches[i] are the new

@@ -93,15 +93,31 @@ func (db *DB) prepareAll(st *seqState, reqs []AppendRequest) (*pending, error) {
 				in.Hash = ih.h
 				continue
 			}
+			if _, _, err := get(in.Batch); err != nil {
+				return fail(fmt.Errorf("%s: %w", field, err))
+			}
 			b, ok := own[in.Hash]
 			if !ok {
-				b, ok = st.eventBatch(in.Hash)
+				if b, ok, err = st.eventBatch(in.Hash); err != nil {
+					return fail(fmt.Errorf("%s: %w", field, err))
+				}
 			}
 			if !ok {
 				return fail(fmt.Errorf("%s: event %s of batch %s: %w", field, in.Hash, in.Batch, trace.ErrNotFound))
 			}
 			if b != in.Batch {
 				return fail(&trace.FieldError{Field: field + ".hash", Reason: fmt.Sprintf("event %s is not an event of batch %s", in.Hash, in.Batch)})
+			}
+		}
+		if e.Type == trace.TransformationEvent {
+			// The lots it takes from count what earlier events of
+			// this call took.
+			earlier := make([]*trace.SignedEvent, len(stored))
+			for k, s := range stored {
+				earlier[k] = s.SignedEvent
+			}
+			if err := st.checkDraws(e, earlier); err != nil {
+				return fail(err)
 			}
 		}
 		e.Seq, e.Prev = hd.n, hd.h
@@ -115,6 +131,11 @@ func (db *DB) prepareAll(st *seqState, reqs []AppendRequest) (*pending, error) {
 	}
 	for b, h := range heads {
 		st.heads[b] = h
+	}
+	for _, s := range stored {
+		if s.Event.Type == trace.TransformationEvent {
+			st.transforms[s.Hash] = s.Event
+		}
 	}
 	// The hashes are not added to st.hashes: nobody can name these events
 	// as inputs before they are committed and their hashes returned.

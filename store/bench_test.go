@@ -101,3 +101,36 @@ func reportGroups(b *testing.B, db *DB) {
 		b.ReportMetric(float64(s.Requests)/float64(s.Commits), "writes/commit")
 	}
 }
+
+// BenchmarkLotBalance measures what the sequencer reads before a
+// transformation takes from a lot: the lot's chain and the chain of every
+// lot made from it, each verified (decoded, hashed, linked), here lots
+// made from it by 1, 10 and 50 transformations, each output with a
+// 10-event history.
+func BenchmarkLotBalance(b *testing.B) {
+	for _, made := range []int{1, 10, 50} {
+		b.Run(fmt.Sprintf("made=%d", made), func(b *testing.B) {
+			db := openTest(b)
+			f := newFixture(b, db, "HTX Bench")
+			head := f.append(b, 0).Hash
+			for i := 0; i < made; i++ {
+				outs, err := f.take(fmt.Sprintf("2025-08-20T10:%02d:%02d+07:00", i/60, i%60), []draw{{f.batch, head, "1"}}, "1")
+				if err != nil {
+					b.Fatal(err)
+				}
+				of := &fixture{db: db, coop: f.coop, prod: f.prod, batch: outs[0], signer: f.signer}
+				for j := 1; j < 10; j++ {
+					of.append(b, j)
+				}
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				lb, err := db.LotBalance(f.batch.ID)
+				if err != nil || len(lb.Out) != made {
+					b.Fatalf("%d draws, %v", len(lb.Out), err)
+				}
+			}
+		})
+	}
+}

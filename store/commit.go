@@ -74,6 +74,9 @@ type seqState struct {
 	records map[string]head       // kind "/" id → revisions and newest hash, as checked or pending
 	ids     map[string]bool       // bucket "/" id of cooperatives and products not yet committed
 	gtins   map[string]string     // GTIN → product id, for products not yet committed
+	// transforms are the transformations not yet committed, by event
+	// hash, for the balances of the lots they take from.
+	transforms map[trace.Hash]*trace.Event
 }
 
 type head struct {
@@ -115,7 +118,7 @@ func (db *DB) submit(ctx context.Context, prepare prepareFunc) (any, error) {
 
 func (db *DB) startPipeline() {
 	st := &seqState{db: db, heads: map[string]head{}, batches: map[string]string{}, hashes: map[trace.Hash]string{}, lots: map[string]string{},
-		records: map[string]head{}, ids: map[string]bool{}, gtins: map[string]string{}}
+		records: map[string]head{}, ids: map[string]bool{}, gtins: map[string]string{}, transforms: map[trace.Hash]*trace.Event{}}
 	db.toCommit = make(chan *group)
 	db.idle = make(chan struct{}, 1)
 	db.idle <- struct{}{}
@@ -167,6 +170,7 @@ func (db *DB) sequencer(st *seqState, signJobs chan<- func()) {
 			clear(st.records)
 			clear(st.ids)
 			clear(st.gtins)
+			clear(st.transforms)
 		}
 		st.pruneHashes()
 		g := &group{ready: make(chan struct{}, 1), epoch: epoch}
@@ -348,10 +352,14 @@ func (st *seqState) pruneHashes() {
 	st.db.pendingMu.Unlock()
 	for _, h := range done {
 		delete(st.hashes, h)
+		delete(st.transforms, h)
 	}
 }
 
-// head returns a batch's length and head, from memory or the file.
+// head returns a batch's length and head, from memory or the file. A head
+// read from the file is first checked against the last stored event of
+// its chain (checkedHead); a damaged one refuses the write, and is read
+// and checked again on the next write to that batch.
 func (st *seqState) head(batchID string) (string, head, error) {
 	coop, ok := st.batches[batchID]
 	if ok {
@@ -359,32 +367,39 @@ func (st *seqState) head(batchID string) (string, head, error) {
 	}
 	var bt trace.Batch
 	var hd head
+	var differs string
 	err := st.db.bolt.View(func(tx *bolt.Tx) error {
 		if err := getJSON(tx.Bucket(bucketBatches), batchID, "batch", &bt); err != nil {
 			return err
 		}
-		hd.n, hd.h = readHead(tx, batchID)
+		hd, differs = checkedHead(tx, &bt)
 		return nil
 	})
 	if err != nil {
 		return "", head{}, err
+	}
+	if differs != "" {
+		return "", head{}, st.db.damaged(batchID, "head", "%s", differs)
 	}
 	st.batches[batchID] = bt.CooperativeID
 	st.heads[batchID] = hd
 	return bt.CooperativeID, hd, nil
 }
 
-// eventBatch returns the batch of an event hash, committed or pending.
-func (st *seqState) eventBatch(h trace.Hash) (string, bool) {
+// eventBatch returns the batch of an event hash, committed or pending. A
+// committed one is found through the event-hash index, whose entry must
+// lead to a record with that hash.
+func (st *seqState) eventBatch(h trace.Hash) (string, bool, error) {
 	if b, ok := st.hashes[h]; ok {
-		return b, true
+		return b, true, nil
 	}
-	var batch string
+	var batch, differs string
 	st.db.bolt.View(func(tx *bolt.Tx) error {
-		if key := tx.Bucket(bucketEventHash).Get(h[:]); key != nil {
-			batch, _ = splitEventKey(key)
-		}
+		batch, differs = checkedEventKey(tx, h)
 		return nil
 	})
-	return batch, batch != ""
+	if differs != "" {
+		return "", false, st.db.damaged(batch, "event index", "%s", differs)
+	}
+	return batch, batch != "", nil
 }

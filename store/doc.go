@@ -20,6 +20,17 @@
 // trace.VerifyChain) and fails with trace.ErrVerification if the file was
 // altered.
 //
+// Writes re-check too, before anything is signed: the first time the
+// sequencer reads a batch's head from the file it compares it with the
+// last stored event of the chain (its hash, its number, its link to the
+// event before it and its entry in the event-hash index); an input a
+// transformation names must lead, through the event-hash index, to a
+// record with that hash; a lot-index entry must name a batch of that lot,
+// and, before a label of a batch is signed, give its lot to it (CheckLot).
+// A record that disagrees refuses the write with a *DamagedError
+// (ErrDamaged) naming the batch, logged as an error; nothing is signed,
+// and writes to other batches go on.
+//
 // # Layout
 //
 //	meta        "schema" → version

@@ -1,10 +1,14 @@
 package store
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/truyxuat/truyxuat/trace"
 )
 
 // AlterEvent rewrites the stored bytes of one event in a closed data file,
@@ -65,5 +69,70 @@ func AlterRecord(path, kind, id string, edit func(fields map[string]any)) error 
 			return err
 		}
 		return bucket.Put([]byte(id), raw)
+	})
+}
+
+// AlterHead rewrites the stored head record of a batch (its length and
+// last hash) in a closed data file, for drills and tests that show a
+// damaged head is caught before anything is signed on top of it; the
+// service never calls it. edit gets the record's bytes (nil when there is
+// none) and returns the new ones; nil deletes the record.
+func AlterHead(path, batchID string, edit func(head []byte) []byte) error {
+	b, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		return fmt.Errorf("store: alter head: %w", err)
+	}
+	defer b.Close()
+	return b.Update(func(tx *bolt.Tx) error {
+		bucket := tx.Bucket(bucketHeads)
+		v := edit(bytes.Clone(bucket.Get([]byte(batchID))))
+		if v == nil {
+			return bucket.Delete([]byte(batchID))
+		}
+		return bucket.Put([]byte(batchID), v)
+	})
+}
+
+// PlantEvents writes batches and signed events into a closed data file as
+// the committer would (records, indexes, heads, transparency log), but
+// without the sequencer's checks: as records written before a check
+// existed, or around it. It exists for drills and tests that show
+// inspectors' checks find such records; the service never calls it.
+// Each event must extend its batch's chain.
+func PlantEvents(path string, batches []*trace.Batch, events []*trace.SignedEvent) error {
+	b, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		return fmt.Errorf("store: plant events: %w", err)
+	}
+	defer b.Close()
+	return b.Update(func(tx *bolt.Tx) error {
+		now := time.Now().UTC()
+		for _, bt := range batches {
+			var p trace.Product
+			if err := getJSON(tx.Bucket(bucketProducts), bt.ProductID, "product", &p); err != nil {
+				return err
+			}
+			bt.CreatedAt = now
+			if err := tx.Bucket(bucketLots).Put(lotKey(&p, bt.Lot), []byte(bt.ID)); err != nil {
+				return err
+			}
+			if err := putJSON(tx.Bucket(bucketBatches), bt.ID, bt); err != nil {
+				return err
+			}
+		}
+		next := logSize(tx)
+		var items []logItem
+		for _, se := range events {
+			if n, h := readHead(tx, se.Event.Batch); se.Event.Seq != n || se.Event.Prev != h {
+				return fmt.Errorf("store: plant events: event %d of batch %s does not extend its chain of %d events", se.Event.Seq, se.Event.Batch, n)
+			}
+			st := &StoredEvent{SignedEvent: se, ReceivedAt: now, KeyID: "planted", LogIndex: next}
+			next++
+			if err := writeEvent(tx, st); err != nil {
+				return err
+			}
+			items = append(items, logItem{hash: st.Hash, entry: trace.LogEntry(se), set: &st.LogEntry})
+		}
+		return logAppend(tx, items)
 	})
 }

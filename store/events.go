@@ -83,11 +83,21 @@ func (db *DB) prepareAppend(st *seqState, req AppendRequest) (*pending, error) {
 		if in.Batch == e.Batch {
 			return nil, &trace.FieldError{Field: fmt.Sprintf("inputs[%d].batch", i), Reason: "a batch cannot be an input of itself"}
 		}
-		if b, ok := st.eventBatch(in.Hash); !ok {
+		// The input's head is checked like the event's own: the
+		// transformation is signed on top of it.
+		if _, _, err := st.head(in.Batch); err != nil {
+			return nil, fmt.Errorf("inputs[%d]: %w", i, err)
+		}
+		if b, ok, err := st.eventBatch(in.Hash); err != nil {
+			return nil, fmt.Errorf("inputs[%d]: %w", i, err)
+		} else if !ok {
 			return nil, fmt.Errorf("inputs[%d]: event %s of batch %s: %w", i, in.Hash, in.Batch, trace.ErrNotFound)
 		} else if b != in.Batch {
 			return nil, &trace.FieldError{Field: fmt.Sprintf("inputs[%d].hash", i), Reason: fmt.Sprintf("event %s is not an event of batch %s", in.Hash, in.Batch)}
 		}
+	}
+	if err := st.checkDraws(e, nil); err != nil {
+		return nil, err
 	}
 	p := &pending{}
 	var se *trace.SignedEvent
@@ -108,6 +118,9 @@ func (db *DB) prepareAppend(st *seqState, req AppendRequest) (*pending, error) {
 	stored := &StoredEvent{SignedEvent: se, ReceivedAt: db.opts.Now().UTC(), KeyID: req.KeyID}
 	st.heads[e.Batch] = head{n: e.Seq + 1, h: se.Hash}
 	st.hashes[se.Hash] = e.Batch
+	if e.Type == trace.TransformationEvent {
+		st.transforms[se.Hash] = e
+	}
 	p.result = stored
 	p.events = []*StoredEvent{stored}
 	p.write = func(tx *bolt.Tx) error { return writeEvent(tx, stored) }
@@ -360,7 +373,7 @@ func writeFacts(tx *bolt.Tx, e *trace.Event) error {
 		return err
 	}
 	if bt.ProductID != f.Product || bt.Lot != f.Lot {
-		return damaged("batch %s is lot %s of product %s, but its facts record names lot %s of product %s", bt.ID, bt.Lot, bt.ProductID, f.Lot, f.Product)
+		return &DamagedError{Batch: bt.ID, Record: "batch record", Detail: fmt.Sprintf("it is lot %s of product %s, but its facts record names lot %s of product %s", bt.Lot, bt.ProductID, f.Lot, f.Product)}
 	}
 	bt.Quantity, bt.HarvestDate, bt.Plot, bt.Certifications = f.Quantity, f.HarvestDate, f.Plot, f.Certifications
 	return putJSON(b, bt.ID, &bt)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"time"
 
@@ -108,27 +107,27 @@ func latestRecordTx(tx *bolt.Tx, kind trace.RecordKind, id string) (*StoredRecor
 	hd := readRecordHead(tx, kind, id)
 	if hd.n == 0 {
 		if tx.Bucket(bucketRecordHeads).Get(recordName(kind, id)) != nil {
-			return nil, damaged("the head of the signed records of %s %s is unreadable", kind, id)
+			return nil, recordDamaged(kind, id, "its head is unreadable")
 		}
 		return nil, nil
 	}
 	v := tx.Bucket(bucketRecords).Get(recordKey(kind, id, hd.n-1))
 	if v == nil {
-		return nil, damaged("%s %s: its newest signed revision %d is missing", kind, id, hd.n-1)
+		return nil, recordDamaged(kind, id, "its newest revision %d is missing", hd.n-1)
 	}
 	sr, err := decodeStoredRecord(v)
 	if err != nil {
-		return nil, damaged("%s %s: revision %d: %v", kind, id, hd.n-1, err)
+		return nil, recordDamaged(kind, id, "revision %d: %v", hd.n-1, err)
 	}
 	if sr.Hash != hd.h {
-		return nil, damaged("%s %s: revision %d hashes to %s, but its head says %s", kind, id, hd.n-1, sr.Hash, hd.h)
+		return nil, recordDamaged(kind, id, "revision %d hashes to %s, but its head says %s", hd.n-1, sr.Hash, hd.h)
 	}
 	r, err := trace.DecodeRecord(sr.Body)
 	if err != nil {
-		return nil, damaged("%s %s: revision %d: %v", kind, id, hd.n-1, err)
+		return nil, recordDamaged(kind, id, "revision %d: %v", hd.n-1, err)
 	}
 	if r.Kind != kind || r.ID != id || r.Seq != hd.n-1 {
-		return nil, damaged("%s %s: the newest revision is %s %s revision %d", kind, id, r.Kind, r.ID, r.Seq)
+		return nil, recordDamaged(kind, id, "the newest revision is %s %s revision %d", r.Kind, r.ID, r.Seq)
 	}
 	sr.Record = r
 	return sr, nil
@@ -245,21 +244,12 @@ func (st *seqState) recordHead(kind trace.RecordKind, id string) (head, error) {
 	return hd, nil
 }
 
-// errDamaged marks stored data that fails its own checks: a head that is
-// not its chain's last record, an index that points elsewhere. Writes that
-// would sign on top of it are refused.
-var errDamaged = errors.New("stored data is damaged")
-
-// ErrDamaged is errDamaged, for callers that map it (to a 500 that says so).
-var ErrDamaged = errDamaged
-
-type damagedError struct{ msg string }
-
-func (e *damagedError) Error() string { return e.msg }
-func (e *damagedError) Unwrap() error { return errDamaged }
-
-func damaged(format string, args ...any) error {
-	return &damagedError{msg: fmt.Sprintf(format, args...)}
+// recordDamaged is the error for a registry record that fails its own
+// checks: a head that is not its last revision, a revision that does not
+// decode. Writes that build on it are refused.
+func recordDamaged(kind trace.RecordKind, id, format string, args ...any) error {
+	return &DamagedError{Record: "signed record of " + string(kind) + " " + id, Detail: fmt.Sprintf(format, args...),
+		Refused: "changes to it and new lots that quote it are refused"}
 }
 
 // SignerFor returns the signing key the server holds for a cooperative

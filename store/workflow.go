@@ -222,6 +222,7 @@ func (db *DB) prepareChange(st *seqState, ch Change, signers map[string]*trace.S
 		}
 		for _, h := range added {
 			delete(st.hashes, h)
+			delete(st.transforms, h)
 		}
 		for _, l := range newLots {
 			delete(st.lots, l)
@@ -310,7 +311,7 @@ func (db *DB) checkNewBatch(st *seqState, bt *trace.Batch) (string, *trace.Produ
 	if err := bt.Validate(); err != nil {
 		return "", nil, err
 	}
-	var lk string
+	var lk, differs, otherID string
 	var p trace.Product
 	err := db.bolt.View(func(tx *bolt.Tx) error {
 		if err := getJSON(tx.Bucket(bucketProducts), bt.ProductID, "product", &p); err != nil {
@@ -321,7 +322,7 @@ func (db *DB) checkNewBatch(st *seqState, bt *trace.Batch) (string, *trace.Produ
 			return err
 		}
 		if err := CheckRecord(sr, trace.ProductRecordFields(&p), "product."); err != nil {
-			return damaged("product %s: its stored copy differs from its signed record (%v); lots of it are refused until it is repaired", p.ID, err)
+			return &DamagedError{Record: "product " + p.ID, Detail: fmt.Sprintf("its stored copy differs from its signed record (%v)", err), Refused: "new lots of it are refused"}
 		}
 		if p.CooperativeID != bt.CooperativeID {
 			return fmt.Errorf("product %s belongs to another cooperative: %w", p.ID, trace.ErrForbidden)
@@ -331,11 +332,21 @@ func (db *DB) checkNewBatch(st *seqState, bt *trace.Batch) (string, *trace.Produ
 		}
 		lk = string(lotKey(&p, bt.Lot))
 		if other := tx.Bucket(bucketLots).Get([]byte(lk)); other != nil {
+			differs = checkedLot(tx, lk, string(other))
+			if differs != "" {
+				otherID = string(other)
+				return nil
+			}
 			return fmt.Errorf("lot %s of product %s is already batch %s: %w", bt.Lot, p.ID, other, trace.ErrConflict)
 		}
 		return nil
 	})
 	if err != nil {
+		return "", nil, err
+	}
+	if differs != "" {
+		err := db.damaged(otherID, "lot index", "%s", differs)
+		err.(*DamagedError).Refused = fmt.Sprintf("new batches with lot %s of product %s are refused", bt.Lot, bt.ProductID)
 		return "", nil, err
 	}
 	if other, ok := st.lots[lk]; ok {

@@ -12,8 +12,9 @@ import (
 // return findings with their evidence; they never change anything. Each
 // check looks for a pattern field reports from Vietnam name: harvests
 // inside a pesticide's pre-harvest interval, records entered out of order
-// or before they happened, quantities that do not add up, and the same
-// "default" values copied onto many batches where real records would vary.
+// or before they happened, quantities that do not add up (within one
+// transformation or over a lot's life), and the same "default" values
+// copied onto many batches where real records would vary.
 
 // Finding kinds.
 const (
@@ -23,6 +24,9 @@ const (
 	FindingUnbalanced         = "unbalanced_quantities"
 	FindingCopiedValues       = "copied_values"
 	FindingVerification       = "verification_failed"
+	// FindingOverdrawn is a lot from which splits, merges and processing
+	// took more, over its life, than it held (see LotBalance).
+	FindingOverdrawn = "overdrawn_lot"
 )
 
 // Finding is one problem a check found, with the evidence for it.

@@ -30,12 +30,15 @@ var inspectMessages = map[string][2]string{
 	"kind_" + trace.FindingUnbalanced:         {"Số lượng không khớp", "Quantities that do not balance"},
 	"kind_" + trace.FindingCopiedValues:       {"Cùng một giá trị trên nhiều lô (nghi sao chép)", "The same value on many batches (likely copied)"},
 	"kind_" + trace.FindingVerification:       {"Chuỗi sự kiện không xác minh được", "The history fails verification"},
+	"kind_" + trace.FindingOverdrawn:          {"Lô bị lấy ra nhiều hơn số lượng đã có", "More was taken from a lot than it held"},
 
 	"why_phi":     {"    thu hoạch %s ngày sau khi phun %s (%s); thời gian cách ly %s ngày", "    harvested %s days after spraying %s (%s); pre-harvest interval %s days"},
 	"why_order":   {"    sự kiện ghi thời điểm %s, trước sự kiện ghi trước nó (%s)", "    the event is dated %s, before the event recorded before it (%s)"},
 	"why_future":  {"    sự kiện ghi thời điểm %s nhưng máy chủ nhận lúc %s", "    the event is dated %s but the server received it at %s"},
 	"why_harvest": {"    thu hoạch ghi %s nhưng lô chỉ đăng ký %s", "    the harvest records %s but the lot was registered with %s"},
 	"why_copied":  {"    %s lô (%s sản phẩm) cùng ghi %s = %q; hồ sơ thật sẽ khác nhau", "    %s batches (%s products) all record %s = %q; real records would differ"},
+	"why_overdrawn": {"    lô %s có %s %s nhưng các lần chia, gộp, chế biến đã lấy ra %s %s (vượt %s %s)",
+		"    lot %s held %s %s but splits, merges and processing took %s %s from it (%s %s too much)"},
 	"why_message": {"    %s", "    %s"},
 }
 
@@ -58,7 +61,8 @@ func newInspectCmd() *cobra.Command {
 		Long: `Run the server's compliance checks (GET /api/v1/inspections/findings) over
 one batch, one cooperative or everything, and print what they found with its
 evidence: harvests inside a pesticide's pre-harvest interval, events out of
-order or recorded before they happened, quantities that do not balance, the
+order or recorded before they happened, quantities that do not balance,
+lots from which splits, merges and processing took more than they held, the
 same "default" values copied onto many batches, and histories that fail
 verification. Needs an inspector's or admin's key (a cooperative's key sees its
 own cooperative). The report is in Vietnamese, or English with --lang en. Exits
@@ -190,6 +194,14 @@ func (p *printer) why(f trace.Finding) string {
 		return p.msg("why_future", ev["event_time"], ev["received_at"])
 	case f.Kind == trace.FindingUnbalanced && ev["harvest_quantity"] != "":
 		return p.msg("why_harvest", num(ev["harvest_quantity"]), num(ev["batch_quantity"]))
+	case f.Kind == trace.FindingOverdrawn && ev["held"] != "":
+		lang := "vi"
+		qty := trace.FormatNumberVI
+		if p.lang != 0 {
+			lang, qty = "en", func(s string) string { return s }
+		}
+		u := trace.UnitName(ev["unit"], lang)
+		return p.msg("why_overdrawn", ev["lot"], qty(ev["held"]), u, qty(ev["taken"]), u, qty(ev["over"]), u)
 	case f.Kind == trace.FindingCopiedValues && ev["field"] != "":
 		return p.msg("why_copied", ev["batches"], ev["products"], ev["field"], ev["value"])
 	}
