@@ -15,7 +15,7 @@ import (
 // one derived from the name; CreatedAt is set to now.
 func (db *DB) CreateCooperative(c *trace.Cooperative) error {
 	c.CreatedAt = db.opts.Now().UTC()
-	return db.bolt.Update(func(tx *bolt.Tx) error {
+	return db.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketCoops)
 		if c.ID == "" {
 			c.ID = uniqueID(b, slugID(c.Name, 24))
@@ -38,7 +38,7 @@ func (db *DB) UpdateCooperative(c *trace.Cooperative) error {
 	if err := c.Validate(); err != nil {
 		return err
 	}
-	return db.bolt.Update(func(tx *bolt.Tx) error {
+	return db.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketCoops)
 		if b.Get([]byte(c.ID)) == nil {
 			return fmt.Errorf("cooperative %s: %w", c.ID, trace.ErrNotFound)
@@ -73,7 +73,7 @@ func (db *DB) Cooperatives() ([]*trace.Cooperative, error) {
 // must be unique across products.
 func (db *DB) CreateProduct(p *trace.Product) error {
 	p.CreatedAt = db.opts.Now().UTC()
-	return db.bolt.Update(func(tx *bolt.Tx) error {
+	return db.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketProducts)
 		if p.ID == "" {
 			p.ID = uniqueID(b, slugID(p.NameVI, 24))

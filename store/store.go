@@ -46,6 +46,9 @@ type Options struct {
 	Timeout time.Duration
 	// Now returns the time recorded as an event's receive time (default time.Now).
 	Now func() time.Time
+	// PublishedPath is the file that remembers the newest checkpoint the
+	// log published (default PublishedFile beside the bbolt file).
+	PublishedPath string
 }
 
 // DB is truyxuat's store. It is safe for concurrent use.
@@ -68,9 +71,17 @@ type DB struct {
 	resetNeeded     atomic.Bool
 	pendingMu       sync.Mutex
 	committedHashes []trace.Hash
+
+	readOnly atomic.Pointer[ReadOnlyError] // why writes are refused; nil while they are not
+	pubPath  string                        // the published-checkpoint file
+	pubMu    sync.Mutex
+	pub      *Published // its contents; changed only in write transactions
 }
 
 // Open opens or creates the bbolt file at path and starts the sequencer.
+// It compares the log with the published-checkpoint file beside it and
+// opens the store read-only (see ReadOnly) if the log is behind it or
+// differs from it.
 func Open(path string, opts Options) (*DB, error) {
 	if opts.MaxGroup <= 0 {
 		opts.MaxGroup = 256
@@ -83,6 +94,9 @@ func Open(path string, opts Options) (*DB, error) {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.PublishedPath == "" {
+		opts.PublishedPath = PublishedPath(path)
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
@@ -120,6 +134,11 @@ func Open(path string, opts Options) (*DB, error) {
 		reqs:    make(chan *commitReq, 4*opts.MaxGroup),
 		stop:    make(chan struct{}),
 		stopped: make(chan struct{}),
+		pubPath: opts.PublishedPath,
+	}
+	if err := db.openPublished(); err != nil {
+		b.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	db.startPipeline()
 	return db, nil
@@ -141,6 +160,16 @@ func (db *DB) Close() error {
 		return fmt.Errorf("store: close: %w", err)
 	}
 	return nil
+}
+
+// update runs f in a write transaction unless the store is read-only.
+// Every write of records goes through it or through the committer; only
+// sign-in sessions and caches are written regardless.
+func (db *DB) update(f func(tx *bolt.Tx) error) error {
+	if err := db.writable(); err != nil {
+		return err
+	}
+	return db.bolt.Update(f)
 }
 
 // Path returns the bbolt file's path.
