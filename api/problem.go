@@ -151,7 +151,9 @@ func (s *Server) handleError(err error, c echo.Context) {
 	p := problemFor(err)
 	p.Instance = c.Request().URL.Path
 	p.RequestID = requestID(c)
-	if p.Status >= 500 {
+	if p.Status >= 500 && !errors.Is(err, store.ErrReadOnly) {
+		// A read-only service said why when it started; each refusal
+		// need not say it again.
 		s.log.Error("request failed", "error", err, "request_id", p.RequestID, "path", p.Instance)
 	}
 	if isAppPath(c.Request().URL.Path) && c.Request().URL.Path != "/app/sw.js" && c.Request().Method != http.MethodHead {

@@ -136,9 +136,12 @@ const (
 // BehindError says that the log in what (the data file, a backup) has
 // fewer entries than a checkpoint the log published (known from where).
 func BehindError(what string, size, published uint64, where string) *ReadOnlyError {
+	reason := fmt.Sprintf("the log in %s has %d entries, but the log has already published a checkpoint of %d entries (%s)", what, size, published, where)
+	if what == theDataFile {
+		reason += ": the data file is older than what was published, for example put back from an older backup"
+	}
 	return &ReadOnlyError{
-		Reason: fmt.Sprintf("the log in %s has %d entries, but the log has already published a checkpoint of %d entries (%s): "+
-			"%s is older than what was published, for example put back from an older backup", what, size, published, where, what),
+		Reason: reason,
 		Remedy: fmt.Sprintf(remedyBehind, published),
 		behind: true,
 	}
@@ -149,6 +152,16 @@ func BehindError(what string, size, published uint64, where string) *ReadOnlyErr
 func DivergedError(what string, size uint64, root, published tlog.Hash, where string) *ReadOnlyError {
 	return &ReadOnlyError{
 		Reason: fmt.Sprintf("the log in %s has root %s at size %d, but the log published root %s for that size (%s)", what, root, size, published, where),
+		Remedy: remedyOther,
+	}
+}
+
+// ConflictError says that the log in what has another root at a size
+// than the one published for it (known from where, such as a witness that
+// cosigned that size), when the published root itself is not at hand.
+func ConflictError(what string, size uint64, where string) *ReadOnlyError {
+	return &ReadOnlyError{
+		Reason: fmt.Sprintf("the log in %s has another root at size %d than the one the log published for that size (%s)", what, size, where),
 		Remedy: remedyOther,
 	}
 }
