@@ -147,16 +147,20 @@ type Snapshot struct {
 	*os.File
 	Size   int64
 	SHA256 [sha256.Size]byte
+
+	unlinked bool
 }
 
 // Snapshot writes a copy of the store to a temporary file beside the data
-// file and returns it open for reading from its start.
+// file and returns it open for reading from its start. Where the system
+// allows it, the file's name is removed at once, so that nothing is left
+// behind even if the process dies while the copy is sent.
 func (db *DB) Snapshot() (*Snapshot, error) {
 	f, err := os.CreateTemp(filepath.Dir(db.Path()), ".snapshot-*.db.tmp")
 	if err != nil {
 		return nil, fmt.Errorf("store: snapshot: %w", err)
 	}
-	s := &Snapshot{File: f}
+	s := &Snapshot{File: f, unlinked: os.Remove(f.Name()) == nil}
 	sum := sha256.New()
 	n, err := db.Backup(io.MultiWriter(f, sum))
 	if err == nil {
@@ -174,6 +178,9 @@ func (db *DB) Snapshot() (*Snapshot, error) {
 // Close closes and removes the snapshot's file.
 func (s *Snapshot) Close() error {
 	err := s.File.Close()
+	if s.unlinked {
+		return err
+	}
 	if rerr := os.Remove(s.Name()); err == nil {
 		err = rerr
 	}

@@ -258,6 +258,9 @@ func TestSnapshot(t *testing.T) {
 		t.Fatal(err)
 	}
 	name := s.Name()
+	if _, err := os.Stat(name); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the snapshot's name is still there while it is open: %v", err)
+	}
 	dst := filepath.Join(t.TempDir(), "snap.db")
 	rep, err := WriteBackup(dst, func(w io.Writer) error { _, err := io.Copy(w, s); return err })
 	if err != nil || rep.Events != 1 || rep.Bytes != s.Size || rep.SHA256 == "" {

@@ -147,9 +147,9 @@ func BehindError(what string, size, published uint64, where string) *ReadOnlyErr
 	}
 }
 
-// DivergedError says that the log in what has another root at a
+// divergedError says that the log in what has another root at a
 // published size than the one published (known from where).
-func DivergedError(what string, size uint64, root, published tlog.Hash, where string) *ReadOnlyError {
+func divergedError(what string, size uint64, root, published tlog.Hash, where string) *ReadOnlyError {
 	return &ReadOnlyError{
 		Reason: fmt.Sprintf("the log in %s has root %s at size %d, but the log published root %s for that size (%s)", what, root, size, published, where),
 		Remedy: remedyOther,
@@ -189,7 +189,7 @@ func comparePublished(what string, v *LogView, pub *Published, where string) *Re
 		}
 	}
 	if root != pub.Root {
-		return DivergedError(what, pub.Size, root, pub.Root, where)
+		return divergedError(what, pub.Size, root, pub.Root, where)
 	}
 	return nil
 }
