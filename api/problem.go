@@ -68,7 +68,7 @@ func statusOf(err error) int {
 		return http.StatusUnauthorized
 	case errors.Is(err, trace.ErrVerification):
 		return http.StatusUnprocessableEntity
-	case errors.Is(err, store.ErrClosed):
+	case errors.Is(err, store.ErrClosed), errors.Is(err, store.ErrReadOnly):
 		return http.StatusServiceUnavailable
 	case errors.Is(err, store.ErrDamaged):
 		return http.StatusInternalServerError
@@ -141,12 +141,24 @@ func problemFor(err error) *Problem {
 		p.Title = "The request has invalid fields"
 		p.Errors = []FieldProblem{{Field: fe.Field, Detail: fe.Reason}}
 	}
+	var ro *store.ReadOnlyError
+	if errors.As(err, &ro) {
+		p.Type = problemBase + "read-only"
+		p.Title = "The service accepts no changes for now"
+		p.Detail = readOnlyDetail(ro)
+	}
 	if errors.As(err, &vf) {
 		p.Type = problemBase + "verification-failed"
 		p.Title = "The history failed verification"
 		p.Verification = &VerifyFailure{EventIndex: vf.Index, EventHash: vf.Hash, Reason: string(vf.Reason), Detail: vf.Detail, Record: vf.Record, Field: vf.Field}
 	}
 	return p
+}
+
+// readOnlyDetail explains a read-only store to a client, who passes it on
+// to the service's operator.
+func readOnlyDetail(ro *store.ReadOnlyError) string {
+	return "The service answers reads but records nothing until its operator acts: " + ro.Reason + ". " + ro.Remedy + "."
 }
 
 // handleError is echo's error handler: every error leaves as problem+json.
@@ -161,7 +173,9 @@ func (s *Server) handleError(err error, c echo.Context) {
 	p := problemFor(err)
 	p.Instance = c.Request().URL.Path
 	p.RequestID = requestID(c)
-	if p.Status >= 500 {
+	if p.Status >= 500 && !errors.Is(err, store.ErrReadOnly) {
+		// A read-only service said why when it started; each refusal
+		// need not say it again.
 		s.log.Error("request failed", "error", err, "request_id", p.RequestID, "path", p.Instance)
 	}
 	if isAppPath(c.Request().URL.Path) && c.Request().URL.Path != "/app/sw.js" && c.Request().Method != http.MethodHead {

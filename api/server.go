@@ -90,6 +90,7 @@ type Server struct {
 	attach   attachState
 	idem     keyedLocks
 	app      workspace
+	backupMu sync.Mutex // one backup at a time
 }
 
 // New builds the server and its routes.
@@ -159,13 +160,15 @@ func (s *Server) routes() {
 		}),
 		middleware.GzipWithConfig(middleware.GzipConfig{
 			Skipper: func(c echo.Context) bool {
-				return c.Path() == "/metrics" || isAttachmentDownload(c) || servesHistory(c) || c.Path() == "/api/v1/batches/:id/labels" || c.Path() == "/app/batches/:id/labels/file"
+				return c.Path() == "/metrics" || isBackup(c) || isAttachmentDownload(c) || servesHistory(c) || c.Path() == "/api/v1/batches/:id/labels" || c.Path() == "/app/batches/:id/labels/file"
 			},
 		}),
 		middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{
 			Limit: fmt.Sprintf("%dB", s.cfg.BodyLimit), Skipper: func(c echo.Context) bool { return isAttachmentUpload(c) || isAppUpload(c) },
 		}),
-		middleware.ContextTimeoutWithConfig(middleware.ContextTimeoutConfig{Timeout: s.cfg.RequestTimeout}),
+		middleware.ContextTimeoutWithConfig(middleware.ContextTimeoutConfig{Timeout: s.cfg.RequestTimeout,
+			// A backup takes as long as its size needs (see backup).
+			Skipper: isBackup}),
 	)
 
 	e.GET("/healthz", s.healthz)
@@ -201,6 +204,7 @@ func (s *Server) routes() {
 
 	admin := v1.Group("", s.authenticate(store.RoleAdmin))
 	admin.POST("/cooperatives", s.createCooperative)
+	admin.GET("/admin/backup", s.backup)
 
 	coop := v1.Group("", s.authenticate(store.RoleCooperative, store.RoleAdmin))
 	coop.POST("/products", s.createProduct)
@@ -222,6 +226,11 @@ func (s *Server) routes() {
 func (s *Server) healthz(c echo.Context) error {
 	if _, _, err := s.db.Head("-"); err != nil && !errors.Is(err, trace.ErrNotFound) {
 		return err
+	}
+	// A read-only service is alive but cannot do its work: monitors
+	// should page its operator.
+	if ro := s.db.ReadOnly(); ro != nil {
+		return ro
 	}
 	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
 }

@@ -487,6 +487,10 @@ func (s *Server) renderAppError(c echo.Context, p *Problem) error {
 	if p.Status >= 500 {
 		detail = ""
 	}
+	if p.Type == problemBase+"read-only" {
+		// Clerks learn what it means for them; the admin's screen says why.
+		pg.Title, detail = cat.Messages["app_error_read_only"], cat.Messages["app_error_read_only_text"]
+	}
 	pg.Data = map[string]any{"Status": p.Status, "Detail": detail, "RequestID": p.RequestID}
 	return s.appRender(c, p.Status, "app_error", pg)
 }

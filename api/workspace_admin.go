@@ -21,6 +21,7 @@ type userRow struct {
 }
 
 type logStatus struct {
+	ReadOnly             string // why the service records nothing, if it does not
 	Size, CheckpointSize uint64
 	Checkpoint           string
 	Signatures, Cosigned int
@@ -54,6 +55,9 @@ func (s *Server) adminData(c echo.Context, p *appPage) error {
 		return err
 	}
 	var st logStatus
+	if ro := s.db.ReadOnly(); ro != nil {
+		st.ReadOnly = ro.Reason + ". " + ro.Remedy + "."
+	}
 	err = s.db.ViewLog(func(v *store.LogView) error {
 		st.Size = v.Size
 		size, note := s.publishedCheckpoint(v)

@@ -70,7 +70,7 @@ func (db *DB) CreateAPIKey(k *APIKey) (secret string, err error) {
 	}
 	k.CreatedAt = db.opts.Now().UTC()
 	k.RevokedAt = nil
-	err = db.bolt.Update(func(tx *bolt.Tx) error {
+	err = db.update(func(tx *bolt.Tx) error {
 		if k.CooperativeID != "" && tx.Bucket(bucketCoops).Get([]byte(k.CooperativeID)) == nil {
 			return fmt.Errorf("cooperative %s: %w", k.CooperativeID, trace.ErrNotFound)
 		}
@@ -150,7 +150,7 @@ func (db *DB) APIKey(id string) (*APIKey, error) {
 // cooperatives, inspectors or admin keys.
 func (db *DB) RevokeAPIKey(id string) (*APIKey, error) {
 	var k APIKey
-	err := db.bolt.Update(func(tx *bolt.Tx) error {
+	err := db.update(func(tx *bolt.Tx) error {
 		h := tx.Bucket(bucketAPIKeyIDs).Get([]byte(id))
 		if h == nil {
 			return fmt.Errorf("API key %s: %w", id, trace.ErrNotFound)

@@ -63,7 +63,7 @@ func (db *DB) PutAttachment(info AttachmentInfo, data []byte) (stored *Attachmen
 	info.SHA256 = sha256.Sum256(data)
 	info.Size = int64(len(data))
 	info.UploadedAt = db.opts.Now().UTC().Truncate(time.Second)
-	err = db.bolt.Update(func(tx *bolt.Tx) error {
+	err = db.update(func(tx *bolt.Tx) error {
 		meta := tx.Bucket(bucketAttachMeta)
 		if raw := meta.Get(info.SHA256[:]); raw != nil {
 			old, err := decodeAttachInfo(info.SHA256, raw)

@@ -97,6 +97,9 @@ func (db *DB) OnCommit(f func(CommitInfo)) { db.onCommit = append(db.onCommit, f
 
 // submit queues a request and waits until it is committed and synced, or refused.
 func (db *DB) submit(ctx context.Context, prepare prepareFunc) (any, error) {
+	if err := db.writable(); err != nil {
+		return nil, err
+	}
 	req := &commitReq{ctx: ctx, prepare: prepare, done: make(chan struct{})}
 	db.closeMu.RLock()
 	if db.closed {
@@ -264,6 +267,9 @@ func (db *DB) committer(st *seqState) {
 		var err error
 		if failed && g.epoch <= failedEpoch {
 			err = errors.New("an earlier commit failed; this group was prepared on top of it")
+		} else if ro := db.readOnly.Load(); ro != nil {
+			// The store became read-only while the group was prepared.
+			err = ro
 		} else {
 			err = db.bolt.Update(func(tx *bolt.Tx) error {
 				// Number the group's events in the log first: each

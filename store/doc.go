@@ -31,6 +31,21 @@
 // (ErrDamaged) naming the batch, logged as an error; nothing is signed,
 // and writes to other batches go on.
 //
+// # Backups and the published checkpoint
+//
+// DB.Backup, BackupFile and Snapshot copy the whole file as of one moment
+// in a read transaction, while appends go on; CheckFile checks a closed
+// copy (bbolt's page check, every chain and head, the log's bundles and
+// tiles against the events, the newest checkpoint's root); Restore puts a
+// checked copy back, setting the replaced file aside.
+//
+// The newest checkpoint the log ever signed is also kept outside the bbolt
+// file, in PublishedFile beside it, written and synced before the
+// checkpoint's transaction commits. A store whose log is behind it, or has
+// another root at its size, opens read-only (ReadOnly): reads are
+// answered, writes and checkpoints refused, so the log never signs two
+// roots for one size, even after an older copy of the file is put back.
+//
 // # Layout
 //
 //	meta        "schema" → version

@@ -35,7 +35,7 @@ func InspectorKeyName(id string) string { return InspectorKeyPrefix + id }
 // derived from the name; CreatedAt is set to now.
 func (db *DB) CreateInspector(in *trace.Inspector) error {
 	in.CreatedAt = db.opts.Now().UTC()
-	return db.bolt.Update(func(tx *bolt.Tx) error {
+	return db.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketInspectors)
 		if in.ID == "" {
 			in.ID = uniqueID(b, slugID(in.Name, MaxInspectorIDLen-3))
@@ -80,7 +80,7 @@ func (db *DB) Inspectors() ([]*trace.Inspector, error) {
 func (db *DB) AddInspectorKey(id string, pub []byte) (*trace.Inspector, bool, error) {
 	var in trace.Inspector
 	added := false
-	err := db.bolt.Update(func(tx *bolt.Tx) error {
+	err := db.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketInspectors)
 		if err := getJSON(b, id, "inspector", &in); err != nil {
 			return err
@@ -104,7 +104,7 @@ func (db *DB) AddInspectorKey(id string, pub []byte) (*trace.Inspector, bool, er
 func (db *DB) AddCooperativeKey(id string, pub []byte, first bool) (*trace.Cooperative, bool, error) {
 	var c trace.Cooperative
 	added := false
-	err := db.bolt.Update(func(tx *bolt.Tx) error {
+	err := db.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketCoops)
 		if err := getJSON(b, id, "cooperative", &c); err != nil {
 			return err

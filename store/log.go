@@ -191,11 +191,29 @@ type Checkpointer func(size uint64, root tlog.Hash) (note []byte, err error)
 // the newest checkpoint's size and note. It runs in a write transaction, so
 // the root it signs is of entries already durable, and no two checkpoints
 // can be signed for one size.
+//
+// A new checkpoint is written to the published-checkpoint file, and synced,
+// before its transaction commits, so no one can be served a checkpoint
+// larger than the file records. Before signing, the log is compared with
+// that file again: a log behind it or at odds with it makes the store
+// read-only instead (the error wraps ErrReadOnly).
 func (db *DB) CheckpointLog(sign Checkpointer) (uint64, []byte, error) {
+	if err := db.writable(); err != nil {
+		return 0, nil, fmt.Errorf("store: checkpoint: %w", err)
+	}
 	var size uint64
 	var note []byte
 	err := db.bolt.Update(func(tx *bolt.Tx) error {
 		v := &LogView{tx: tx, Size: logSize(tx)}
+		db.pubMu.Lock()
+		pub := db.pub
+		db.pubMu.Unlock()
+		if pub != nil {
+			if problem := comparePublished(theDataFile, v, pub, inPublishedFile); problem != nil {
+				db.SetReadOnly(problem)
+				return problem
+			}
+		}
 		last, lastNote := v.LatestCheckpoint()
 		if lastNote != nil && last >= v.Size {
 			size, note = last, lastNote
@@ -210,6 +228,24 @@ func (db *DB) CheckpointLog(sign Checkpointer) (uint64, []byte, error) {
 			return err
 		}
 		size = v.Size
+		next, err := publishedFromNote(note)
+		if err != nil {
+			return fmt.Errorf("the signed checkpoint: %w", err)
+		}
+		if next.Size != size || next.Root != root {
+			return fmt.Errorf("the signer signed size %d, root %s instead of size %d, root %s", next.Size, next.Root, size, root)
+		}
+		if pub == nil || size > pub.Size {
+			if pub != nil {
+				next.CosignedSize, next.Cosigned = pub.CosignedSize, pub.Cosigned
+			}
+			if err := writePublished(db.pubPath, next); err != nil {
+				return err
+			}
+			db.pubMu.Lock()
+			db.pub = next
+			db.pubMu.Unlock()
+		}
 		return tx.Bucket(bucketCheckpoints).Put(u64(size), note)
 	})
 	if err != nil {
@@ -219,7 +255,8 @@ func (db *DB) CheckpointLog(sign Checkpointer) (uint64, []byte, error) {
 }
 
 // UpdateCheckpoint replaces the stored note of a size with one that has the
-// same checkpoint text (for example with witness cosignatures added).
+// same checkpoint text (for example with witness cosignatures added). The
+// newest such note is also kept in the published-checkpoint file.
 func (db *DB) UpdateCheckpoint(size uint64, note []byte) error {
 	return db.bolt.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketCheckpoints)
@@ -237,6 +274,19 @@ func (db *DB) UpdateCheckpoint(size uint64, note []byte) error {
 		}
 		if oldNote.Text != newNote.Text {
 			return ErrCheckpointConflict
+		}
+		db.pubMu.Lock()
+		pub := db.pub
+		db.pubMu.Unlock()
+		if pub != nil && size >= pub.CosignedSize && size <= pub.Size && len(newNote.Sigs) > len(oldNote.Sigs) {
+			next := *pub
+			next.CosignedSize, next.Cosigned = size, string(note)
+			if err := writePublished(db.pubPath, &next); err != nil {
+				return err
+			}
+			db.pubMu.Lock()
+			db.pub = &next
+			db.pubMu.Unlock()
 		}
 		return b.Put(u64(size), note)
 	})

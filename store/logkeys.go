@@ -135,29 +135,49 @@ func writeSecretFile(p, data string) error {
 	if _, err := os.Stat(p); err == nil {
 		return fmt.Errorf("%s already exists", p)
 	}
-	tmp, err := os.OpenFile(p+".tmp", os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	return writeFileAtomic(p, []byte(data))
+}
+
+// writeFileAtomic writes data to p with mode 0600 so that p holds either
+// its old bytes or all the new ones, on disk, whenever the machine stops:
+// a temporary file beside p is written and synced, renamed over p, and the
+// directory synced so that the rename itself is durable.
+func writeFileAtomic(p string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(p), "."+filepath.Base(p)+".*.tmp")
 	if err != nil {
 		return err
 	}
-	_, err = tmp.WriteString(data)
+	_, err = tmp.Write(data)
+	if err == nil {
+		err = tmp.Chmod(0o600)
+	}
 	if err == nil {
 		err = tmp.Sync()
 	}
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), p)
+	}
 	if err != nil {
 		os.Remove(tmp.Name())
 		return err
 	}
-	if err := os.Rename(tmp.Name(), p); err != nil {
+	return syncDir(filepath.Dir(p))
+}
+
+// syncDir makes the entries of a directory (a rename into it) durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
 		return err
 	}
-	if d, err := os.Open(filepath.Dir(p)); err == nil {
-		d.Sync()
-		d.Close()
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
 	}
-	return nil
+	return err
 }
 
 // OpenCosignerKey reads a witness's cosignature key (Ed25519

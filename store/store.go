@@ -55,6 +55,9 @@ type Options struct {
 	// Location is the time zone of the times the store writes into signed
 	// records (default UTC+7, Vietnam).
 	Location *time.Location
+	// PublishedPath is the file that remembers the newest checkpoint the
+	// log published (default PublishedFile beside the bbolt file).
+	PublishedPath string
 }
 
 // DB is truyxuat's store. It is safe for concurrent use.
@@ -78,9 +81,17 @@ type DB struct {
 	resetNeeded     atomic.Bool
 	pendingMu       sync.Mutex
 	committedHashes []trace.Hash
+
+	readOnly atomic.Pointer[ReadOnlyError] // why writes are refused; nil while they are not
+	pubPath  string                        // the published-checkpoint file
+	pubMu    sync.Mutex
+	pub      *Published // its contents; changed only in write transactions
 }
 
 // Open opens or creates the bbolt file at path and starts the sequencer.
+// It compares the log with the published-checkpoint file beside it and
+// opens the store read-only (see ReadOnly) if the log is behind it or
+// differs from it.
 func Open(path string, opts Options) (*DB, error) {
 	if opts.MaxGroup <= 0 {
 		opts.MaxGroup = 256
@@ -103,6 +114,9 @@ func Open(path string, opts Options) (*DB, error) {
 			return nil, fmt.Errorf("store: open %s: %w", path, err)
 		}
 		opts.Keys = k
+	}
+	if opts.PublishedPath == "" {
+		opts.PublishedPath = PublishedPath(path)
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
@@ -141,8 +155,17 @@ func Open(path string, opts Options) (*DB, error) {
 		stop:    make(chan struct{}),
 		stopped: make(chan struct{}),
 		keys:    opts.Keys,
+		pubPath: opts.PublishedPath,
+	}
+	if err := db.openPublished(); err != nil {
+		b.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	db.startPipeline()
+	if db.ReadOnly() != nil {
+		// Nothing is signed by a store that refuses writes.
+		return db, nil
+	}
 	if err := db.signMissingRecords(context.Background()); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
@@ -166,6 +189,16 @@ func (db *DB) Close() error {
 		return fmt.Errorf("store: close: %w", err)
 	}
 	return nil
+}
+
+// update runs f in a write transaction unless the store is read-only.
+// Every write of records goes through it or through the committer; only
+// sign-in sessions and caches are written regardless.
+func (db *DB) update(f func(tx *bolt.Tx) error) error {
+	if err := db.writable(); err != nil {
+		return err
+	}
+	return db.bolt.Update(f)
 }
 
 // Path returns the bbolt file's path.

@@ -125,7 +125,7 @@ func (db *DB) CreateUser(u *User, password string) error {
 	u.PasswordHash = HashPassword(password)
 	u.CreatedAt = db.opts.Now().UTC()
 	u.DisabledAt = nil
-	return db.bolt.Update(func(tx *bolt.Tx) error {
+	return db.update(func(tx *bolt.Tx) error {
 		if u.CooperativeID != "" && tx.Bucket(bucketCoops).Get([]byte(u.CooperativeID)) == nil {
 			return &trace.FieldError{Field: "cooperative_id", Reason: fmt.Sprintf("there is no cooperative %q", u.CooperativeID)}
 		}
@@ -183,7 +183,7 @@ func (db *DB) CheckPassword(username, password string) (*User, error) {
 
 // SetUserDisabled disables a person (revoking their sessions) or enables them again.
 func (db *DB) SetUserDisabled(username string, disabled bool) error {
-	return db.bolt.Update(func(tx *bolt.Tx) error {
+	return db.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketUsers)
 		var u User
 		if err := getJSON(b, username, "user", &u); err != nil {

@@ -36,6 +36,8 @@ type checkpointer struct {
 	dirty atomic.Bool // events committed since the last checkpoint
 	size  uint64      // the newest checkpoint's size and note
 	note  []byte
+
+	readOnlySaid bool // the read-only store was reported once
 }
 
 // witnessClient is the checkpointer's view of one witness.
@@ -86,7 +88,16 @@ func (c *checkpointer) step(ctx context.Context) {
 	if c.dirty.Swap(false) || c.note == nil {
 		if err := c.sign(); err != nil {
 			c.dirty.Store(true)
-			if !errors.Is(err, store.ErrClosed) {
+			switch {
+			case errors.Is(err, store.ErrClosed):
+			case errors.Is(err, store.ErrReadOnly):
+				// Whoever made the store read-only said why; say once
+				// that no checkpoint will be signed.
+				if !c.readOnlySaid {
+					c.readOnlySaid = true
+					c.log.Warn("the log signs no checkpoints and sends none to witnesses while the service is read-only")
+				}
+			default:
 				c.log.Error("log checkpoint failed", "error", err)
 			}
 			return
@@ -172,7 +183,11 @@ func (c *checkpointer) addCheckpoint(ctx context.Context, w *witnessClient, size
 	for attempt := 0; attempt < 3; attempt++ {
 		old := w.old
 		if old > size {
-			return nil, fmt.Errorf("the witness has cosigned size %d, larger than this log's %d: was the data directory restored from an old backup?", old, size)
+			// The witness cosigned a larger checkpoint than any this data
+			// file holds: it is older than what was published.
+			n, _ := c.db.LogSize()
+			c.stop(store.BehindError("the data file", n, old, "cosigned by witness "+w.name))
+			return nil, fmt.Errorf("the witness has cosigned size %d, larger than this log's %d: the service is now read-only", old, size)
 		}
 		var proof []tlog.Hash
 		if err := c.db.ViewLog(func(v *store.LogView) error {
@@ -207,12 +222,30 @@ func (c *checkpointer) addCheckpoint(ctx context.Context, w *witnessClient, size
 				return nil, fmt.Errorf("409 with a malformed size %q", answer)
 			}
 			if n == old {
-				return nil, fmt.Errorf("the witness holds another tree head of size %d than this log: a possible split view", n)
+				c.stop(store.ConflictError("the data file", n, "cosigned by witness "+w.name))
+				return nil, fmt.Errorf("the witness holds another tree head of size %d than this log: the service is now read-only", n)
 			}
 			w.old = n
+		case res.StatusCode == http.StatusUnprocessableEntity && old > 0:
+			// The witness holds size old and our proof from old does not
+			// reach its root: this log's tree at old is not the one it
+			// cosigned.
+			c.stop(store.ConflictError("the data file", old, "cosigned by witness "+w.name))
+			return nil, fmt.Errorf("%s: %s: the service is now read-only", res.Status, strings.TrimSpace(string(answer)))
 		default:
 			return nil, fmt.Errorf("%s: %s", res.Status, strings.TrimSpace(string(answer)))
 		}
 	}
 	return nil, errors.New("the witness keeps answering 409")
+}
+
+// stop makes the service read-only because a witness holds a checkpoint
+// this data file contradicts, and says so once.
+func (c *checkpointer) stop(why *store.ReadOnlyError) {
+	if c.db.ReadOnly() != nil {
+		return
+	}
+	c.db.SetReadOnly(why)
+	c.log.Error("the service is read-only: it records nothing and signs no checkpoints",
+		"reason", why.Reason, "what_to_do", why.Remedy)
 }

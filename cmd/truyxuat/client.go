@@ -61,27 +61,33 @@ func (c *client) do(method, path string, body []byte, out any) error {
 		return err
 	}
 	if res.StatusCode >= 300 {
-		var p struct {
-			Title  string `json:"title"`
-			Detail string `json:"detail"`
-			Errors []struct {
-				Field  string `json:"field"`
-				Detail string `json:"detail"`
-			} `json:"errors"`
-		}
-		if json.Unmarshal(raw, &p) == nil && p.Title != "" {
-			msg := fmt.Sprintf("%s %s: %d %s: %s", method, url, res.StatusCode, p.Title, p.Detail)
-			for _, f := range p.Errors {
-				msg += fmt.Sprintf("\n  %s: %s", f.Field, f.Detail)
-			}
-			return errors.New(msg)
-		}
-		return fmt.Errorf("%s %s: %s", method, url, res.Status)
+		return problemError(method, url, res, raw)
 	}
 	if out == nil {
 		return nil
 	}
 	return json.Unmarshal(raw, out)
+}
+
+// problemError turns an error answer into an error that carries the
+// server's explanation (an RFC 9457 problem's title, detail and fields).
+func problemError(method, url string, res *http.Response, raw []byte) error {
+	var p struct {
+		Title  string `json:"title"`
+		Detail string `json:"detail"`
+		Errors []struct {
+			Field  string `json:"field"`
+			Detail string `json:"detail"`
+		} `json:"errors"`
+	}
+	if json.Unmarshal(raw, &p) == nil && p.Title != "" {
+		msg := fmt.Sprintf("%s %s: %d %s: %s", method, url, res.StatusCode, p.Title, p.Detail)
+		for _, f := range p.Errors {
+			msg += fmt.Sprintf("\n  %s: %s", f.Field, f.Detail)
+		}
+		return errors.New(msg)
+	}
+	return fmt.Errorf("%s %s: %s", method, url, res.Status)
 }
 
 func newHistoryCmd() *cobra.Command {

@@ -11,6 +11,8 @@
 //	truyxuat verify URL|--file  verify a history and its log proofs against pinned keys
 //	truyxuat audit              fetch the whole log, recompute it, check it only grew
 //	truyxuat witness            run a C2SP tlog-witness that cosigns log checkpoints
+//	truyxuat backup FILE        write a checked copy of the data file (from a running service with --key)
+//	truyxuat restore FILE       put a backup back in place of the data file (service stopped)
 package main
 
 import (
@@ -51,7 +53,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	pf.String("log-format", "text", "log format: text or json (env TRUYXUAT_LOG_FORMAT)")
 	root.AddCommand(newServeCmd(), newDemoCmd(), newHistoryCmd(), newEventCmd(), newExportCmd(), newLabelCmd())
 	root.AddCommand(newKeysCmd(), newVerifyCmd(), newAuditCmd(), newWitnessCmd())
-	root.AddCommand(newInspectCmd())
+	root.AddCommand(newInspectCmd(), newBackupCmd(), newRestoreCmd())
 	return root
 }
 

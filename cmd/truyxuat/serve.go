@@ -88,9 +88,13 @@ func (m *Main) Open() error {
 	if m.Keys, err = store.OpenKeyDir(filepath.Join(m.Config.Data, "keys")); err != nil {
 		return err
 	}
-	m.DB, err = store.Open(filepath.Join(m.Config.Data, "truyxuat.db"), store.Options{Logger: m.Logger, Keys: m.Keys})
+	m.DB, err = store.Open(dataFile(m.Config.Data), store.Options{Logger: m.Logger, Keys: m.Keys})
 	if err != nil {
 		return err
+	}
+	if ro := m.DB.ReadOnly(); ro != nil {
+		m.Logger.Error("the service is read-only: it answers reads, but records nothing and signs no checkpoints",
+			"reason", ro.Reason, "what_to_do", ro.Remedy)
 	}
 	m.listener, err = net.Listen("tcp", m.Config.Addr)
 	if err != nil {
@@ -117,7 +121,7 @@ func (m *Main) Run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if len(coops) > 0 {
+		if len(coops) > 0 || m.DB.ReadOnly() != nil {
 			m.Logger.Info("demo data not loaded: the data directory already has cooperatives", "data", m.Config.Data)
 		} else {
 			out, err := seedDemo(ctx, m.DB, m.Keys, m.PublicURL())
@@ -198,10 +202,13 @@ func (m *Main) Close() error {
 	return nil
 }
 
+// dataFile is the bbolt file of a data directory.
+func dataFile(dir string) string { return filepath.Join(dir, "truyxuat.db") }
+
 // ensureAdminKey makes the first admin key and prints it once.
 func ensureAdminKey(db *store.DB, w io.Writer) error {
 	ok, err := db.HasAdminKey()
-	if err != nil || ok {
+	if err != nil || ok || db.ReadOnly() != nil {
 		return err
 	}
 	secret, err := db.CreateAPIKey(&store.APIKey{Name: "admin", Role: store.RoleAdmin})

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"time"
@@ -18,10 +19,6 @@ import (
 // the witness policy and prepares the checkpointer.
 func (m *Main) openLog() error {
 	origin, err := m.Config.logOrigin(m.PublicURL())
-	if err != nil {
-		return err
-	}
-	keys, err := store.OpenLogKeys(filepath.Join(m.Config.Data, "keys"), origin, true)
 	if err != nil {
 		return err
 	}
@@ -43,6 +40,17 @@ func (m *Main) openLog() error {
 	}
 	if stored != "" && stored != origin {
 		return fmt.Errorf("log: the stored checkpoints are of origin %q, not %q: set log_origin to %q", stored, origin, stored)
+	}
+	// A log that has signed checkpoints keeps its keys: new ones would
+	// sign checkpoints no verifier accepts.
+	keyDir := filepath.Join(m.Config.Data, "keys")
+	keys, err := store.OpenLogKeys(keyDir, origin, stored == "")
+	if errors.Is(err, store.ErrNoLogKeys) {
+		return fmt.Errorf("log: the data file holds checkpoints signed by the log's keys, but %s does not have them: "+
+			"put the keys directory back from your key backup (%w)", keyDir, err)
+	}
+	if err != nil {
+		return err
 	}
 	ws, err := m.Config.loadWitnesses()
 	if err != nil {
@@ -97,7 +105,7 @@ func (m *Main) startCheckpointer() (stop func()) {
 	return func() {
 		cancel()
 		<-done
-		if err := m.checkpointer.sign(); err != nil {
+		if err := m.checkpointer.sign(); err != nil && !errors.Is(err, store.ErrReadOnly) {
 			m.Logger.Error("last log checkpoint failed", "error", err)
 		}
 	}
