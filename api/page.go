@@ -297,6 +297,25 @@ var shownFacts = map[string][]string{
 	"certifications": {"batch.certifications"},
 }
 
+// unsignedNames names, in the reader's language, the shown facts that no
+// signature covers (History.Unsigned), or "" when every one is signed.
+func unsignedNames(cat *catalog, unsigned []string) string {
+	set := map[string]bool{}
+	for _, f := range unsigned {
+		set[f] = true
+	}
+	var names []string
+	for _, k := range shownOrder {
+		for _, f := range shownFacts[k] {
+			if set[f] {
+				names = append(names, cat.Messages["fact_"+k])
+				break
+			}
+		}
+	}
+	return strings.Join(names, ", ")
+}
+
 // shownOrder is the order the page names unsigned facts in.
 var shownOrder = []string{"product", "ocop", "cooperative", "province", "lot", "quantity", "harvest_date", "plot", "certifications"}
 
@@ -361,7 +380,6 @@ func (s *Server) batchPageBytes(c echo.Context, h *History, cat *catalog, server
 	for _, f := range h.Unsigned {
 		unsigned[f] = true
 	}
-	var names []string
 	for _, k := range shownOrder {
 		d.Signed[k] = true
 		for _, f := range shownFacts[k] {
@@ -369,11 +387,8 @@ func (s *Server) batchPageBytes(c echo.Context, h *History, cat *catalog, server
 				d.Signed[k] = false
 			}
 		}
-		if !d.Signed[k] {
-			names = append(names, cat.Messages["fact_"+k])
-		}
 	}
-	d.Unsigned = strings.Join(names, ", ")
+	d.Unsigned = unsignedNames(cat, h.Unsigned)
 	if bp := h.Batch.Plot; bp != nil {
 		lat, lon := strconv.FormatFloat(bp.Lat, 'f', -1, 64), strconv.FormatFloat(bp.Lon, 'f', -1, 64)
 		d.Plot = &plotView{Name: bp.Name,

@@ -151,6 +151,9 @@ func (s *Server) appBatch(c echo.Context) error {
 		}
 		keys := make([]string, 0, len(ev.Data))
 		for k := range ev.Data {
+			if ev.BizStep == trace.BizStepLotFacts {
+				break // the lot's facts are the report's heading
+			}
 			if k == "device_time" {
 				if t, err := time.Parse(time.RFC3339, ev.Data[k]); err == nil {
 					r.DeviceTime = t.In(s.cfg.Location).Format("02/01/2006 15:04")
@@ -180,6 +183,7 @@ func (s *Server) appBatch(c echo.Context) error {
 		"Quantity": quantityText(cat, bt.Quantity.Value, bt.Quantity.Unit), "Harvest": ddmmyyyy(bt.HarvestDate),
 		"Waiting": w, "Done": done, "Recalled": recalled || h.Recall != nil, "Verified": h.Verified,
 		"PublicURL": h.Batch.Path, "History": rows, "Template": bt.Template,
+		"Unsigned": unsignedNames(cat, h.Unsigned),
 	}
 	if u := appUser(c); u.Role == store.RoleInspector || u.Role == store.RoleAdmin {
 		_, findings, err := s.findingsFor(c, "", bt.ID)
