@@ -46,13 +46,37 @@
 // themselves. A new encoding would be version 2, and version 1 bytes stay
 // verifiable forever; testdata/ pins bytes, hashes and signatures.
 //
+// # A lot's facts
+//
+// The first event of a lot's chain is its facts record (LotFacts): an
+// ObjectEvent with action ADD and business step creating_class_instance
+// that states what the cooperative declares about the lot — product id,
+// GTIN and names at that moment, lot code, quantity, harvest date, plot and
+// claimed certificates — in quantity, ilmd.harvestDate, certifications and
+// the data names LotFacts lists. A correction is another such event with
+// action OBSERVE; the newest holds. It is an ordinary event of encoding
+// version 1: verifiers that know nothing of facts records verify it as
+// they verify any event.
+//
+// # Registry records
+//
+// A cooperative's profile and each of its products are kept as chains of
+// signed records (Record): revision Seq carries in Prev the hash of
+// revision Seq-1. A record's canonical bytes follow the rules above, with
+// the members cooperative, fields {…} (string values under the names its
+// kind allows), id, kind ("cooperative" or "product"), prev, seq, time
+// (written like eventTime) and v (1). No record is an event nor an event a
+// record: each decoder refuses the other's members. A record is signed,
+// hashed and entered in the log exactly as an event is.
+//
 // # Transparency log entries
 //
 // Every event is also one entry of truyxuat's single append-only Merkle log
 // (RFC 6962, served as C2SP tlog-tiles; package tlog). The entry is 32
 // bytes (LogEntry): SHA-256 of "truyxuat log entry v1\n" ‖ event hash ‖
 // signature ‖ signer public key, so it commits to the event's canonical
-// bytes and to its signature. The log carries only these entries.
+// bytes and to its signature. A registry record's entry is made the same
+// way from its hash. The log carries only these entries.
 //
 // # Verification
 //
