@@ -141,6 +141,9 @@ func call(t *testing.T, method, url, key string, body any, out any) int {
 	}
 	req, _ := http.NewRequest(method, url, r)
 	req.Header.Set("Accept", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	if key != "" {
 		req.Header.Set("Authorization", "Bearer "+key)
 	}
@@ -235,6 +238,7 @@ func TestEndToEnd(t *testing.T) {
 	// The server's verify endpoint rejects an edited history too.
 	mod := strings.Replace(string(hist), `"biz_step":"packing"`, `"biz_step":"storing"`, 1)
 	req, _ = http.NewRequest("POST", base+"/api/v1/verify", strings.NewReader(mod))
+	req.Header.Set("Content-Type", "application/json")
 	res, err = http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,136 @@
+package api
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestHostileJSON: bodies that Go's encoding/json would quietly repair
+// (bad UTF-8 and lone surrogates become U+FFFD, the last of two members
+// of one name wins) are refused, saying what and where, and nothing is
+// stored.
+func TestHostileJSON(t *testing.T) {
+	e := newEnv(t)
+	key, _, batch := e.seed("HTX A", "8931234567897", "LOT-A")
+	events := "/api/v1/batches/" + batch.ID + "/events"
+	tests := []struct {
+		name, body string
+		status     int
+		says       []string
+	}{
+		{"Latin-1 bytes in a note", "{\"biz_step\":\"storing\",\"note\":\"Gi\xe1 l\xfaa\"}", 400,
+			[]string{"not valid UTF-8", "0xE1", "offset 32"}},
+		{"a cut UTF-8 sequence", "{\"biz_step\":\"storing\",\"note\":\"L\xc3\"}", 400, []string{"not valid UTF-8", "offset 31"}},
+		{"a lone high surrogate", `{"biz_step":"storing","note":"a\ud800b"}`, 400, []string{"surrogate", "in note"}},
+		{"a lone low surrogate", `{"biz_step":"storing","note":"\udc00"}`, 400, []string{"surrogate", "in note"}},
+		{"a high surrogate before a letter", `{"biz_step":"storing","note":"\ud800\u0041"}`, 400, []string{"surrogate"}},
+		{"a surrogate in a member name", `{"biz_step":"storing","data":{"k\udfff":"1"}}`, 400, []string{"surrogate"}},
+		{"a member twice", `{"biz_step":"storing","biz_step":"recalled"}`, 400, []string{`member "biz_step" appears twice in the body`, "at byte 22"}},
+		{"a member twice in a nested object", `{"biz_step":"storing","quantity":{"value":1,"unit":"KGM","unit":"TNE"}}`, 400,
+			[]string{`member "unit" appears twice in quantity`}},
+		{"a data field twice", `{"biz_step":"storing","data":{"moisture":"14","moisture":"18"}}`, 400, []string{`member "moisture" appears twice in data`}},
+		{"a member twice in an array's object", `{"biz_step":"storing","certifications":[{"scheme":"vietgap","id":"A"},{"scheme":"vietgap","id":"B","id":"C"}]}`, 400,
+			[]string{`member "id" appears twice in certifications[1]`}},
+		{"a member in other letter case", `{"biz_step":"storing","Biz_Step":"recalled"}`, 400, []string{`member "Biz_Step"`, "does not take"}},
+		{"a second JSON value", `{"biz_step":"storing"} {"biz_step":"recalled"}`, 400, []string{"after its JSON value", "at byte 23"}},
+		{"cut short", `{"biz_step":"stor`, 400, []string{"ends too soon"}},
+		{"a number for a string", `{"biz_step":5}`, 422, []string{"biz_step: must be a JSON string, got number"}},
+		{"a negative quantity", `{"biz_step":"storing","quantity":{"value":"-1","unit":"KGM"}}`, 422, []string{"quantity.value: ", "must not be negative"}},
+		{"an array for the body", `[{"biz_step":"storing"}]`, 400, []string{"must be a JSON object, got array"}},
+	}
+	header := map[string]string{"Content-Type": "application/json", "Accept": "application/json"}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := e.send("POST", events, key, header, []byte(tt.body), false)
+			e.expect(r, tt.status)
+			saysAll(t, r, tt.says...)
+		})
+	}
+	// EPCIS capture reads its documents as strictly.
+	for name, doc := range map[string]string{
+		"a member twice":   `{"@context":["https://ref.gs1.org/standards/epcis/epcis-context.jsonld"],"type":"EPCISDocument","type":"EPCISQueryDocument"}`,
+		"a lone surrogate": `{"@context":["https://ref.gs1.org/standards/epcis/epcis-context.jsonld"],"type":"EPCISDocument","note":"\ud834"}`,
+	} {
+		t.Run("capture with "+name, func(t *testing.T) {
+			e.expect(e.capture(key, []byte(doc), false), 400)
+		})
+	}
+	// A real surrogate pair is a character like any other.
+	r := e.send("POST", events, key, header, []byte(`{"biz_step":"storing","note":"Kho lúa \ud83c\udf3e"}`), true)
+	e.expect(r, 201)
+	var ev Event
+	r.decode(t, &ev)
+	if ev.Note != "Kho lúa 🌾" {
+		t.Errorf("note stored as %q", ev.Note)
+	}
+	var h History
+	e.do("GET", "/api/v1/batches/"+batch.ID, "", nil, true).decode(t, &h)
+	if len(h.Events) != 1 {
+		t.Errorf("refused bodies left %d events", len(h.Events)-1)
+	}
+}
+
+// TestJSONRoutesTakeOnlyJSON: a JSON route refuses a body sent as
+// anything but application/json (curl -d sends a form) with 415, naming
+// what it takes.
+func TestJSONRoutesTakeOnlyJSON(t *testing.T) {
+	e := newEnv(t)
+	key, coop, batch := e.seed("HTX A", "8931234567897", "LOT-A")
+	events := "/api/v1/batches/" + batch.ID + "/events"
+	routes := []struct{ name, path, body string }{
+		{"event", events, `{"biz_step":"storing"}`},
+		{"product", "/api/v1/products", `{"name_vi":"Gạo","category":"rice"}`},
+		{"key", "/api/v1/keys", `{"name":"Chị Lan","role":"cooperative","cooperative_id":"` + coop.ID + `"}`},
+		{"verify", "/api/v1/verify", `{}`},
+		{"capture", "/api/v1/epcis/capture", `{}`},
+	}
+	for _, rt := range routes {
+		for _, ct := range []string{"", "application/x-www-form-urlencoded", "text/plain", "multipart/form-data; boundary=x",
+			"application/json; charset=iso-8859-1", "application/jsonx", "application/problem+json"} {
+			t.Run(rt.name+" as "+ct, func(t *testing.T) {
+				h := map[string]string{"Accept": "application/json"}
+				if ct != "" {
+					h["Content-Type"] = ct
+				}
+				r := e.send("POST", rt.path, key, h, []byte(rt.body), false)
+				e.expect(r, 415)
+				if !strings.Contains(r.header.Get("Accept"), "application/json") {
+					t.Errorf("415 with Accept %q", r.header.Get("Accept"))
+				}
+				saysAll(t, r, "send it as application/json")
+			})
+		}
+	}
+	// JSON-LD is for EPCIS capture only.
+	r := e.send("POST", events, key, map[string]string{"Content-Type": "application/ld+json"}, []byte(`{"biz_step":"storing"}`), false)
+	e.expect(r, 415)
+	r = e.send("POST", "/api/v1/epcis/capture", key, map[string]string{"Content-Type": "application/ld+json; charset=utf-8"}, []byte(`[]`), false)
+	e.expect(r, 422)
+
+	var h History
+	e.do("GET", "/api/v1/batches/"+batch.ID, "", nil, true).decode(t, &h)
+	if len(h.Events) != 0 {
+		t.Fatalf("refused bodies left %d events", len(h.Events))
+	}
+	for i, ct := range []string{"application/json", "application/json; charset=utf-8", "Application/JSON; Charset=\"UTF-8\""} {
+		r := e.send("POST", events, key, map[string]string{"Content-Type": ct}, []byte(`{"biz_step":"storing"}`), i < 2)
+		e.expect(r, 201)
+	}
+}
+
+// saysAll checks that a problem's detail and field errors (as
+// "field: detail") say each of the texts.
+func saysAll(t *testing.T, r *response, texts ...string) {
+	t.Helper()
+	var p Problem
+	r.decode(t, &p)
+	all := p.Detail
+	for _, f := range p.Errors {
+		all += "\n" + f.Field + ": " + f.Detail
+	}
+	for _, s := range texts {
+		if !strings.Contains(all, s) {
+			t.Errorf("problem does not say %q: %s", s, all)
+		}
+	}
+}
