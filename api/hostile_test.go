@@ -1,8 +1,14 @@
 package api
 
 import (
+	"bytes"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/base64"
 	"strings"
 	"testing"
+
+	"github.com/truyxuat/truyxuat/trace"
 )
 
 // TestHostileJSON: bodies that Go's encoding/json would quietly repair
@@ -132,5 +138,41 @@ func saysAll(t *testing.T, r *response, texts ...string) {
 		if !strings.Contains(all, s) {
 			t.Errorf("problem does not say %q: %s", s, all)
 		}
+	}
+}
+
+// TestBidiControlsRefusedByAPI: names, notes and key names with a
+// bidirectional control are refused naming the character, also in an
+// event the cooperative signed itself.
+func TestBidiControlsRefusedByAPI(t *testing.T) {
+	e := newEnv(t)
+	key, coop, batch := e.seed("HTX A", "8931234567897", "LOT-A")
+	r := e.do("POST", "/api/v1/products", key, CreateProductRequest{NameVI: "Gạo \u202eST25", Category: "rice"}, true)
+	e.expect(r, 422)
+	saysAll(t, r, "name_vi: contains U+202E RIGHT-TO-LEFT OVERRIDE (character 5)")
+	r = e.do("POST", "/api/v1/batches/"+batch.ID+"/events", key, map[string]any{"biz_step": "storing", "note": "Liều \u2067 2 lít/ha"}, true)
+	e.expect(r, 422)
+	saysAll(t, r, "note: contains U+2067 RIGHT-TO-LEFT ISOLATE")
+	r = e.do("POST", "/api/v1/keys", key, map[string]any{"name": "Chị Lan\u202c", "role": "cooperative", "cooperative_id": coop.ID}, true)
+	e.expect(r, 422)
+	saysAll(t, r, "name: contains U+202C POP DIRECTIONAL FORMATTING")
+
+	// Bytes signed by a client of its own, which did not check.
+	own, _ := trace.GenerateSigner(rand.Reader)
+	e.expect(e.do("POST", "/api/v1/cooperatives/"+coop.ID+"/public-keys", key,
+		RegisterPublicKeyRequest{PublicKey: base64.StdEncoding.EncodeToString(own.PublicKey())}, true), 201)
+	req := signFor(t, own, batch, EventFields{BizStep: "storing", EventTime: "2025-08-15T06:30:00+07:00", Note: "Liều XXX02 lít/ha"}, 0, "")
+	body, _ := base64.StdEncoding.DecodeString(req.Canonical)
+	body = bytes.Replace(body, []byte("XXX"), []byte("\u202e"), 1)
+	req.Canonical = base64.StdEncoding.EncodeToString(body)
+	req.Signature = base64.StdEncoding.EncodeToString(ed25519.Sign(ed25519.NewKeyFromSeed(own.Seed()), body))
+	r = e.do("POST", "/api/v1/batches/"+batch.ID+"/events/signed", key, req, true)
+	e.expect(r, 422)
+	saysAll(t, r, "note: contains U+202E")
+
+	var h History
+	e.do("GET", "/api/v1/batches/"+batch.ID, "", nil, true).decode(t, &h)
+	if len(h.Events) != 0 {
+		t.Fatalf("refused events left %d events", len(h.Events))
 	}
 }

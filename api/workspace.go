@@ -415,6 +415,7 @@ var reasonPatterns = []struct {
 	{regexp.MustCompile(`must be greater than zero`), "app_err_positive", true},
 	{regexp.MustCompile(`unknown unit`), "app_err_unit", true},
 	{regexp.MustCompile(`(latitude|longitude) must be|coordinates 0,0`), "app_err_coordinates", true},
+	{regexp.MustCompile(`contains (?P<char>U\+[0-9A-F]{4}) [A-Z -]+ \(character (?P<n>\d+)\), an invisible control`), "app_err_bidi", true},
 	{regexp.MustCompile(`inputs (?P<in>\S+) (?P<unit>\S+), but outputs (?P<out>\S+) \S+ plus loss (?P<loss>\S+)`), "app_err_balance_numbers", true},
 	{regexp.MustCompile(`(?i)required|is empty|must not be empty`), "app_err_required", true},
 	{regexp.MustCompile(`(?i)not a number|decimal|number`), "app_err_number", false},

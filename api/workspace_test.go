@@ -528,6 +528,7 @@ func TestLocalReasonInVietnamese(t *testing.T) {
 		{func() error { _, err := trace.NormalizeGTIN("8931234567890"); return err }(), "Sai số kiểm tra"},
 		{trace.CheckBalance([]trace.Input{{Batch: "a", Quantity: &trace.Quantity{Value: "100", Unit: "KGM"}}},
 			[]trace.Output{{Batch: "b", Quantity: &trace.Quantity{Value: "90", Unit: "KGM"}}}, nil, nil), "vào 100, ra 90, hao hụt 0 (KGM)"},
+		{trace.ValidateText("note", "Liều \u202e02", trace.MaxNoteLen, false), "vô hình U+202E (ký tự thứ 6)"},
 	} {
 		var fe *trace.FieldError
 		reason := tt.err.Error()

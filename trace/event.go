@@ -151,9 +151,20 @@ func (e *Event) Time() time.Time {
 }
 
 // Validate checks every field of the event against EPCIS 2.0, CBV 2.0 and
-// truyxuat's limits, and returns all problems at once.
-func (e *Event) Validate() error {
+// truyxuat's limits, and returns all problems at once. It is the check for
+// an event about to be recorded.
+func (e *Event) Validate() error { return e.validate(true) }
+
+// validate checks the event. With fresh false (Decode reading signed
+// bytes) it leaves out the rules for new input that were added after
+// events were first signed — bidirectional controls in text and URIs —
+// so that a history signed and accepted before stays verifiable; what
+// those rules refuse is still shown escaped and checked by signature.
+func (e *Event) validate(fresh bool) error {
 	var v ValidationError
+	text := func(field, s string, max int, required bool) error {
+		return checkText(field, s, max, required, fresh)
+	}
 	if !inList(string(e.Type), []string{string(ObjectEvent), string(AggregationEvent), string(TransformationEvent)}) {
 		v.addf("type", "unknown event type %s; use ObjectEvent, AggregationEvent or TransformationEvent", quote(string(e.Type)))
 	}
@@ -255,9 +266,9 @@ func (e *Event) Validate() error {
 			sort.Strings(known)
 			v.addf(f+".scheme", "unknown scheme %s; use one of %s or a full URI", quote(c.Scheme), strings.Join(known, ", "))
 		}
-		v.add(f, validateText("id", c.ID, 100, true))
+		v.add(f, text("id", c.ID, 100, true))
 	}
-	v.add("", validateText("note", e.Note, MaxNoteLen, false))
+	v.add("", text("note", e.Note, MaxNoteLen, false))
 	if len(e.Attachments) > MaxListLen {
 		v.addf("attachments", "at most %d attachments", MaxListLen)
 	}
@@ -269,7 +280,18 @@ func (e *Event) Validate() error {
 		if !inList(a.MediaType, MediaTypes) {
 			v.addf(f+".mediaType", "must be one of %s, got %s", strings.Join(MediaTypes, ", "), quote(a.MediaType))
 		}
-		v.add(f, validateText("name", a.Name, MaxNameLen, false))
+		v.add(f, text("name", a.Name, MaxNameLen, false))
+	}
+	if fresh {
+		// URIs are shown too (a custom step, a place).
+		uris := []struct{ name, val string }{{"bizStep", e.BizStep}, {"disposition", e.Disposition}, {"readPoint", e.ReadPoint},
+			{"bizLocation", e.BizLocation}, {"parentID", e.ParentID}}
+		for i, c := range e.Certifications {
+			uris = append(uris, struct{ name, val string }{fmt.Sprintf("certifications[%d].scheme", i), c.Scheme})
+		}
+		for _, u := range uris {
+			v.add("", refuseBidiControls(u.name, u.val))
+		}
 	}
 	if len(e.Data) > MaxDataKeys {
 		v.addf("data", "at most %d fields", MaxDataKeys)
@@ -279,7 +301,7 @@ func (e *Event) Validate() error {
 			v.addf("data", "field name %s must start with a letter and use only letters, digits and _ (at most 40)", quote(k))
 			continue
 		}
-		v.add("data", validateText(k, val, MaxNameLen, true))
+		v.add("data", text(k, val, MaxNameLen, true))
 	}
 	return v.err()
 }

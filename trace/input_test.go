@@ -1,0 +1,134 @@
+package trace
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// fieldReason returns the reason given for field in err, or "".
+func fieldReason(err error, field string) string {
+	var ve *ValidationError
+	if errors.As(err, &ve) {
+		for _, f := range ve.Fields {
+			if f.Field == field {
+				return f.Reason
+			}
+		}
+		return ""
+	}
+	var fe *FieldError
+	if errors.As(err, &fe) && fe.Field == field {
+		return fe.Reason
+	}
+	return ""
+}
+
+// TestBidiControlsRefused: every bidirectional embedding, override and
+// isolate control is refused in every free text that reaches a page, with
+// a message naming the character.
+func TestBidiControlsRefused(t *testing.T) {
+	controls := map[rune]string{
+		0x202A: "LEFT-TO-RIGHT EMBEDDING", 0x202B: "RIGHT-TO-LEFT EMBEDDING", 0x202C: "POP DIRECTIONAL FORMATTING",
+		0x202D: "LEFT-TO-RIGHT OVERRIDE", 0x202E: "RIGHT-TO-LEFT OVERRIDE", 0x2066: "LEFT-TO-RIGHT ISOLATE",
+		0x2067: "RIGHT-TO-LEFT ISOLATE", 0x2068: "FIRST STRONG ISOLATE", 0x2069: "POP DIRECTIONAL ISOLATE",
+	}
+	for r := rune(0x2000); r < 0x2100; r++ {
+		name, ok := BidiControl(r)
+		if want, listed := controls[r]; ok != listed || name != want {
+			t.Errorf("BidiControl(%U) = %q, %v", r, name, ok)
+		}
+	}
+	for r, name := range controls {
+		// "liều 2 lít/ha" shown as "liều 20 lít/ha"-like reorderings.
+		s := "Liều " + string(r) + "02 lít/ha"
+		uri := "https://trace.example.vn/voc/" + string(r) + "x"
+		base := sampleEvents()[0]
+		cases := []struct {
+			field string
+			err   error
+		}{
+			{"name", (&Cooperative{ID: "htx", Name: s, Province: "Sóc Trăng"}).Validate()},
+			{"province", (&Cooperative{ID: "htx", Name: "HTX", Province: s}).Validate()},
+			{"name_vi", (&Product{ID: "p", CooperativeID: "htx", NameVI: s, Category: "rice"}).Validate()},
+			{"category", (&Product{ID: "p", CooperativeID: "htx", NameVI: "Gạo", Category: s}).Validate()},
+			{"plot.name", (&Batch{ID: "b", CooperativeID: "htx", ProductID: "p", Lot: "L1", Quantity: Quantity{Value: "1", Unit: "KGM"}, Plot: &Plot{Name: s, Lat: 9.6, Lon: 106}}).Validate()},
+			{"agency", (&Inspector{ID: "i", Name: "Chi cục", Agency: s}).Validate()},
+			{"name", ValidateText("name", s, MaxNameLen, true)},
+		}
+		for _, ec := range []struct {
+			field string
+			edit  func(e *Event)
+		}{
+			{"note", func(e *Event) { e.Note = s }},
+			{"data.machine", func(e *Event) { e.Data = map[string]string{"machine": s} }},
+			{"certifications[1].id", func(e *Event) { e.Certifications = []Certification{{"vietgap", "VG-1"}, {"ocop", s}} }},
+			{"certifications[0].scheme", func(e *Event) { e.Certifications = []Certification{{uri, "VG-1"}} }},
+			{"attachments[0].name", func(e *Event) { e.Attachments[0].Name = s }},
+			{"readPoint", func(e *Event) { e.ReadPoint = uri }},
+			{"bizStep", func(e *Event) { e.BizStep = uri }},
+			{"disposition", func(e *Event) { e.Disposition = uri }},
+		} {
+			e := *base
+			e.Attachments = append([]Attachment(nil), base.Attachments...)
+			ec.edit(&e)
+			cases = append(cases, struct {
+				field string
+				err   error
+			}{ec.field, e.Validate()})
+		}
+		for _, c := range cases {
+			want := fmt.Sprintf("%U %s (character ", r, name)
+			if got := fieldReason(c.err, c.field); !strings.Contains(got, want) {
+				t.Errorf("%U in %s: %v", r, c.field, c.err)
+			}
+		}
+	}
+	// Marks that only hint a direction, and Vietnamese, are text like any other.
+	for _, s := range []string{"Gạo ST25 \u200e(LRM)", "Phân bón NPK 16-16-8", "שלום \u200f"} {
+		if err := ValidateText("note", s, MaxNoteLen, true); err != nil {
+			t.Errorf("%q: %v", s, err)
+		}
+	}
+}
+
+// TestDecodeReadsEventsSignedBeforeInputRules: an event signed when a rule
+// for new input did not exist yet still decodes and verifies, while a new
+// one is refused.
+func TestDecodeReadsEventsSignedBeforeInputRules(t *testing.T) {
+	s := testSigner(t, 7)
+	for _, tt := range []struct {
+		name, field, refusal string
+		edit                 func(e *Event)
+	}{
+		{"a bidirectional control in a note", "note", "U+202E", func(e *Event) { e.Note = "Liều \u202e02 lít/ha" }},
+		{"a custom step with an isolate", "bizStep", "U+2066", func(e *Event) { e.BizStep = "https://trace.example.vn/voc/\u2066x" }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := sampleEvents()[1]
+			e.Seq = 0
+			if err := e.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			tt.edit(e)
+			if err := e.Validate(); !strings.Contains(fieldReason(err, tt.field), tt.refusal) {
+				t.Fatalf("a new event with it: %v", err)
+			}
+			// As signed by an earlier version, which did not check it.
+			body := e.appendCanonical(nil)
+			se := &SignedEvent{Event: e, Body: body, Hash: HashEvent(body)}
+			s.Seal(se)
+			got, err := Decode(body)
+			if err != nil {
+				t.Fatalf("Decode: %v", err)
+			}
+			if got.Note != e.Note || got.BizStep != e.BizStep {
+				t.Errorf("decoded %+v", got)
+			}
+			if err := VerifyHistory(e.Batch, []*SignedEvent{se}, func(string) [][]byte { return [][]byte{s.PublicKey()} }); err != nil {
+				t.Errorf("VerifyHistory: %v", err)
+			}
+		})
+	}
+}
