@@ -176,3 +176,46 @@ func TestBidiControlsRefusedByAPI(t *testing.T) {
 		t.Fatalf("refused events left %d events", len(h.Events))
 	}
 }
+
+// TestEventTimeZoneOffset: the offset is checked whether or not a time
+// is given, is never silently replaced, and must agree with the time.
+func TestEventTimeZoneOffset(t *testing.T) {
+	e := newEnv(t)
+	key, _, batch := e.seed("HTX A", "8931234567897", "LOT-A")
+	events := "/api/v1/batches/" + batch.ID + "/events"
+	tests := []struct {
+		name, time, offset string
+		status             int
+		field, says        string
+	}{
+		{"an offset that is not ±hh:mm, without a time", "", "+7", 422, "event_time_zone_offset", "±hh:mm"},
+		{"an offset no zone has, without a time", "", "+25:00", 422, "event_time_zone_offset", "-12:00 to +14:00"},
+		{"minus zero, without a time", "", "-00:00", 422, "event_time_zone_offset", "+00:00"},
+		{"an offset no zone has, with a time in it", "2025-08-15T06:30:00+15:00", "+15:00", 422, "event_time_zone_offset", "-12:00 to +14:00"},
+		{"a time and an offset that disagree", "2025-08-15T06:30:00+07:00", "+08:00", 422, "eventTimeZoneOffset", "does not match the offset +07:00"},
+		{"a malformed offset with a time", "2025-08-15T06:30:00+07:00", "7", 422, "event_time_zone_offset", "±hh:mm"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			wellFormed := len(tt.offset) == 6 // the schema checks ±hh:mm
+			r := e.do("POST", events, key, EventFields{BizStep: "storing", EventTime: tt.time, EventTimeZoneOffset: tt.offset}, wellFormed)
+			e.expect(r, tt.status)
+			saysAll(t, r, tt.field+": ", tt.says)
+		})
+	}
+	for _, tt := range []struct{ time, offset, wantTimeSuffix, wantOffset string }{
+		{"", "-03:30", "-03:30", "-03:30"}, // now, written in the offset given
+		{"", "+05:45", "+05:45", "+05:45"},
+		{"", "", "+07:00", "+07:00"}, // the server's zone
+		{"2025-08-15T06:30:00+07:00", "+07:00", "2025-08-15T06:30:00+07:00", "+07:00"},
+		{"2025-08-14T23:30:00Z", "", "2025-08-14T23:30:00+00:00", "+00:00"},
+	} {
+		r := e.do("POST", events, key, EventFields{BizStep: "storing", EventTime: tt.time, EventTimeZoneOffset: tt.offset}, true)
+		e.expect(r, 201)
+		var ev Event
+		r.decode(t, &ev)
+		if !strings.HasSuffix(ev.EventTime, tt.wantTimeSuffix) || ev.EventTimeZoneOffset != tt.wantOffset {
+			t.Errorf("time %q offset %q recorded as %s %s", tt.time, tt.offset, ev.EventTime, ev.EventTimeZoneOffset)
+		}
+	}
+}

@@ -445,9 +445,23 @@ func (f *EventFields) domain(batch *trace.Batch, now time.Time) (*trace.Event, e
 			e.Action = "ADD"
 		}
 	}
-	if e.EventTime == "" {
+	// The offset is checked whether or not a time is given: without a
+	// time it says in which offset "now" is written; with one, the two
+	// must agree (Validate).
+	var zone *time.Location
+	if f.EventTimeZoneOffset != "" {
+		l, err := trace.ParseZoneOffset(f.EventTimeZoneOffset)
+		if err != nil {
+			v.Fields = append(v.Fields, &trace.FieldError{Field: "event_time_zone_offset", Reason: err.Error()})
+		}
+		zone = l
+	}
+	switch {
+	case e.EventTime == "" && zone != nil:
+		e.EventTime, e.EventTimeZoneOffset = trace.FormatEventTime(now.Truncate(time.Second).In(zone))
+	case e.EventTime == "":
 		e.EventTime, e.EventTimeZoneOffset = trace.FormatEventTime(now.Truncate(time.Second))
-	} else if e.EventTimeZoneOffset == "" {
+	case e.EventTimeZoneOffset == "":
 		if t, err := time.Parse(time.RFC3339Nano, e.EventTime); err == nil {
 			e.EventTime, e.EventTimeZoneOffset = trace.FormatEventTime(t)
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -144,6 +145,42 @@ func ParseEventTime(eventTime, offset string) (time.Time, error) {
 	return t, nil
 }
 
+// Time zone offsets in use on Earth run from -12:00 (Baker Island) to
+// +14:00 (Line Islands), in whole, half or three-quarter hours (+05:30
+// India, +05:45 Nepal, -09:30 Marquesas).
+const (
+	minZoneOffset = -12 * 3600
+	maxZoneOffset = 14 * 3600
+)
+
+// ParseZoneOffset reads a time zone offset written ±hh:mm, as EPCIS's
+// eventTimeZoneOffset is, and checks that it is one in use: between
+// -12:00 and +14:00, with minutes 00, 30 or 45. Zero is +00:00.
+func ParseZoneOffset(s string) (*time.Location, error) {
+	bad := fmt.Errorf("%s is not a time zone offset written ±hh:mm, such as +07:00", quote(s))
+	if len(s) != 6 || (s[0] != '+' && s[0] != '-') || s[3] != ':' {
+		return nil, bad
+	}
+	h, err1 := strconv.Atoi(s[1:3])
+	m, err2 := strconv.Atoi(s[4:6])
+	if err1 != nil || err2 != nil || s[1] < '0' || s[4] < '0' || m > 59 {
+		return nil, bad
+	}
+	sec := h*3600 + m*60
+	if s[0] == '-' {
+		sec = -sec
+	}
+	switch {
+	case s == "-00:00":
+		return nil, fmt.Errorf("write an offset of zero as +00:00, not -00:00")
+	case sec < minZoneOffset || sec > maxZoneOffset:
+		return nil, fmt.Errorf("%s is outside the offsets in use, -12:00 to +14:00", quote(s))
+	case m != 0 && m != 30 && m != 45:
+		return nil, fmt.Errorf("%s is not an offset in use: its minutes are 00, 30 or 45", quote(s))
+	}
+	return time.FixedZone("", sec), nil
+}
+
 // Time returns the event time. It is valid only for a validated event.
 func (e *Event) Time() time.Time {
 	t, _ := time.Parse(time.RFC3339Nano, e.EventTime)
@@ -157,8 +194,8 @@ func (e *Event) Validate() error { return e.validate(true) }
 
 // validate checks the event. With fresh false (Decode reading signed
 // bytes) it leaves out the rules for new input that were added after
-// events were first signed — bidirectional controls in text and URIs —
-// so that a history signed and accepted before stays verifiable; what
+// events were first signed — bidirectional controls in text and URIs,
+// zone offsets outside those in use — so that a history signed and accepted before stays verifiable; what
 // those rules refuse is still shown escaped and checked by signature.
 func (e *Event) validate(fresh bool) error {
 	var v ValidationError
@@ -230,6 +267,8 @@ func (e *Event) validate(fresh bool) error {
 	}
 	if _, err := ParseEventTime(e.EventTime, e.EventTimeZoneOffset); err != nil {
 		v.add("", err)
+	} else if _, err := ParseZoneOffset(e.EventTimeZoneOffset); err != nil && fresh {
+		v.addf("eventTimeZoneOffset", "%v", err)
 	}
 	for _, f := range []struct{ name, val string }{{"readPoint", e.ReadPoint}, {"bizLocation", e.BizLocation}} {
 		if f.val != "" && !isAbsoluteURI(f.val) {

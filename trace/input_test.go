@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 // fieldReason returns the reason given for field in err, or "".
@@ -104,6 +105,9 @@ func TestDecodeReadsEventsSignedBeforeInputRules(t *testing.T) {
 	}{
 		{"a bidirectional control in a note", "note", "U+202E", func(e *Event) { e.Note = "Liều \u202e02 lít/ha" }},
 		{"a custom step with an isolate", "bizStep", "U+2066", func(e *Event) { e.BizStep = "https://trace.example.vn/voc/\u2066x" }},
+		{"an offset no zone has", "eventTimeZoneOffset", "outside the offsets in use", func(e *Event) {
+			e.EventTime, e.EventTimeZoneOffset = "2025-08-16T08:00:00+15:00", "+15:00"
+		}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			e := sampleEvents()[1]
@@ -123,12 +127,36 @@ func TestDecodeReadsEventsSignedBeforeInputRules(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Decode: %v", err)
 			}
-			if got.Note != e.Note || got.BizStep != e.BizStep {
+			if got.Note != e.Note || got.BizStep != e.BizStep || got.EventTime != e.EventTime {
 				t.Errorf("decoded %+v", got)
 			}
 			if err := VerifyHistory(e.Batch, []*SignedEvent{se}, func(string) [][]byte { return [][]byte{s.PublicKey()} }); err != nil {
 				t.Errorf("VerifyHistory: %v", err)
 			}
 		})
+	}
+}
+
+func TestParseZoneOffset(t *testing.T) {
+	for s, sec := range map[string]int{"+07:00": 7 * 3600, "+00:00": 0, "-12:00": -12 * 3600, "+14:00": 14 * 3600,
+		"+05:45": 5*3600 + 45*60, "+05:30": 5*3600 + 30*60, "-09:30": -(9*3600 + 30*60), "-03:30": -(3*3600 + 30*60)} {
+		loc, err := ParseZoneOffset(s)
+		if err != nil {
+			t.Errorf("%s: %v", s, err)
+			continue
+		}
+		if _, got := time.Date(2025, 8, 15, 0, 0, 0, 0, loc).Zone(); got != sec {
+			t.Errorf("%s is %d seconds, want %d", s, got, sec)
+		}
+	}
+	for s, says := range map[string]string{
+		"+7": "±hh:mm", "07:00": "±hh:mm", "+0700": "±hh:mm", "+07:00:00": "±hh:mm", "+07:0": "±hh:mm", "": "±hh:mm",
+		"+-7:00": "±hh:mm", "++7:00": "±hh:mm", "+07:60": "±hh:mm", "+ 7:00": "±hh:mm", "+٠٧:٠٠": "±hh:mm",
+		"-00:00": "+00:00", "+15:00": "-12:00 to +14:00", "-12:30": "-12:00 to +14:00", "-14:00": "-12:00 to +14:00",
+		"+14:30": "-12:00 to +14:00", "+99:00": "-12:00 to +14:00", "+07:17": "minutes are 00, 30 or 45",
+	} {
+		if _, err := ParseZoneOffset(s); err == nil || !strings.Contains(err.Error(), says) {
+			t.Errorf("%q: %v, want it to say %q", s, err, says)
+		}
 	}
 }
