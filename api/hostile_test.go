@@ -219,3 +219,25 @@ func TestEventTimeZoneOffset(t *testing.T) {
 		}
 	}
 }
+
+// TestQuantityBounds: a quantity above its unit's bound is refused, saying
+// the bound in that unit; the bound itself is accepted.
+func TestQuantityBounds(t *testing.T) {
+	e := newEnv(t)
+	key, _, batch := e.seed("HTX A", "8931234567897", "LOT-A")
+	r := e.do("POST", "/api/v1/batches", key, map[string]any{"product_id": batch.ProductID, "lot": "LOT-B",
+		"quantity": map[string]any{"value": "12500000", "unit": "KGM"}}, true)
+	e.expect(r, 422)
+	saysAll(t, r, "quantity.value: must be at most 10,000,000 KGM (kg)")
+	r = e.do("POST", "/api/v1/batches/"+batch.ID+"/events", key, map[string]any{"biz_step": "commissioning",
+		"quantity": map[string]any{"value": "999999999999999999", "unit": "H87"}}, true)
+	e.expect(r, 422)
+	saysAll(t, r, "quantity.value: must be at most 100,000,000 H87 (piece)")
+	r = e.do("POST", "/api/v1/batches/"+batch.ID+"/events", key, map[string]any{"biz_step": "commissioning",
+		"quantity": map[string]any{"value": "10000.5", "unit": "TNE"}}, true)
+	e.expect(r, 422)
+	saysAll(t, r, "quantity.value: must be at most 10,000 TNE (tonne)")
+	r = e.do("POST", "/api/v1/batches/"+batch.ID+"/events", key, map[string]any{"biz_step": "commissioning",
+		"quantity": map[string]any{"value": "10000", "unit": "TNE"}}, true)
+	e.expect(r, 201)
+}

@@ -387,9 +387,18 @@ func localReason(cat *catalog, reason string) string {
 		}
 		msg := cat.Messages[r.key]
 		for i, name := range r.re.SubexpNames() {
-			if name != "" {
-				msg = strings.ReplaceAll(msg, "{"+name+"}", m[i])
+			v := m[i]
+			switch name {
+			case "":
+				continue
+			case "code": // a UN/ECE unit code, said by its name
+				if u, ok := cat.Units[v]; ok {
+					v = u
+				}
+			case "max": // 10,000,000 is written 10.000.000 in Vietnamese
+				v = strings.ReplaceAll(v, ",", ".")
 			}
+			msg = strings.ReplaceAll(msg, "{"+name+"}", v)
 		}
 		if r.full {
 			return msg
@@ -415,6 +424,7 @@ var reasonPatterns = []struct {
 	{regexp.MustCompile(`must be greater than zero`), "app_err_positive", true},
 	{regexp.MustCompile(`unknown unit`), "app_err_unit", true},
 	{regexp.MustCompile(`(latitude|longitude) must be|coordinates 0,0`), "app_err_coordinates", true},
+	{regexp.MustCompile(`must be at most (?P<max>[\d,]+) (?P<code>[A-Z0-9]{3}) \(`), "app_err_too_large", true},
 	{regexp.MustCompile(`contains (?P<char>U\+[0-9A-F]{4}) [A-Z -]+ \(character (?P<n>\d+)\), an invisible control`), "app_err_bidi", true},
 	{regexp.MustCompile(`inputs (?P<in>\S+) (?P<unit>\S+), but outputs (?P<out>\S+) \S+ plus loss (?P<loss>\S+)`), "app_err_balance_numbers", true},
 	{regexp.MustCompile(`(?i)required|is empty|must not be empty`), "app_err_required", true},

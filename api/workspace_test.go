@@ -529,6 +529,7 @@ func TestLocalReasonInVietnamese(t *testing.T) {
 		{trace.CheckBalance([]trace.Input{{Batch: "a", Quantity: &trace.Quantity{Value: "100", Unit: "KGM"}}},
 			[]trace.Output{{Batch: "b", Quantity: &trace.Quantity{Value: "90", Unit: "KGM"}}}, nil, nil), "vào 100, ra 90, hao hụt 0 (KGM)"},
 		{trace.ValidateText("note", "Liều \u202e02", trace.MaxNoteLen, false), "vô hình U+202E (ký tự thứ 6)"},
+		{trace.Quantity{Value: "20000", Unit: "TNE"}.Validate(), "tối đa 10.000 tấn cho một lượng"},
 	} {
 		var fe *trace.FieldError
 		reason := tt.err.Error()

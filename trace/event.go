@@ -195,7 +195,7 @@ func (e *Event) Validate() error { return e.validate(true) }
 // validate checks the event. With fresh false (Decode reading signed
 // bytes) it leaves out the rules for new input that were added after
 // events were first signed — bidirectional controls in text and URIs,
-// zone offsets outside those in use — so that a history signed and accepted before stays verifiable; what
+// zone offsets outside those in use, quantities above UnitMax — so that a history signed and accepted before stays verifiable; what
 // those rules refuse is still shown escaped and checked by signature.
 func (e *Event) validate(fresh bool) error {
 	var v ValidationError
@@ -238,7 +238,7 @@ func (e *Event) validate(fresh bool) error {
 			v.addf(f+".hash", "the head hash of the input batch is required")
 		}
 		if in.Quantity != nil {
-			v.add(f+".quantity", in.Quantity.Validate())
+			v.add(f+".quantity", in.Quantity.validate(false, fresh))
 		}
 	}
 	if len(e.Outputs) > MaxListLen {
@@ -248,11 +248,11 @@ func (e *Event) validate(fresh bool) error {
 		f := fmt.Sprintf("outputs[%d]", i)
 		v.add(f, validateID("batch", out.Batch))
 		if out.Quantity != nil {
-			v.add(f+".quantity", out.Quantity.Validate())
+			v.add(f+".quantity", out.Quantity.validate(false, fresh))
 		}
 	}
 	if e.Loss != nil {
-		v.add("loss", e.Loss.validateAllowZero())
+		v.add("loss", e.Loss.validate(true, fresh))
 	}
 	if e.ParentID != "" {
 		if e.Type != AggregationEvent {
@@ -276,7 +276,7 @@ func (e *Event) validate(fresh bool) error {
 		}
 	}
 	if e.Quantity != nil {
-		v.add("quantity", e.Quantity.Validate())
+		v.add("quantity", e.Quantity.validate(false, fresh))
 	}
 	if e.ILMD != nil {
 		if e.ILMD.HarvestDate != "" {
@@ -341,16 +341,6 @@ func (e *Event) validate(fresh bool) error {
 			continue
 		}
 		v.add("data", text(k, val, MaxNameLen, true))
-	}
-	return v.err()
-}
-
-// validateAllowZero is Validate for quantities that may be zero (a loss).
-func (q Quantity) validateAllowZero() error {
-	var v ValidationError
-	v.add("value", q.Value.Validate())
-	if _, ok := Units[q.Unit]; !ok {
-		v.addf("unit", "unknown unit %s", quote(q.Unit))
 	}
 	return v.err()
 }

@@ -3,6 +3,7 @@ package trace
 import (
 	"errors"
 	"fmt"
+	"math/big"
 	"strings"
 	"testing"
 	"time"
@@ -105,6 +106,9 @@ func TestDecodeReadsEventsSignedBeforeInputRules(t *testing.T) {
 	}{
 		{"a bidirectional control in a note", "note", "U+202E", func(e *Event) { e.Note = "Liều \u202e02 lít/ha" }},
 		{"a custom step with an isolate", "bizStep", "U+2066", func(e *Event) { e.BizStep = "https://trace.example.vn/voc/\u2066x" }},
+		{"a quantity above its unit's bound", "quantity.value", "at most 10,000,000 KGM (kg)", func(e *Event) {
+			e.Quantity = &Quantity{Value: "1180500000", Unit: "KGM"}
+		}},
 		{"an offset no zone has", "eventTimeZoneOffset", "outside the offsets in use", func(e *Event) {
 			e.EventTime, e.EventTimeZoneOffset = "2025-08-16T08:00:00+15:00", "+15:00"
 		}},
@@ -127,7 +131,7 @@ func TestDecodeReadsEventsSignedBeforeInputRules(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Decode: %v", err)
 			}
-			if got.Note != e.Note || got.BizStep != e.BizStep || got.EventTime != e.EventTime {
+			if got.Note != e.Note || got.BizStep != e.BizStep || got.EventTime != e.EventTime || *got.Quantity != *e.Quantity {
 				t.Errorf("decoded %+v", got)
 			}
 			if err := VerifyHistory(e.Batch, []*SignedEvent{se}, func(string) [][]byte { return [][]byte{s.PublicKey()} }); err != nil {
@@ -157,6 +161,72 @@ func TestParseZoneOffset(t *testing.T) {
 	} {
 		if _, err := ParseZoneOffset(s); err == nil || !strings.Contains(err.Error(), says) {
 			t.Errorf("%q: %v, want it to say %q", s, err, says)
+		}
+	}
+}
+
+// TestUnitMax: every unit has a bound, units of one kind share one, and a
+// quantity above it is refused wherever a quantity is given, saying the
+// bound in the unit.
+func TestUnitMax(t *testing.T) {
+	if len(UnitMax) != len(Units) {
+		t.Errorf("%d bounds for %d units", len(UnitMax), len(Units))
+	}
+	kinds := map[string]string{} // base unit → bound in it
+	for u := range Units {
+		max, ok := UnitMax[u]
+		if !ok {
+			t.Errorf("%s has no bound", u)
+			continue
+		}
+		if err := max.Validate(); err != nil {
+			t.Errorf("%s: %v", u, err)
+		}
+		if b, ok := unitBase[u]; ok {
+			inBase := ratString(new(big.Rat).Mul(max.Rat(), b.factor))
+			if prev, seen := kinds[b.base]; seen && prev != inBase {
+				t.Errorf("%s's bound is %s %s, another unit of its kind has %s", u, inBase, b.base, prev)
+			}
+			kinds[b.base] = inBase
+		}
+	}
+	if kinds["KGM"] != "10000000" || kinds["LTR"] != "10000000" {
+		t.Errorf("bounds of mass and volume: %v", kinds)
+	}
+	for _, tt := range []struct {
+		q    Quantity
+		says string
+	}{
+		{Quantity{"10000000.5", "KGM"}, "at most 10,000,000 KGM (kg)"},
+		{Quantity{"10001", "TNE"}, "at most 10,000 TNE (tonne)"},
+		{Quantity{"10000000001", "GRM"}, "at most 10,000,000,000 GRM (g)"},
+		{Quantity{"100000001", "H87"}, "at most 100,000,000 H87 (piece)"},
+		{Quantity{"99999999999999999999", "XBG"}, "at most 10,000,000 XBG (bag)"},
+	} {
+		if got := fieldReason(tt.q.Validate(), "value"); !strings.Contains(got, tt.says) {
+			t.Errorf("%v: %q, want %q", tt.q, got, tt.says)
+		}
+		base := sampleEvents()[3]
+		for field, edit := range map[string]func(e *Event){
+			"quantity.value":            func(e *Event) { e.Quantity = &tt.q },
+			"inputs[1].quantity.value":  func(e *Event) { e.Inputs = []Input{base.Inputs[0], {Batch: "x", Hash: mustHash("x"), Quantity: &tt.q}} },
+			"outputs[0].quantity.value": func(e *Event) { e.Outputs = []Output{{Batch: "y", Quantity: &tt.q}} },
+			"loss.value":                func(e *Event) { e.Loss = &tt.q },
+		} {
+			e := *base
+			edit(&e)
+			if got := fieldReason(e.Validate(), field); !strings.Contains(got, tt.says) {
+				t.Errorf("%v as %s: %q", tt.q, field, got)
+			}
+		}
+		batch := Batch{ID: "b", CooperativeID: "htx", ProductID: "p", Lot: "L1", Quantity: tt.q}
+		if got := fieldReason(batch.Validate(), "quantity.value"); !strings.Contains(got, tt.says) {
+			t.Errorf("batch of %v: %q", tt.q, got)
+		}
+	}
+	for u, max := range UnitMax {
+		if err := (Quantity{max, u}).Validate(); err != nil {
+			t.Errorf("the bound itself, %s %s: %v", max, u, err)
 		}
 	}
 }

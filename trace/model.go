@@ -145,18 +145,38 @@ type Quantity struct {
 	Unit  string  `json:"unit"` // UN/ECE Rec. 20/21 code: KGM, TNE, …
 }
 
-// Validate checks that the value is a canonical positive decimal and the unit is known.
-func (q Quantity) Validate() error {
+// Validate checks that the value is a canonical positive decimal, the
+// unit is known and the value is at most the unit's bound (UnitMax).
+func (q Quantity) Validate() error { return q.validate(false, true) }
+
+// validate checks the quantity; allowZero admits a zero (a loss), and
+// bounded applies UnitMax (Decode reads events signed before it did).
+func (q Quantity) validate(allowZero, bounded bool) error {
 	var v ValidationError
 	if err := q.Value.Validate(); err != nil {
 		v.add("value", err)
-	} else if q.Value.IsZero() {
+	} else if q.Value.IsZero() && !allowZero {
 		v.addf("value", "must be greater than zero")
+	} else if max, ok := UnitMax[q.Unit]; ok && bounded && q.Value.Rat().Cmp(max.Rat()) > 0 {
+		v.addf("value", "must be at most %s %s (%s) in one quantity; check for extra digits or a wrong unit", groupDigits(string(max)), q.Unit, Units[q.Unit][1])
 	}
 	if _, ok := Units[q.Unit]; !ok {
-		v.addf("unit", "unknown unit %q; use a UN/ECE code such as KGM (kg), TNE (tonne), H87 (piece), XBG (bag)", q.Unit)
+		v.addf("unit", "unknown unit %s; use a UN/ECE code such as KGM (kg), TNE (tonne), H87 (piece), XBG (bag)", quote(q.Unit))
 	}
 	return v.err()
+}
+
+// groupDigits writes a whole number with a comma between groups of three
+// digits: 10000000 is 10,000,000.
+func groupDigits(n string) string {
+	var b []byte
+	for i := range len(n) {
+		if i > 0 && (len(n)-i)%3 == 0 {
+			b = append(b, ',')
+		}
+		b = append(b, n[i])
+	}
+	return string(b)
 }
 
 // validateID checks an identifier: 1 to 32 lowercase ASCII letters, digits and '-'.
