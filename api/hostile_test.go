@@ -241,3 +241,39 @@ func TestQuantityBounds(t *testing.T) {
 		"quantity": map[string]any{"value": "10000", "unit": "TNE"}}, true)
 	e.expect(r, 201)
 }
+
+// TestBearerScheme: the auth scheme is matched in any letter case and
+// followed by one or more spaces (RFC 9110 §11.4); anything else is 401.
+func TestBearerScheme(t *testing.T) {
+	e := newEnv(t)
+	key, _, batch := e.seed("HTX A", "8931234567897", "LOT-A")
+	events := "/api/v1/batches/" + batch.ID + "/events"
+	for i, auth := range []string{"Bearer " + key, "bearer " + key, "BEARER " + key, "bEaReR " + key, "Bearer   " + key} {
+		r := e.send("POST", events, "", map[string]string{"Authorization": auth, "Content-Type": "application/json"},
+			[]byte(`{"biz_step":"storing","note":"lần `+string(rune('1'+i))+`"}`), true)
+		e.expect(r, 201)
+	}
+	for auth, says := range map[string]string{
+		"":                          "no Authorization header",
+		"Basic " + key:              `scheme is "Basic"`,
+		"Bearer":                    "no token after Bearer",
+		"Bearer    ":                "no token after Bearer",
+		"Bearer" + key:              "not Bearer",
+		"Bearer\t" + key:            "not Bearer",
+		"Bearer " + key + " x":      "characters a token may not have",
+		"Bearer " + key + ",realm=": "characters a token may not have",
+		"Bearer =abc":               "characters a token may not have",
+		"Bearer txk_nope":           "unknown",
+	} {
+		h := map[string]string{"Content-Type": "application/json"}
+		if auth != "" {
+			h["Authorization"] = auth
+		}
+		r := e.send("POST", events, "", h, []byte(`{"biz_step":"storing"}`), true)
+		e.expect(r, 401)
+		saysAll(t, r, says)
+		if !strings.HasPrefix(r.header.Get("WWW-Authenticate"), "Bearer ") {
+			t.Errorf("%q: WWW-Authenticate %q", auth, r.header.Get("WWW-Authenticate"))
+		}
+	}
+}
