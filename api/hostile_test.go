@@ -277,3 +277,37 @@ func TestBearerScheme(t *testing.T) {
 		}
 	}
 }
+
+// TestPDFAttachmentsSandboxed: a PDF, which may carry scripts, is served
+// as a sandboxed download however it is asked for; images stay inline for
+// the consumer page.
+func TestPDFAttachmentsSandboxed(t *testing.T) {
+	e := newEnv(t)
+	key, _, _ := e.seed("HTX A", "", "LOT-A")
+	pdf := []byte("%PDF-1.4\n1 0 obj\n<< /Type /Catalog /OpenAction << /S /JavaScript /JS (app.alert(document.cookie)) >> >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n")
+	e.expect(e.upload(key, "application/pdf", pdf, true), 201)
+	path := "/attachments/" + sha(pdf)
+	for name, h := range map[string]map[string]string{
+		"whole":        nil,
+		"a range":      {"Range": "bytes=0-15"},
+		"not modified": {"If-None-Match": `"` + sha(pdf) + `"`},
+		"as a page":    {"Accept": "text/html"},
+	} {
+		r := e.fetch(path, h)
+		if r.status >= 400 {
+			t.Fatalf("%s: %d", name, r.status)
+		}
+		if csp := r.header.Get("Content-Security-Policy"); csp != "sandbox" {
+			t.Errorf("%s: Content-Security-Policy %q", name, csp)
+		}
+		if d := r.header.Get("Content-Disposition"); !strings.HasPrefix(d, "attachment;") {
+			t.Errorf("%s: Content-Disposition %q", name, d)
+		}
+	}
+	img := pngBytes(t, gradient(40, 30))
+	e.expect(e.upload(key, "image/png", img, true), 201)
+	r := e.fetch("/attachments/"+sha(img), nil)
+	if d := r.header.Get("Content-Disposition"); r.status != 200 || !strings.HasPrefix(d, "inline;") || r.header.Get("Content-Security-Policy") != "" {
+		t.Errorf("image: %d, %q, CSP %q", r.status, d, r.header.Get("Content-Security-Policy"))
+	}
+}
