@@ -26,6 +26,7 @@ import (
 type testEnv struct {
 	t        testing.TB
 	db       *store.DB
+	server   *Server
 	srv      *httptest.Server
 	router   routers.Router
 	adminKey string
@@ -73,7 +74,7 @@ func newEnv(t testing.TB, opts ...func(*Config)) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &testEnv{t: t, db: db, srv: srv, router: router, adminKey: admin}
+	return &testEnv{t: t, db: db, server: s, srv: srv, router: router, adminKey: admin}
 }
 
 type response struct {

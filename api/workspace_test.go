@@ -177,7 +177,7 @@ func TestWorkspaceSignInRateLimit(t *testing.T) {
 	e := newEnv(t)
 	e.workspaceSeed(t, "HTX A", "8931234567897", "LOT-A", "thuky")
 	a := e.appClient(t)
-	for i := 0; i < loginFreeUser; i++ {
+	for i := 0; i < signInFreeAccount; i++ {
 		if r := a.login("thuky", "sai-mat-khau"); r.status != http.StatusUnauthorized {
 			t.Fatalf("try %d: %d", i, r.status)
 		}
@@ -185,7 +185,7 @@ func TestWorkspaceSignInRateLimit(t *testing.T) {
 	// Now even the right password waits, with a clear message.
 	r := a.login("thuky", "mat-khau-123")
 	if r.status != http.StatusTooManyRequests || !strings.Contains(r.body, "thử lại sau") || r.header.Get("Retry-After") == "" {
-		t.Fatalf("after %d failures: %d %s", loginFreeUser, r.status, r.body)
+		t.Fatalf("after %d failures: %d %s", signInFreeAccount, r.status, r.body)
 	}
 	// Another person on another device is not held back.
 	if err := e.db.CreateUser(&store.User{Username: "thuky2", Name: "B", Role: store.RoleAdmin}, "mat-khau-456"); err != nil {

@@ -59,6 +59,7 @@ func TestConfigEveryKeyFromEnvironment(t *testing.T) {
 		"trust": "/etc/truyxuat/trust.policy", "audit_state": "/var/lib/truyxuat-audit", "lang": "en",
 		"witness_addr": "0.0.0.0:8090", "witness_name": "witness.example.vn",
 		"attachment_limit": "5242880", "label_error_correction": "q", "label_layouts": "/etc/truyxuat/labels.json",
+		"trusted_proxy_header": "x-real-ip", "trusted_proxies": "10.0.0.0/8, 192.0.2.7,2001:db8::/32",
 	}
 	if len(values) != len(defaults) {
 		t.Fatalf("test covers %d keys, config has %d", len(values), len(defaults))
@@ -77,7 +78,8 @@ func TestConfigEveryKeyFromEnvironment(t *testing.T) {
 		Witnesses: []string{"w1=https://w1.example.vn", "w2=https://w2.example.vn/sub/"}, LogKeys: testVkeys[:],
 		Trust: "/etc/truyxuat/trust.policy", AuditState: "/var/lib/truyxuat-audit", Lang: "en",
 		WitnessAddr: "0.0.0.0:8090", WitnessName: "witness.example.vn",
-		AttachmentLimit: 5 << 20, LabelErrorCorrection: "Q", LabelLayouts: "/etc/truyxuat/labels.json"}
+		AttachmentLimit: 5 << 20, LabelErrorCorrection: "Q", LabelLayouts: "/etc/truyxuat/labels.json",
+		TrustedProxyHeader: "X-Real-IP", TrustedProxies: []string{"10.0.0.0/8", "192.0.2.7/32", "2001:db8::/32"}}
 	if !reflect.DeepEqual(*c, want) {
 		t.Errorf("got  %+v\nwant %+v", *c, want)
 	}
@@ -101,7 +103,8 @@ func TestConfigPrecedence(t *testing.T) {
 		t.Errorf("typo in config file: %v", err)
 	}
 	os.Remove(file)
-	for _, bad := range [][]string{{"--public-url", "trace.example.vn"}, {"--log-level", "loud"}, {"--body-limit", "10"}} {
+	for _, bad := range [][]string{{"--public-url", "trace.example.vn"}, {"--log-level", "loud"}, {"--body-limit", "10"},
+		{"--trusted-proxy-header", "Forwarded"}, {"--trusted-proxy", "proxy.example.vn"}} {
 		if _, err := configFor(t, bad...); err == nil {
 			t.Errorf("%v accepted", bad)
 		}
