@@ -5,8 +5,14 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/base64"
+	stdjson "encoding/json"
+	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
+	"unicode/utf8"
+
+	"github.com/labstack/echo/v4"
 
 	"github.com/truyxuat/truyxuat/trace"
 )
@@ -310,4 +316,37 @@ func TestPDFAttachmentsSandboxed(t *testing.T) {
 	if d := r.header.Get("Content-Disposition"); r.status != 200 || !strings.HasPrefix(d, "inline;") || r.header.Get("Content-Security-Policy") != "" {
 		t.Errorf("image: %d, %q, CSP %q", r.status, d, r.header.Get("Content-Security-Policy"))
 	}
+}
+
+// FuzzDecodeJSON: whatever decodeJSON accepts, Go's encoding/json reads
+// the same way, so nothing accepted was quietly repaired (U+FFFD for bad
+// bytes, the last of two members); and nothing makes it panic.
+func FuzzDecodeJSON(f *testing.F) {
+	for _, s := range []string{
+		`{"biz_step":"storing","note":"Kho lúa \ud83c\udf3e","data":{"k":"v"}}`,
+		`{"biz_step":"storing","biz_step":"x"}`, `{"note":"\ud800"}`, "{\"note\":\"\xff\"}",
+		`{"quantity":{"value":"1.5","unit":"KGM"},"certifications":[{"scheme":"vietgap","id":"A"}]}`,
+		`{"Note":"x"}`, `[]`, `{} {}`, `{"inputs":[{"batch":"a","hash":"` + strings.Repeat("0", 64) + `"}]}`,
+	} {
+		f.Add([]byte(s))
+	}
+	e := echo.New()
+	f.Fuzz(func(t *testing.T, body []byte) {
+		req := httptest.NewRequest("POST", "/", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		var got EventFields
+		if decodeJSON(e.NewContext(req, httptest.NewRecorder()), &got) != nil {
+			return
+		}
+		if !utf8.Valid(body) {
+			t.Fatalf("accepted invalid UTF-8: %q", body)
+		}
+		var std EventFields
+		if err := stdjson.Unmarshal(body, &std); err != nil {
+			t.Fatalf("accepted %q, which encoding/json refuses: %v", body, err)
+		}
+		if !reflect.DeepEqual(got, std) {
+			t.Fatalf("%q read as %+v, by encoding/json as %+v", body, got, std)
+		}
+	})
 }
