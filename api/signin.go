@@ -37,10 +37,10 @@ import (
 //     every username, real or made up: it bounds password spraying from
 //     one place. It lets 100 failures through — twenty times an account's
 //     — because many people may share one address (an office, a mobile
-//     network's NAT, or a reverse proxy when trusted_proxy_header is not
-//     set). Behind a proxy, set trusted_proxy_header so that the address
-//     is the client's, not the proxy's: one abusive client then slows
-//     down only itself and the accounts it guesses at.
+//     network's NAT, or a reverse proxy when Config.TrustedProxyHeader
+//     is not set). Behind a proxy, set it (trusted_proxy_header) so that
+//     the address is the client's, not the proxy's: one abusive client
+//     then slows down only itself and the accounts it guesses at.
 //
 // Memory is bounded: at most signInMaxBuckets buckets are kept, and when
 // a new one is needed the one whose last failure is oldest goes, after

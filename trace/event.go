@@ -195,8 +195,8 @@ func (e *Event) Validate() error { return e.validate(true) }
 // validate checks the event. With fresh false (Decode reading signed
 // bytes) it leaves out the rules for new input that were added after
 // events were first signed — bidirectional controls in text and URIs,
-// zone offsets outside those in use, quantities above UnitMax — so that a history signed and accepted before stays verifiable; what
-// those rules refuse is still shown escaped and checked by signature.
+// zone offsets outside those in use, quantities above UnitMax — so that
+// a history signed and accepted before stays verifiable.
 func (e *Event) validate(fresh bool) error {
 	var v ValidationError
 	text := func(field, s string, max int, required bool) error {
