@@ -28,6 +28,7 @@ import (
 type testEnv struct {
 	t        testing.TB
 	db       *store.DB
+	server   *Server
 	srv      *httptest.Server
 	router   routers.Router
 	adminKey string
@@ -77,7 +78,7 @@ func newEnv(t testing.TB, opts ...func(*Config)) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.router, e.adminKey = router, admin
+	e.router, e.adminKey, e.server = router, admin, s
 	return e
 }
 

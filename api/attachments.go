@@ -477,7 +477,15 @@ func (s *Server) getAttachment(c echo.Context) error {
 		hdr.Set("ETag", etag)
 		hdr.Set(echo.HeaderCacheControl, attachmentCacheControl)
 		hdr.Set("X-Content-Type-Options", "nosniff")
-		hdr.Set(echo.HeaderContentDisposition, `inline; filename="`+name+extension(mt)+`"`)
+		disposition := "inline"
+		if mt == "application/pdf" {
+			// A PDF can carry scripts and forms that a browser's viewer
+			// runs on this origin: it is a download, and sandboxed should
+			// a browser show it anyway. Images stay inline for the pages.
+			disposition = "attachment"
+			hdr.Set("Content-Security-Policy", "sandbox")
+		}
+		hdr.Set(echo.HeaderContentDisposition, disposition+`; filename="`+name+extension(mt)+`"`)
 	}
 	if etagMatches(c.Request().Header.Get("If-None-Match"), etag) {
 		setHeaders()

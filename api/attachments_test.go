@@ -190,13 +190,19 @@ func TestAttachmentUploadAndServe(t *testing.T) {
 				t.Fatalf("served %d bytes, not the %d uploaded", len(r.body), len(tt.data))
 			}
 			ext := extension(tt.mediaType)
+			// A PDF is a sandboxed download; images are shown inline.
+			disposition, csp := "inline", ""
+			if tt.mediaType == "application/pdf" {
+				disposition, csp = "attachment", "sandbox"
+			}
 			for h, v := range map[string]string{
-				"Content-Type":           tt.mediaType,
-				"Content-Length":         strconv.Itoa(len(tt.data)),
-				"ETag":                   `"` + up.SHA256 + `"`,
-				"Cache-Control":          "public, max-age=31536000, immutable",
-				"X-Content-Type-Options": "nosniff",
-				"Content-Disposition":    `inline; filename="` + up.SHA256[:16] + ext + `"`,
+				"Content-Type":            tt.mediaType,
+				"Content-Length":          strconv.Itoa(len(tt.data)),
+				"ETag":                    `"` + up.SHA256 + `"`,
+				"Cache-Control":           "public, max-age=31536000, immutable",
+				"X-Content-Type-Options":  "nosniff",
+				"Content-Disposition":     disposition + `; filename="` + up.SHA256[:16] + ext + `"`,
+				"Content-Security-Policy": csp,
 			} {
 				if got := r.header.Get(h); got != v {
 					t.Errorf("%s: %q, want %q", h, got, v)

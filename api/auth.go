@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -18,12 +19,12 @@ func (s *Server) authenticate(roles ...store.Role) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			h := c.Request().Header.Get(echo.HeaderAuthorization)
-			secret, ok := strings.CutPrefix(h, "Bearer ")
-			if !ok || secret == "" {
+			secret, err := bearerToken(h)
+			if err != nil {
 				c.Response().Header().Set("WWW-Authenticate", `Bearer realm="truyxuat"`)
-				return fmt.Errorf("send your API key as Authorization: Bearer txk_…: %w", trace.ErrUnauthenticated)
+				return fmt.Errorf("%v; send your API key as Authorization: Bearer txk_…: %w", err, trace.ErrUnauthenticated)
 			}
-			k, err := s.db.Authenticate(strings.TrimSpace(secret))
+			k, err := s.db.Authenticate(secret)
 			if err != nil {
 				c.Response().Header().Set("WWW-Authenticate", `Bearer realm="truyxuat", error="invalid_token"`)
 				return err
@@ -37,6 +38,43 @@ func (s *Server) authenticate(roles ...store.Role) echo.MiddlewareFunc {
 			return echo.NewHTTPError(http.StatusForbidden, fmt.Sprintf("a %s key may not do this", k.Role))
 		}
 	}
+}
+
+// bearerToken reads Bearer credentials from an Authorization header: the
+// scheme in any letter case, one or more spaces, then a token68 (RFC 9110
+// §11.4, §11.6.2; RFC 6750 §2.1).
+func bearerToken(h string) (string, error) {
+	if h == "" {
+		return "", errors.New("no Authorization header")
+	}
+	scheme, rest, _ := strings.Cut(h, " ")
+	if !strings.EqualFold(scheme, "Bearer") {
+		return "", fmt.Errorf("the Authorization header's scheme is %q, not Bearer", clip(scheme, 20))
+	}
+	token := strings.TrimLeft(rest, " ")
+	if token == "" {
+		return "", errors.New("the Authorization header has no token after Bearer")
+	}
+	if !isToken68(token) {
+		return "", errors.New("the token after Bearer has characters a token may not have (letters, digits and - . _ ~ + / then = only)")
+	}
+	return token, nil
+}
+
+// isToken68 reports whether s is an RFC 9110 token68:
+// 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=".
+func isToken68(s string) bool {
+	body := strings.TrimRight(s, "=")
+	if body == "" {
+		return false
+	}
+	for i := 0; i < len(body); i++ {
+		c := body[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("-._~+/", c) >= 0) {
+			return false
+		}
+	}
+	return true
 }
 
 func caller(c echo.Context) *store.APIKey {

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math/bits"
 	"net/http"
 	"strconv"
@@ -447,12 +446,9 @@ func (s *Server) captureEPCIS(c echo.Context) error {
 	if k.Role != store.RoleCooperative {
 		return echo.NewHTTPError(http.StatusForbidden, "capture with the cooperative's own API key: the events are recorded and signed as that cooperative's")
 	}
-	body, err := io.ReadAll(c.Request().Body)
+	body, err := readJSON(c, jsonMediaType, "application/ld+json")
 	if err != nil {
 		return err
-	}
-	if len(bytes.TrimSpace(body)) == 0 {
-		return fmt.Errorf("the request body is empty; send an EPCIS 2.0 document (JSON-LD): %w", errBadRequest)
 	}
 	val, err := epcis.Decode(body)
 	if err != nil {

@@ -491,6 +491,11 @@ func (s *Server) appendSigned(c echo.Context) error {
 		return err
 	}
 	e := se.Event
+	// Open reads what any signed event may hold; a new one must also
+	// meet the rules for new input.
+	if err := e.Validate(); err != nil {
+		return err
+	}
 	if e.Batch != bt.ID {
 		return &trace.FieldError{Field: "canonical", Reason: fmt.Sprintf("the event is signed for batch %s, not %s", e.Batch, bt.ID)}
 	}

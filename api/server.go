@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -63,6 +64,15 @@ type Config struct {
 	// AttachmentMaxPixels bounds an uploaded image's width × height
 	// (default DefaultAttachmentMaxPixels, 50 megapixels).
 	AttachmentMaxPixels int64
+	// TrustedProxyHeader is the header that names the client's address
+	// when a request comes through a reverse proxy: X-Forwarded-For or
+	// X-Real-IP. It is believed only from TrustedProxies. Empty (the
+	// default) uses the connection's address. Sign-in throttling and the
+	// request log use the client's address.
+	TrustedProxyHeader string
+	// TrustedProxies are the addresses of the reverse proxies whose
+	// TrustedProxyHeader is believed.
+	TrustedProxies []netip.Prefix
 }
 
 // LogInfo is the public identity of the transparency log.
@@ -126,10 +136,32 @@ func New(cfg Config, db *store.DB, keys *store.KeyDir, logger *slog.Logger) *Ser
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
+	var known bool
+	e.IPExtractor, known = clientIPExtractor(cfg.TrustedProxyHeader, cfg.TrustedProxies)
+	if !known {
+		logger.Error("unknown trusted proxy header; using the connection's address", "header", cfg.TrustedProxyHeader)
+	}
+	s.app.deviceSecret = s.workspaceSecret()
 	e.HTTPErrorHandler = s.handleError
 	s.echo = e
 	s.routes()
 	return s
+}
+
+// workspaceSecret is the key of the workspace's device cookies, kept in
+// the key directory so that browsers stay known across restarts. Without
+// a key directory, or if it cannot be read, a secret for this run only.
+func (s *Server) workspaceSecret() []byte {
+	if s.keys != nil {
+		b, err := s.keys.Secret("workspace-device")
+		if err == nil {
+			return b
+		}
+		s.log.Error("workspace device secret; browsers will be known until the next restart only", "error", err)
+	}
+	b := make([]byte, store.SecretSize)
+	rand.Read(b)
+	return b
 }
 
 // Handler returns the server as an http.Handler.

@@ -3,11 +3,19 @@ package api
 import (
 	"bytes"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"mime"
+	"net/http"
+	"reflect"
+	"slices"
+	"strings"
 	"time"
+	"unicode/utf8"
+
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/labstack/echo/v4"
 
@@ -15,35 +23,185 @@ import (
 	"github.com/truyxuat/truyxuat/trace"
 )
 
-// decodeJSON reads a JSON request body strictly: unknown fields, trailing
-// data and wrong types are refused with a message that says where.
+// decodeJSON reads a JSON request body strictly (see readJSON): unknown
+// members and wrong types are refused as well, with a message that says
+// where. Members are matched by their exact names.
 func decodeJSON(c echo.Context, v any) error {
-	body, err := io.ReadAll(c.Request().Body)
+	body, err := readJSON(c, jsonMediaType)
 	if err != nil {
 		return err
 	}
-	if len(bytes.TrimSpace(body)) == 0 {
-		return fmt.Errorf("the request body is empty; send a JSON object: %w", errBadRequest)
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		var se *json.SyntaxError
-		var te *json.UnmarshalTypeError
-		switch {
-		case errors.As(err, &se):
-			return fmt.Errorf("the body is not valid JSON (at byte %d): %w", se.Offset, errBadRequest)
-		case errors.Is(err, io.ErrUnexpectedEOF):
-			return fmt.Errorf("the body is not valid JSON (it ends too soon): %w", errBadRequest)
-		case errors.As(err, &te):
-			return &trace.FieldError{Field: te.Field, Reason: fmt.Sprintf("must be a JSON %s, got %s", jsonKind(te.Type.Kind().String()), te.Value)}
-		}
-		return fmt.Errorf("the body could not be read: %v: %w", err, errBadRequest)
-	}
-	if dec.More() {
-		return fmt.Errorf("the body has data after its JSON object: %w", errBadRequest)
+	if err := json.Unmarshal(body, v, json.RejectUnknownMembers(true)); err != nil {
+		return jsonError(err)
 	}
 	return nil
+}
+
+// jsonMediaType is what JSON routes take; EPCIS capture also takes
+// application/ld+json.
+const jsonMediaType = "application/json"
+
+// readJSON reads a request body that must be one JSON value sent as one
+// of the given media types (415 otherwise), in UTF-8, with no lone
+// surrogate escapes, no member named twice in any object and nothing
+// after the value (400 otherwise). Go's encoding/json would quietly turn
+// bad UTF-8 and lone surrogates into U+FFFD and keep the last of two
+// members of the same name: what was stored would not be what was sent.
+func readJSON(c echo.Context, mediaTypes ...string) ([]byte, error) {
+	if err := checkMediaType(c, mediaTypes); err != nil {
+		return nil, err
+	}
+	body, err := io.ReadAll(c.Request().Body)
+	if err != nil {
+		return nil, err
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil, fmt.Errorf("the request body is empty; send a JSON object: %w", errBadRequest)
+	}
+	if !utf8.Valid(body) {
+		at := invalidUTF8At(body)
+		return nil, fmt.Errorf("the body is not valid UTF-8 (byte 0x%02X at offset %d); send JSON encoded as UTF-8: %w", body[at], at, errBadRequest)
+	}
+	dec := jsontext.NewDecoder(bytes.NewReader(body))
+	if _, err := dec.ReadValue(); err != nil {
+		return nil, jsonError(err)
+	}
+	end := dec.InputOffset()
+	if _, err := dec.ReadToken(); err != io.EOF {
+		end += int64(len(body[end:]) - len(bytes.TrimLeft(body[end:], " \t\r\n")))
+		return nil, fmt.Errorf("the body has data after its JSON value (at byte %d): %w", end, errBadRequest)
+	}
+	return body, nil
+}
+
+// invalidUTF8At returns the offset of the first byte of b that does not
+// start a valid UTF-8 sequence.
+func invalidUTF8At(b []byte) int {
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && n <= 1 {
+			return i
+		}
+		i += n
+	}
+	return len(b)
+}
+
+// checkMediaType refuses a body whose Content-Type is not one of the
+// given types. A charset parameter, if any, must be UTF-8 (RFC 8259 §8.1).
+func checkMediaType(c echo.Context, accept []string) error {
+	ct := c.Request().Header.Get(echo.HeaderContentType)
+	mt, params, err := mime.ParseMediaType(ct)
+	if err == nil && slices.Contains(accept, mt) {
+		if cs, ok := params["charset"]; !ok || strings.EqualFold(cs, "utf-8") {
+			return nil
+		}
+	}
+	c.Response().Header().Set(echo.HeaderAccept, strings.Join(accept, ", "))
+	got := "no Content-Type"
+	if ct != "" {
+		got = "Content-Type " + clip(ct, 80)
+	}
+	return echo.NewHTTPError(http.StatusUnsupportedMediaType,
+		fmt.Sprintf("the body was sent with %s; send it as %s (with curl: -H 'Content-Type: application/json')", got, strings.Join(accept, " or ")))
+}
+
+// jsonError turns an error of the JSON reader into a message that says
+// what is wrong and where: the byte offset, and the member's path.
+func jsonError(err error) error {
+	var syn *jsontext.SyntacticError
+	var sem *json.SemanticError
+	switch {
+	case errors.As(err, &syn):
+		switch {
+		case syn.Err == jsontext.ErrDuplicateName:
+			in := "the body"
+			if p := fieldPath(syn.JSONPointer.Parent()); p != "" {
+				in = p
+			}
+			return fmt.Errorf("member %q appears twice in %s (at byte %d); send each member once: %w", clip(syn.JSONPointer.LastToken(), 60), clip(in, 120), syn.ByteOffset, errBadRequest)
+		case errors.Is(syn.Err, io.ErrUnexpectedEOF):
+			return fmt.Errorf("the body is not valid JSON (it ends too soon, at byte %d): %w", syn.ByteOffset, errBadRequest)
+		}
+		where := fmt.Sprintf("at byte %d", syn.ByteOffset)
+		if p := fieldPath(syn.JSONPointer); p != "" {
+			where += ", in " + clip(p, 120)
+		}
+		return fmt.Errorf("the body is not valid JSON (%s): %v: %w", where, syn.Err, errBadRequest)
+	case errors.As(err, &sem):
+		field := clip(fieldPath(sem.JSONPointer), 120)
+		if sem.Err == json.ErrUnknownName {
+			in := ""
+			if p := fieldPath(sem.JSONPointer.Parent()); p != "" {
+				in = " in " + p
+			}
+			return fmt.Errorf("the body has a member %q%s (at byte %d) that this request does not take; see the API description for its fields: %w",
+				clip(sem.JSONPointer.LastToken(), 60), clip(in, 120), sem.ByteOffset, errBadRequest)
+		}
+		if sem.GoType == nil {
+			break
+		}
+		want := jsonKind(sem.GoType.Kind().String())
+		if field == "" {
+			return fmt.Errorf("the body must be a JSON %s, got %s: %w", want, kindName(sem.JSONKind), errBadRequest)
+		}
+		if sem.Err != nil && reflect.PointerTo(sem.GoType).Implements(jsonUnmarshaler) {
+			// The field's own reader (a decimal) says what is wrong.
+			return &trace.FieldError{Field: field, Reason: sem.Err.Error()}
+		}
+		reason := fmt.Sprintf("must be a JSON %s, got %s", want, kindName(sem.JSONKind))
+		if sem.Err != nil {
+			reason += " that does not fit (" + sem.Err.Error() + ")"
+		}
+		return &trace.FieldError{Field: field, Reason: reason}
+	}
+	return fmt.Errorf("the body could not be read: %v: %w", err, errBadRequest)
+}
+
+var jsonUnmarshaler = reflect.TypeFor[interface{ UnmarshalJSON([]byte) error }]()
+
+// fieldPath writes a JSON pointer as the API names fields:
+// /certifications/0/id is certifications[0].id.
+func fieldPath(p jsontext.Pointer) string {
+	var b strings.Builder
+	for tok := range p.Tokens() {
+		switch {
+		case tok != "" && strings.Trim(tok, "0123456789") == "":
+			b.WriteString("[" + tok + "]")
+		case b.Len() > 0:
+			b.WriteString("." + tok)
+		default:
+			b.WriteString(tok)
+		}
+	}
+	return b.String()
+}
+
+// kindName names the kind of a JSON value.
+func kindName(k jsontext.Kind) string {
+	switch k {
+	case 'n':
+		return "null"
+	case 'f', 't':
+		return "boolean"
+	case '"':
+		return "string"
+	case '0':
+		return "number"
+	case '{':
+		return "object"
+	case '[':
+		return "array"
+	}
+	return "nothing"
+}
+
+// clip shortens s to at most n bytes for a message.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "") + "…"
 }
 
 func jsonKind(goKind string) string {
@@ -289,9 +447,23 @@ func (f *EventFields) domain(batch *trace.Batch, now time.Time) (*trace.Event, e
 			e.Action = "ADD"
 		}
 	}
-	if e.EventTime == "" {
+	// The offset is checked whether or not a time is given: without a
+	// time it says in which offset "now" is written; with one, the two
+	// must agree (Validate).
+	var zone *time.Location
+	if f.EventTimeZoneOffset != "" {
+		l, err := trace.ParseZoneOffset(f.EventTimeZoneOffset)
+		if err != nil {
+			v.Fields = append(v.Fields, &trace.FieldError{Field: "event_time_zone_offset", Reason: err.Error()})
+		}
+		zone = l
+	}
+	switch {
+	case e.EventTime == "" && zone != nil:
+		e.EventTime, e.EventTimeZoneOffset = trace.FormatEventTime(now.Truncate(time.Second).In(zone))
+	case e.EventTime == "":
 		e.EventTime, e.EventTimeZoneOffset = trace.FormatEventTime(now.Truncate(time.Second))
-	} else if e.EventTimeZoneOffset == "" {
+	case e.EventTimeZoneOffset == "":
 		if t, err := time.Parse(time.RFC3339Nano, e.EventTime); err == nil {
 			e.EventTime, e.EventTimeZoneOffset = trace.FormatEventTime(t)
 		}

@@ -10,14 +10,12 @@ import (
 	"html/template"
 	"io/fs"
 	"math"
-	"net"
 	"net/http"
 	"net/url"
 	"path"
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -41,10 +39,12 @@ const (
 	appPageSize   = 20
 )
 
-// workspace holds the web app's templates and sign-in limiter.
+// workspace holds the web app's templates, its sign-in throttle and the
+// secret its device cookies are signed with (signin.go).
 type workspace struct {
-	tmpl    map[string]*template.Template
-	limiter loginLimiter
+	tmpl         map[string]*template.Template
+	limiter      throttle
+	deviceSecret []byte
 }
 
 // appTemplates parses each app_*.html page with the app layout.
@@ -242,76 +242,6 @@ func (s *Server) appCSRF(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// loginLimiter slows down guessing: after 5 failures for a username (or
-// 20 from one address) each further try waits, doubling up to 15 minutes.
-type loginLimiter struct {
-	mu sync.Mutex
-	m  map[string]*loginFailures
-}
-
-type loginFailures struct {
-	n     int
-	until time.Time
-	last  time.Time
-}
-
-const (
-	loginFreeUser = 5
-	loginFreeIP   = 20
-	loginMaxWait  = 15 * time.Minute
-)
-
-// wait says how long a key must still wait before trying again.
-func (l *loginLimiter) wait(now time.Time, keys ...string) time.Duration {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var d time.Duration
-	for _, k := range keys {
-		if f := l.m[k]; f != nil && f.until.After(now) {
-			d = max(d, f.until.Sub(now))
-		}
-	}
-	return d
-}
-
-func (l *loginLimiter) fail(now time.Time, user, ip string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.m == nil || len(l.m) > 100000 {
-		l.m = map[string]*loginFailures{}
-	}
-	for _, k := range []struct {
-		key  string
-		free int
-	}{{"u:" + user, loginFreeUser}, {"ip:" + ip, loginFreeIP}} {
-		f := l.m[k.key]
-		if f == nil || now.Sub(f.last) > 24*time.Hour {
-			f = &loginFailures{}
-			l.m[k.key] = f
-		}
-		f.n++
-		f.last = now
-		if f.n >= k.free {
-			wait := time.Duration(float64(30*time.Second) * math.Pow(2, float64(f.n-k.free)))
-			f.until = now.Add(min(wait, loginMaxWait))
-		}
-	}
-}
-
-func (l *loginLimiter) reset(user string) {
-	l.mu.Lock()
-	delete(l.m, "u:"+user)
-	l.mu.Unlock()
-}
-
-func remoteIP(c echo.Context) string {
-	host, _, err := net.SplitHostPort(c.Request().RemoteAddr)
-	if err != nil {
-		return c.Request().RemoteAddr
-	}
-	return host
-}
-
 // appForm is what a form shows: the values typed and the errors by field.
 type appForm struct {
 	Values map[string]string
@@ -398,9 +328,18 @@ func localReason(cat *catalog, reason string) string {
 		}
 		msg := cat.Messages[r.key]
 		for i, name := range r.re.SubexpNames() {
-			if name != "" {
-				msg = strings.ReplaceAll(msg, "{"+name+"}", m[i])
+			v := m[i]
+			switch name {
+			case "":
+				continue
+			case "code": // a UN/ECE unit code, said by its name
+				if u, ok := cat.Units[v]; ok {
+					v = u
+				}
+			case "max": // 10,000,000 is written 10.000.000 in Vietnamese
+				v = strings.ReplaceAll(v, ",", ".")
 			}
+			msg = strings.ReplaceAll(msg, "{"+name+"}", v)
 		}
 		if r.full {
 			return msg
@@ -426,6 +365,8 @@ var reasonPatterns = []struct {
 	{regexp.MustCompile(`must be greater than zero`), "app_err_positive", true},
 	{regexp.MustCompile(`unknown unit`), "app_err_unit", true},
 	{regexp.MustCompile(`(latitude|longitude) must be|coordinates 0,0`), "app_err_coordinates", true},
+	{regexp.MustCompile(`must be at most (?P<max>[\d,]+) (?P<code>[A-Z0-9]{3}) \(`), "app_err_too_large", true},
+	{regexp.MustCompile(`contains (?P<char>U\+[0-9A-F]{4}) [A-Z -]+ \(character (?P<n>\d+)\), an invisible control`), "app_err_bidi", true},
 	{regexp.MustCompile(`inputs (?P<in>\S+) (?P<unit>\S+), but outputs (?P<out>\S+) \S+ plus loss (?P<loss>\S+)`), "app_err_balance_numbers", true},
 	{regexp.MustCompile(`(?i)required|is empty|must not be empty`), "app_err_required", true},
 	{regexp.MustCompile(`(?i)not a number|decimal|number`), "app_err_number", false},
@@ -539,12 +480,22 @@ func (s *Server) appLogin(c echo.Context) error {
 	if !s.sameOrigin(c) {
 		return errCSRF
 	}
+	// The buckets this attempt counts in (signin.go): its device's, if
+	// the browser signed in to this account before; else the account's
+	// and the client address's.
+	// Usernames have at most 40 characters: a longer one names no
+	// account, and a bucket's key stays small whatever is typed.
 	now := s.now()
-	ip := remoteIP(c)
-	if wait := s.app.limiter.wait(now, "u:"+username, "ip:"+ip); wait > 0 {
+	account := clip(username, 64)
+	buckets := []bucketKey{{"u:" + account, signInFreeAccount}, {"ip:" + c.RealIP(), signInFreeAddress}}
+	if id := s.knownDevice(c, username, now); id != "" {
+		buckets = []bucketKey{{"d:" + id, signInFreeDevice}}
+	}
+	if wait := s.app.limiter.wait(now, buckets...); wait > 0 {
 		mins := int(math.Ceil(wait.Minutes()))
 		p.Form.Error = fmt.Sprintf(p.Cat.Messages["app_login_wait"], mins)
 		c.Response().Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+		s.log.Warn("sign-in throttled", "username", account, "remote_ip", c.RealIP(), "known_device", len(buckets) == 1, "request_id", requestID(c))
 		return s.appRender(c, http.StatusTooManyRequests, "app_login", p)
 	}
 	if username == "" {
@@ -558,19 +509,23 @@ func (s *Server) appLogin(c echo.Context) error {
 	}
 	u, err := s.db.CheckPassword(username, password)
 	if errors.Is(err, trace.ErrUnauthenticated) {
-		s.app.limiter.fail(now, username, ip)
+		s.app.limiter.fail(now, buckets...)
 		p.Form.Error = p.Cat.Messages["app_login_wrong"]
 		return s.appRender(c, http.StatusUnauthorized, "app_login", p)
 	} else if err != nil {
 		return err
 	}
-	s.app.limiter.reset(username)
+	// The account's (or the device's) failures are forgiven; the
+	// address's are not, so that one right password cannot clear a
+	// place's record of guessing at others.
+	s.app.limiter.reset(buckets[0].key)
 	secret, _, err := s.db.CreateSession(u.Username)
 	if err != nil {
 		return err
 	}
 	c.SetCookie(&http.Cookie{Name: sessionCookie, Value: secret, Path: "/app", HttpOnly: true,
 		SameSite: http.SameSiteLaxMode, Secure: s.secureCookies(c), MaxAge: int(SessionMaxAge / time.Second)})
+	s.rememberDevice(c, u.Username, now)
 	return c.Redirect(http.StatusSeeOther, next)
 }
 

@@ -177,7 +177,7 @@ func TestWorkspaceSignInRateLimit(t *testing.T) {
 	e := newEnv(t)
 	e.workspaceSeed(t, "HTX A", "8931234567897", "LOT-A", "thuky")
 	a := e.appClient(t)
-	for i := 0; i < loginFreeUser; i++ {
+	for i := 0; i < signInFreeAccount; i++ {
 		if r := a.login("thuky", "sai-mat-khau"); r.status != http.StatusUnauthorized {
 			t.Fatalf("try %d: %d", i, r.status)
 		}
@@ -185,7 +185,7 @@ func TestWorkspaceSignInRateLimit(t *testing.T) {
 	// Now even the right password waits, with a clear message.
 	r := a.login("thuky", "mat-khau-123")
 	if r.status != http.StatusTooManyRequests || !strings.Contains(r.body, "thử lại sau") || r.header.Get("Retry-After") == "" {
-		t.Fatalf("after %d failures: %d %s", loginFreeUser, r.status, r.body)
+		t.Fatalf("after %d failures: %d %s", signInFreeAccount, r.status, r.body)
 	}
 	// Another person on another device is not held back.
 	if err := e.db.CreateUser(&store.User{Username: "thuky2", Name: "B", Role: store.RoleAdmin}, "mat-khau-456"); err != nil {
@@ -528,6 +528,8 @@ func TestLocalReasonInVietnamese(t *testing.T) {
 		{func() error { _, err := trace.NormalizeGTIN("8931234567890"); return err }(), "Sai số kiểm tra"},
 		{trace.CheckBalance([]trace.Input{{Batch: "a", Quantity: &trace.Quantity{Value: "100", Unit: "KGM"}}},
 			[]trace.Output{{Batch: "b", Quantity: &trace.Quantity{Value: "90", Unit: "KGM"}}}, nil, nil), "vào 100, ra 90, hao hụt 0 (KGM)"},
+		{trace.ValidateText("note", "Liều \u202e02", trace.MaxNoteLen, false), "vô hình U+202E (ký tự thứ 6)"},
+		{trace.Quantity{Value: "20000", Unit: "TNE"}.Validate(), "tối đa 10.000 tấn cho một lượng"},
 	} {
 		var fe *trace.FieldError
 		reason := tt.err.Error()

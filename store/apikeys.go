@@ -65,8 +65,8 @@ func (db *DB) CreateAPIKey(k *APIKey) (secret string, err error) {
 	default:
 		return "", &trace.FieldError{Field: "role", Reason: fmt.Sprintf("unknown role %q; use admin, cooperative or inspector", k.Role)}
 	}
-	if len(k.Name) > trace.MaxNameLen {
-		return "", &trace.FieldError{Field: "name", Reason: fmt.Sprintf("at most %d characters", trace.MaxNameLen)}
+	if err := trace.ValidateText("name", k.Name, trace.MaxNameLen, false); err != nil {
+		return "", err
 	}
 	k.CreatedAt = db.opts.Now().UTC()
 	k.RevokedAt = nil

@@ -86,6 +86,55 @@ func (k *KeyDir) Existing(name string) (*trace.Signer, error) {
 	return s, nil
 }
 
+const secretFileHeader = "truyxuat-secret "
+
+// SecretSize is the size of a secret made by KeyDir.Secret.
+const SecretSize = 32
+
+// Secret returns the random secret stored under name, making it on first
+// use: SecretSize bytes in <dir>/<name>.secret (one line:
+// "truyxuat-secret " and their base64), mode 0600. A secret keys MACs
+// that only this server makes and checks, such as the workspace's device
+// cookies; the extension keeps it apart from cooperatives' signing keys.
+func (k *KeyDir) Secret(name string) ([]byte, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if !trace.ValidID(name) {
+		return nil, fmt.Errorf("store: secret name %q is not an identifier", name)
+	}
+	p := filepath.Join(k.dir, name+".secret")
+	b, err := readSecretFile(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		b = make([]byte, SecretSize)
+		if _, err = rand.Read(b); err == nil {
+			err = writeSecretFile(p, secretFileHeader+base64.StdEncoding.EncodeToString(b)+"\n")
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: secret %s: %w", name, err)
+	}
+	return b, nil
+}
+
+func readSecretFile(p string) ([]byte, error) {
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return nil, err
+	}
+	if fi, err := os.Stat(p); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		return nil, fmt.Errorf("%s is readable by others (mode %v); run chmod 600 on it", p, fi.Mode().Perm())
+	}
+	line := strings.TrimSpace(string(b))
+	if !strings.HasPrefix(line, secretFileHeader) {
+		return nil, fmt.Errorf("%s is not a truyxuat secret file", p)
+	}
+	secret, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(line, secretFileHeader))
+	if err != nil || len(secret) != SecretSize {
+		return nil, fmt.Errorf("%s is damaged", p)
+	}
+	return secret, nil
+}
+
 func readKeyFile(p string) (*trace.Signer, error) {
 	b, err := os.ReadFile(p)
 	if err != nil {

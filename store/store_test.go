@@ -2,6 +2,7 @@ package store
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -353,6 +354,35 @@ func TestKeyFileMode(t *testing.T) {
 	kd3, _ := OpenKeyDir(dir)
 	if _, err := kd3.Existing("htx-a"); err == nil || !strings.Contains(err.Error(), "chmod 600") {
 		t.Errorf("world-readable key accepted: %v", err)
+	}
+}
+
+func TestSecretFile(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "keys")
+	kd, _ := OpenKeyDir(dir)
+	s, err := kd.Secret("workspace-device")
+	if err != nil || len(s) != SecretSize {
+		t.Fatalf("secret: %d bytes, %v", len(s), err)
+	}
+	p := filepath.Join(dir, "workspace-device.secret")
+	if fi, err := os.Stat(p); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("secret file mode %v, %v", fi.Mode(), err)
+	}
+	kd2, _ := OpenKeyDir(dir)
+	if s2, err := kd2.Secret("workspace-device"); err != nil || !bytes.Equal(s, s2) {
+		t.Fatalf("reopened secret differs: %v", err)
+	}
+	if other, _ := kd2.Secret("other"); bytes.Equal(other, s) {
+		t.Error("two names, one secret")
+	}
+	os.Chmod(p, 0o644)
+	if _, err := kd2.Secret("workspace-device"); err == nil || !strings.Contains(err.Error(), "chmod 600") {
+		t.Errorf("world-readable secret accepted: %v", err)
+	}
+	os.Chmod(p, 0o600)
+	os.WriteFile(p, []byte("truyxuat-secret c2hvcnQ=\n"), 0o600)
+	if _, err := kd2.Secret("workspace-device"); err == nil || !strings.Contains(err.Error(), "damaged") {
+		t.Errorf("short secret accepted: %v", err)
 	}
 }
 

@@ -97,8 +97,13 @@ func (db *DB) CreateUser(u *User, password string) error {
 	if !usernameRE.MatchString(u.Username) {
 		v.Fields = append(v.Fields, &trace.FieldError{Field: "username", Reason: "2 to 40 lower-case letters, digits, dots, dashes or underscores"})
 	}
-	if strings.TrimSpace(u.Name) == "" || len(u.Name) > trace.MaxNameLen {
+	if strings.TrimSpace(u.Name) == "" {
 		v.Fields = append(v.Fields, &trace.FieldError{Field: "name", Reason: "give the person's name"})
+	} else if err := trace.ValidateText("name", u.Name, trace.MaxNameLen, true); err != nil {
+		var fe *trace.FieldError
+		if errors.As(err, &fe) {
+			v.Fields = append(v.Fields, fe)
+		}
 	}
 	if len([]rune(password)) < MinPasswordLen || len(password) > 200 {
 		v.Fields = append(v.Fields, &trace.FieldError{Field: "password", Reason: fmt.Sprintf("at least %d characters", MinPasswordLen)})

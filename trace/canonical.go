@@ -270,6 +270,11 @@ func (q *wireQuantity) domain() *Quantity {
 // would write for the decoded event: any other spelling of the same event
 // (spaces, key order, escapes, duplicate keys) is rejected, so the hash of
 // accepted bytes is the hash of the event.
+//
+// Decode checks the event's form, not every rule for new input: an event
+// that Validate accepted when it was signed is read even if a later rule
+// (bidirectional controls, quantity bounds, zone offset bounds) would
+// refuse it now. Callers that record a decoded event call Validate.
 func Decode(canonical []byte) (*Event, error) {
 	if len(canonical) > MaxEventSize {
 		return nil, fmt.Errorf("decode event: %d bytes, at most %d", len(canonical), MaxEventSize)
@@ -339,7 +344,7 @@ func Decode(canonical []byte) (*Event, error) {
 		}
 		e.Attachments = append(e.Attachments, Attachment{SHA256: h, MediaType: a.MediaType, Name: a.Name})
 	}
-	if err := e.Validate(); err != nil {
+	if err := e.validate(false); err != nil {
 		return nil, fmt.Errorf("decode event: %w", err)
 	}
 	if again := e.appendCanonical(nil); !bytes.Equal(again, canonical) {

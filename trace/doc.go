@@ -86,6 +86,15 @@
 // cooperative's, a hash that does not match, or bytes that are not
 // canonical.
 //
+// Rules for new input are kept apart from the form of the bytes. Validate
+// refuses, besides malformed events, what should never be recorded: text
+// or URIs holding bidirectional controls (U+202A–U+202E, U+2066–U+2069),
+// which show text in another order than it is stored, zone offsets that
+// no zone has (ParseZoneOffset), and quantities above their unit's bound
+// (UnitMax). Decode applies only
+// the form, so that a history accepted before a rule was added stays
+// verifiable; every path that records a new event calls Validate.
+//
 // # Identifiers
 //
 // GTINs are kept as GTIN-14 with a valid GS1 check digit; lot codes follow

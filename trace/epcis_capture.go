@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/url"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -308,7 +307,7 @@ func (m *capMapper) event(p string, ev map[string]any) {
 	mark("eventTimeZoneOffset", "eventTimeZoneOffset")
 	if t, err := time.Parse(time.RFC3339Nano, et); err != nil {
 		m.errf(p+"/eventTime", "%s is not an RFC 3339 time", quote(et))
-	} else if loc, err := parseOffset(off); err != nil {
+	} else if loc, err := ParseZoneOffset(off); err != nil {
 		m.errf(p+"/eventTimeZoneOffset", "%v", err)
 	} else {
 		e.EventTime, e.EventTimeZoneOffset = FormatEventTime(t.In(loc))
@@ -795,22 +794,6 @@ func certificationFromURI(s string) (Certification, bool) {
 		id = u
 	}
 	return Certification{Scheme: scheme, ID: id}, true
-}
-
-func parseOffset(s string) (*time.Location, error) {
-	if len(s) != 6 || (s[0] != '+' && s[0] != '-') || s[3] != ':' {
-		return nil, fmt.Errorf("%s is not a time zone offset such as +07:00", quote(s))
-	}
-	h, err1 := strconv.Atoi(s[1:3])
-	mi, err2 := strconv.Atoi(s[4:6])
-	if err1 != nil || err2 != nil || h > 14 || mi > 59 {
-		return nil, fmt.Errorf("%s is not a time zone offset such as +07:00", quote(s))
-	}
-	sec := h*3600 + mi*60
-	if s[0] == '-' {
-		sec = -sec
-	}
-	return time.FixedZone("", sec), nil
 }
 
 // merge joins two lists of lots, keeping the first mention of each.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -144,6 +145,42 @@ func ParseEventTime(eventTime, offset string) (time.Time, error) {
 	return t, nil
 }
 
+// Time zone offsets in use on Earth run from -12:00 (Baker Island) to
+// +14:00 (Line Islands), in whole, half or three-quarter hours (+05:30
+// India, +05:45 Nepal, -09:30 Marquesas).
+const (
+	minZoneOffset = -12 * 3600
+	maxZoneOffset = 14 * 3600
+)
+
+// ParseZoneOffset reads a time zone offset written ±hh:mm, as EPCIS's
+// eventTimeZoneOffset is, and checks that it is one in use: between
+// -12:00 and +14:00, with minutes 00, 30 or 45. Zero is +00:00.
+func ParseZoneOffset(s string) (*time.Location, error) {
+	bad := fmt.Errorf("%s is not a time zone offset written ±hh:mm, such as +07:00", quote(s))
+	if len(s) != 6 || (s[0] != '+' && s[0] != '-') || s[3] != ':' {
+		return nil, bad
+	}
+	h, err1 := strconv.Atoi(s[1:3])
+	m, err2 := strconv.Atoi(s[4:6])
+	if err1 != nil || err2 != nil || s[1] < '0' || s[4] < '0' || m > 59 {
+		return nil, bad
+	}
+	sec := h*3600 + m*60
+	if s[0] == '-' {
+		sec = -sec
+	}
+	switch {
+	case s == "-00:00":
+		return nil, fmt.Errorf("write an offset of zero as +00:00, not -00:00")
+	case sec < minZoneOffset || sec > maxZoneOffset:
+		return nil, fmt.Errorf("%s is outside the offsets in use, -12:00 to +14:00", quote(s))
+	case m != 0 && m != 30 && m != 45:
+		return nil, fmt.Errorf("%s is not an offset in use: its minutes are 00, 30 or 45", quote(s))
+	}
+	return time.FixedZone("", sec), nil
+}
+
 // Time returns the event time. It is valid only for a validated event.
 func (e *Event) Time() time.Time {
 	t, _ := time.Parse(time.RFC3339Nano, e.EventTime)
@@ -151,9 +188,20 @@ func (e *Event) Time() time.Time {
 }
 
 // Validate checks every field of the event against EPCIS 2.0, CBV 2.0 and
-// truyxuat's limits, and returns all problems at once.
-func (e *Event) Validate() error {
+// truyxuat's limits, and returns all problems at once. It is the check for
+// an event about to be recorded.
+func (e *Event) Validate() error { return e.validate(true) }
+
+// validate checks the event. With fresh false (Decode reading signed
+// bytes) it leaves out the rules for new input that were added after
+// events were first signed — bidirectional controls in text and URIs,
+// zone offsets outside those in use, quantities above UnitMax — so that
+// a history signed and accepted before stays verifiable.
+func (e *Event) validate(fresh bool) error {
 	var v ValidationError
+	text := func(field, s string, max int, required bool) error {
+		return checkText(field, s, max, required, fresh)
+	}
 	if !inList(string(e.Type), []string{string(ObjectEvent), string(AggregationEvent), string(TransformationEvent)}) {
 		v.addf("type", "unknown event type %s; use ObjectEvent, AggregationEvent or TransformationEvent", quote(string(e.Type)))
 	}
@@ -190,7 +238,7 @@ func (e *Event) Validate() error {
 			v.addf(f+".hash", "the head hash of the input batch is required")
 		}
 		if in.Quantity != nil {
-			v.add(f+".quantity", in.Quantity.Validate())
+			v.add(f+".quantity", in.Quantity.validate(false, fresh))
 		}
 	}
 	if len(e.Outputs) > MaxListLen {
@@ -200,11 +248,11 @@ func (e *Event) Validate() error {
 		f := fmt.Sprintf("outputs[%d]", i)
 		v.add(f, validateID("batch", out.Batch))
 		if out.Quantity != nil {
-			v.add(f+".quantity", out.Quantity.Validate())
+			v.add(f+".quantity", out.Quantity.validate(false, fresh))
 		}
 	}
 	if e.Loss != nil {
-		v.add("loss", e.Loss.validateAllowZero())
+		v.add("loss", e.Loss.validate(true, fresh))
 	}
 	if e.ParentID != "" {
 		if e.Type != AggregationEvent {
@@ -219,6 +267,8 @@ func (e *Event) Validate() error {
 	}
 	if _, err := ParseEventTime(e.EventTime, e.EventTimeZoneOffset); err != nil {
 		v.add("", err)
+	} else if _, err := ParseZoneOffset(e.EventTimeZoneOffset); err != nil && fresh {
+		v.addf("eventTimeZoneOffset", "%v", err)
 	}
 	for _, f := range []struct{ name, val string }{{"readPoint", e.ReadPoint}, {"bizLocation", e.BizLocation}} {
 		if f.val != "" && !isAbsoluteURI(f.val) {
@@ -226,7 +276,7 @@ func (e *Event) Validate() error {
 		}
 	}
 	if e.Quantity != nil {
-		v.add("quantity", e.Quantity.Validate())
+		v.add("quantity", e.Quantity.validate(false, fresh))
 	}
 	if e.ILMD != nil {
 		if e.ILMD.HarvestDate != "" {
@@ -242,8 +292,22 @@ func (e *Event) Validate() error {
 			v.addf("ilmd", "is empty; leave it out instead")
 		}
 	}
-	v.add("", validateCertifications(e.Certifications))
-	v.add("", validateText("note", e.Note, MaxNoteLen, false))
+	if len(e.Certifications) > MaxListLen {
+		v.addf("certifications", "at most %d certifications", MaxListLen)
+	}
+	for i, c := range e.Certifications {
+		f := fmt.Sprintf("certifications[%d]", i)
+		if _, ok := CertificationSchemes[c.Scheme]; !ok && !isAbsoluteURI(c.Scheme) {
+			known := make([]string, 0, len(CertificationSchemes))
+			for k := range CertificationSchemes {
+				known = append(known, k)
+			}
+			sort.Strings(known)
+			v.addf(f+".scheme", "unknown scheme %s; use one of %s or a full URI", quote(c.Scheme), strings.Join(known, ", "))
+		}
+		v.add(f, text("id", c.ID, 100, true))
+	}
+	v.add("", text("note", e.Note, MaxNoteLen, false))
 	if len(e.Attachments) > MaxListLen {
 		v.addf("attachments", "at most %d attachments", MaxListLen)
 	}
@@ -255,7 +319,18 @@ func (e *Event) Validate() error {
 		if !inList(a.MediaType, MediaTypes) {
 			v.addf(f+".mediaType", "must be one of %s, got %s", strings.Join(MediaTypes, ", "), quote(a.MediaType))
 		}
-		v.add(f, validateText("name", a.Name, MaxNameLen, false))
+		v.add(f, text("name", a.Name, MaxNameLen, false))
+	}
+	if fresh {
+		// URIs are shown too (a custom step, a place).
+		uris := []struct{ name, val string }{{"bizStep", e.BizStep}, {"disposition", e.Disposition}, {"readPoint", e.ReadPoint},
+			{"bizLocation", e.BizLocation}, {"parentID", e.ParentID}}
+		for i, c := range e.Certifications {
+			uris = append(uris, struct{ name, val string }{fmt.Sprintf("certifications[%d].scheme", i), c.Scheme})
+		}
+		for _, u := range uris {
+			v.add("", refuseBidiControls(u.name, u.val))
+		}
 	}
 	if len(e.Data) > MaxDataKeys {
 		v.addf("data", "at most %d fields", MaxDataKeys)
@@ -265,17 +340,7 @@ func (e *Event) Validate() error {
 			v.addf("data", "field name %s must start with a letter and use only letters, digits and _ (at most 40)", quote(k))
 			continue
 		}
-		v.add("data", validateText(k, val, MaxNameLen, true))
-	}
-	return v.err()
-}
-
-// validateAllowZero is Validate for quantities that may be zero (a loss).
-func (q Quantity) validateAllowZero() error {
-	var v ValidationError
-	v.add("value", q.Value.Validate())
-	if _, ok := Units[q.Unit]; !ok {
-		v.addf("unit", "unknown unit %s", quote(q.Unit))
+		v.add("data", text(k, val, MaxNameLen, true))
 	}
 	return v.err()
 }
@@ -297,7 +362,7 @@ func validateCertifications(certs []Certification) error {
 			sort.Strings(known)
 			v.addf(f+".scheme", "unknown scheme %s; use one of %s or a full URI", quote(c.Scheme), strings.Join(known, ", "))
 		}
-		v.add(f, validateText("id", c.ID, 100, true))
+		v.add(f, ValidateText("id", c.ID, 100, true))
 	}
 	return v.err()
 }

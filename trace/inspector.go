@@ -24,8 +24,8 @@ type Inspector struct {
 func (i *Inspector) Validate() error {
 	var v ValidationError
 	v.add("", validateID("id", i.ID))
-	v.add("", validateText("name", i.Name, MaxNameLen, true))
-	v.add("", validateText("agency", i.Agency, MaxNameLen, true))
+	v.add("", ValidateText("name", i.Name, MaxNameLen, true))
+	v.add("", ValidateText("agency", i.Agency, MaxNameLen, true))
 	for n, k := range i.PublicKeys {
 		if len(k) != PublicKeySize {
 			v.addf(fmt.Sprintf("public_keys[%d]", n), "an Ed25519 public key has %d bytes, got %d", PublicKeySize, len(k))

@@ -35,8 +35,8 @@ type Cooperative struct {
 func (c *Cooperative) Validate() error {
 	var v ValidationError
 	v.add("", validateID("id", c.ID))
-	v.add("", validateText("name", c.Name, MaxNameLen, true))
-	v.add("", validateText("province", c.Province, MaxNameLen, true))
+	v.add("", ValidateText("name", c.Name, MaxNameLen, true))
+	v.add("", ValidateText("province", c.Province, MaxNameLen, true))
 	if c.GLN != "" {
 		v.add("", ValidateGLN(c.GLN))
 	}
@@ -70,9 +70,9 @@ func (p *Product) Validate() error {
 	if p.GTIN != "" {
 		v.add("", ValidateGTIN14(p.GTIN))
 	}
-	v.add("", validateText("name_vi", p.NameVI, MaxNameLen, true))
-	v.add("", validateText("name_en", p.NameEN, MaxNameLen, false))
-	v.add("", validateText("category", p.Category, MaxNameLen, true))
+	v.add("", ValidateText("name_vi", p.NameVI, MaxNameLen, true))
+	v.add("", ValidateText("name_en", p.NameEN, MaxNameLen, false))
+	v.add("", ValidateText("category", p.Category, MaxNameLen, true))
 	if p.OCOPStars != 0 && (p.OCOPStars < 3 || p.OCOPStars > 5) {
 		v.addf("ocop_stars", "an OCOP rating is 3, 4 or 5 stars, got %d", p.OCOPStars)
 	}
@@ -89,7 +89,7 @@ type Plot struct {
 // Validate checks the plot's name and coordinates.
 func (p *Plot) Validate() error {
 	var v ValidationError
-	v.add("", validateText("name", p.Name, MaxNameLen, true))
+	v.add("", ValidateText("name", p.Name, MaxNameLen, true))
 	if p.Lat < -90 || p.Lat > 90 || p.Lat != p.Lat {
 		v.addf("lat", "latitude must be between -90 and 90, got %v", p.Lat)
 	}
@@ -148,18 +148,38 @@ type Quantity struct {
 	Unit  string  `json:"unit"` // UN/ECE Rec. 20/21 code: KGM, TNE, …
 }
 
-// Validate checks that the value is a canonical positive decimal and the unit is known.
-func (q Quantity) Validate() error {
+// Validate checks that the value is a canonical positive decimal, the
+// unit is known and the value is at most the unit's bound (UnitMax).
+func (q Quantity) Validate() error { return q.validate(false, true) }
+
+// validate checks the quantity; allowZero admits a zero (a loss), and
+// bounded applies UnitMax (Decode reads events signed before it did).
+func (q Quantity) validate(allowZero, bounded bool) error {
 	var v ValidationError
 	if err := q.Value.Validate(); err != nil {
 		v.add("value", err)
-	} else if q.Value.IsZero() {
+	} else if q.Value.IsZero() && !allowZero {
 		v.addf("value", "must be greater than zero")
+	} else if max, ok := UnitMax[q.Unit]; ok && bounded && q.Value.Rat().Cmp(max.Rat()) > 0 {
+		v.addf("value", "must be at most %s %s (%s) in one quantity; check for extra digits or a wrong unit", groupDigits(string(max)), q.Unit, Units[q.Unit][1])
 	}
 	if _, ok := Units[q.Unit]; !ok {
-		v.addf("unit", "unknown unit %q; use a UN/ECE code such as KGM (kg), TNE (tonne), H87 (piece), XBG (bag)", q.Unit)
+		v.addf("unit", "unknown unit %s; use a UN/ECE code such as KGM (kg), TNE (tonne), H87 (piece), XBG (bag)", quote(q.Unit))
 	}
 	return v.err()
+}
+
+// groupDigits writes a whole number with a comma between groups of three
+// digits: 10000000 is 10,000,000.
+func groupDigits(n string) string {
+	var b []byte
+	for i := range len(n) {
+		if i > 0 && (len(n)-i)%3 == 0 {
+			b = append(b, ',')
+		}
+		b = append(b, n[i])
+	}
+	return string(b)
 }
 
 // validateID checks an identifier: 1 to 32 lowercase ASCII letters, digits and '-'.
@@ -187,9 +207,17 @@ func ValidID(s string) bool {
 	return true
 }
 
-// validateText checks a free-text field: valid UTF-8, no control characters
-// other than newline and tab, no surrounding spaces, at most max characters.
-func validateText(field, s string, max int, required bool) error {
+// ValidateText checks a free-text field that reaches a page (a name, a
+// note, a data value): valid UTF-8, no control characters other than
+// newline and tab, no bidirectional controls (see BidiControl), no
+// surrounding spaces, at most max characters.
+func ValidateText(field, s string, max int, required bool) error {
+	return checkText(field, s, max, required, true)
+}
+
+// checkText is ValidateText, with bidirectional controls refused or not:
+// Decode reads events signed before they were refused.
+func checkText(field, s string, max int, required, refuseBidi bool) error {
 	if s == "" {
 		if required {
 			return &FieldError{Field: field, Reason: "is required"}
@@ -208,6 +236,45 @@ func validateText(field, s string, max int, required bool) error {
 	for _, r := range s {
 		if r < 0x20 && r != '\n' && r != '\t' || r == 0x7f {
 			return &FieldError{Field: field, Reason: fmt.Sprintf("contains the control character %U", r)}
+		}
+	}
+	if refuseBidi {
+		return refuseBidiControls(field, s)
+	}
+	return nil
+}
+
+// bidiControls are the Unicode bidirectional embedding, override and
+// isolate controls (UAX #9). Invisible, they make text display in another
+// order than it is stored: a note can show a dose or a date that is not
+// the one signed ("Trojan Source", CVE-2021-42574).
+var bidiControls = map[rune]string{
+	0x202A: "LEFT-TO-RIGHT EMBEDDING",
+	0x202B: "RIGHT-TO-LEFT EMBEDDING",
+	0x202C: "POP DIRECTIONAL FORMATTING",
+	0x202D: "LEFT-TO-RIGHT OVERRIDE",
+	0x202E: "RIGHT-TO-LEFT OVERRIDE",
+	0x2066: "LEFT-TO-RIGHT ISOLATE",
+	0x2067: "RIGHT-TO-LEFT ISOLATE",
+	0x2068: "FIRST STRONG ISOLATE",
+	0x2069: "POP DIRECTIONAL ISOLATE",
+}
+
+// BidiControl reports whether r is a bidirectional control character
+// (U+202A–U+202E, U+2066–U+2069) and, if so, its Unicode name.
+func BidiControl(r rune) (name string, ok bool) {
+	name, ok = bidiControls[r]
+	return name, ok
+}
+
+// refuseBidiControls refuses text holding a bidirectional control,
+// naming the character and where it is.
+func refuseBidiControls(field, s string) error {
+	i := 0
+	for _, r := range s {
+		i++
+		if name, ok := bidiControls[r]; ok {
+			return &FieldError{Field: field, Reason: fmt.Sprintf("contains %U %s (character %d), an invisible control that makes text display in another order than it is stored; remove it", r, name, i)}
 		}
 	}
 	return nil

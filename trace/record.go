@@ -112,7 +112,7 @@ func (r *Record) Validate() error {
 			}
 			continue
 		}
-		if err := validateText(k, val, rule.max, true); err != nil {
+		if err := ValidateText(k, val, rule.max, true); err != nil {
 			v.add("fields", err)
 			continue
 		}

@@ -79,6 +79,29 @@ var Units = map[string][2]string{
 	"XTY": {"khay", "tray"},
 }
 
+// UnitMax is the largest quantity accepted in each unit: far more than
+// any one lot a cooperative records, so that only runaway digits and
+// wrong units are refused. Units of one kind share one bound: 10,000
+// tonnes of mass (a ship's hold of rice; a large cooperative harvests a
+// few thousand tonnes a season) and 10,000 m³ of volume; 100 million
+// pieces (10,000 tonnes of fruit at 100 g each) and 10 million packages
+// of any kind (10,000 tonnes in 1 kg bags).
+var UnitMax = map[string]Decimal{
+	"KGM": "10000000",
+	"GRM": "10000000000",
+	"TNE": "10000",
+	"LTR": "10000000",
+	"MLT": "10000000000",
+	"MTQ": "10000",
+	"H87": "100000000",
+	"XBG": "10000000",
+	"XBX": "10000000",
+	"XCT": "10000000",
+	"XSA": "10000000",
+	"XPK": "10000000",
+	"XTY": "10000000",
+}
+
 // CertificationSchemes are the certification schemes truyxuat knows by
 // name. Others may be given as a full URI.
 var CertificationSchemes = map[string]string{

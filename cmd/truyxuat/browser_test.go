@@ -181,6 +181,7 @@ func TestBrowserVerifiesDemoBatch(t *testing.T) {
 		"note": "Phát hiện dư lượng thuốc bảo vệ thực vật vượt mức cho phép"})
 	req, _ := http.NewRequest("POST", base+"/api/v1/batches/"+demo.Batches[1].ID+"/events", bytes.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Content-Type", "application/json")
 	res, err := http.DefaultClient.Do(req)
 	if err != nil || res.StatusCode != 201 {
 		t.Fatalf("recall: %v %v", res, err)

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"strings"
@@ -50,6 +52,11 @@ type Config struct {
 	AttachmentLimit      int64  `mapstructure:"attachment_limit"`
 	LabelErrorCorrection string `mapstructure:"label_error_correction"`
 	LabelLayouts         string `mapstructure:"label_layouts"`
+
+	// Behind a reverse proxy (serve): the header that names the client's
+	// address, believed only from the proxies' addresses.
+	TrustedProxyHeader string   `mapstructure:"trusted_proxy_header"`
+	TrustedProxies     []string `mapstructure:"trusted_proxies"`
 }
 
 // defaults lists every key with its default. Every key must be here: viper
@@ -80,6 +87,9 @@ var defaults = map[string]any{
 	"attachment_limit":       int64(10 << 20),
 	"label_error_correction": "M",
 	"label_layouts":          "",
+
+	"trusted_proxy_header": "",
+	"trusted_proxies":      []string{"127.0.0.0/8", "::1/128"},
 }
 
 // flagNames maps config keys to flag names where they differ.
@@ -103,6 +113,9 @@ var flagNames = map[string]string{
 	"attachment_limit":       "attachment-limit",
 	"label_error_correction": "label-ec",
 	"label_layouts":          "label-layouts",
+
+	"trusted_proxy_header": "trusted-proxy-header",
+	"trusted_proxies":      "trusted-proxy",
 }
 
 func flagName(key string) string {
@@ -211,7 +224,49 @@ func (c *Config) validate() error {
 	if c.RequestTimeout <= 0 || c.ShutdownTimeout <= 0 {
 		return errors.New("config: request_timeout and shutdown_timeout must be positive durations such as 30s")
 	}
+	if err := c.validateProxy(); err != nil {
+		return err
+	}
 	return c.validateLog()
+}
+
+// validateProxy checks the reverse-proxy settings and writes them in one
+// form: the header's canonical name, the proxies as address prefixes
+// (a bare address is a /32 or /128).
+func (c *Config) validateProxy() error {
+	switch h := http.CanonicalHeaderKey(strings.TrimSpace(c.TrustedProxyHeader)); h {
+	case "", "X-Forwarded-For", "X-Real-Ip":
+		if h == "X-Real-Ip" {
+			h = "X-Real-IP"
+		}
+		c.TrustedProxyHeader = h
+	default:
+		return fmt.Errorf("config: trusted_proxy_header %q must be X-Forwarded-For, X-Real-IP or empty", c.TrustedProxyHeader)
+	}
+	c.TrustedProxies = splitList(c.TrustedProxies)
+	for i, p := range c.TrustedProxies {
+		prefix, err := netip.ParsePrefix(p)
+		if err != nil {
+			addr, aerr := netip.ParseAddr(p)
+			if aerr != nil {
+				return fmt.Errorf("config: trusted_proxies: %q is not an address or a range such as 10.0.0.0/8", p)
+			}
+			prefix = netip.PrefixFrom(addr, addr.BitLen())
+		}
+		c.TrustedProxies[i] = prefix.Masked().String()
+	}
+	return nil
+}
+
+// trustedProxies are the validated trusted_proxies.
+func (c *Config) trustedProxies() []netip.Prefix {
+	var out []netip.Prefix
+	for _, p := range c.TrustedProxies {
+		if prefix, err := netip.ParsePrefix(p); err == nil {
+			out = append(out, prefix)
+		}
+	}
+	return out
 }
 
 // publicURL is the configured public base URL, or one derived from the

@@ -61,6 +61,7 @@ func TestConfigEveryKeyFromEnvironment(t *testing.T) {
 		"trust": "/etc/truyxuat/trust.policy", "audit_state": "/var/lib/truyxuat-audit", "lang": "en",
 		"witness_addr": "0.0.0.0:8090", "witness_name": "witness.example.vn",
 		"attachment_limit": "5242880", "label_error_correction": "q", "label_layouts": "/etc/truyxuat/labels.json",
+		"trusted_proxy_header": "x-real-ip", "trusted_proxies": "10.0.0.0/8, 192.0.2.7,2001:db8::/32",
 	}
 	if len(values) != len(defaults) {
 		t.Fatalf("test covers %d keys, config has %d", len(values), len(defaults))
@@ -79,7 +80,8 @@ func TestConfigEveryKeyFromEnvironment(t *testing.T) {
 		Witnesses: []string{"w1=https://w1.example.vn", "w2=https://w2.example.vn/sub/"}, LogKeys: testVkeys[:],
 		Trust: "/etc/truyxuat/trust.policy", AuditState: "/var/lib/truyxuat-audit", Lang: "en",
 		WitnessAddr: "0.0.0.0:8090", WitnessName: "witness.example.vn",
-		AttachmentLimit: 5 << 20, LabelErrorCorrection: "Q", LabelLayouts: "/etc/truyxuat/labels.json"}
+		AttachmentLimit: 5 << 20, LabelErrorCorrection: "Q", LabelLayouts: "/etc/truyxuat/labels.json",
+		TrustedProxyHeader: "X-Real-IP", TrustedProxies: []string{"10.0.0.0/8", "192.0.2.7/32", "2001:db8::/32"}}
 	if !reflect.DeepEqual(*c, want) {
 		t.Errorf("got  %+v\nwant %+v", *c, want)
 	}
@@ -103,7 +105,8 @@ func TestConfigPrecedence(t *testing.T) {
 		t.Errorf("typo in config file: %v", err)
 	}
 	os.Remove(file)
-	for _, bad := range [][]string{{"--public-url", "trace.example.vn"}, {"--log-level", "loud"}, {"--body-limit", "10"}} {
+	for _, bad := range [][]string{{"--public-url", "trace.example.vn"}, {"--log-level", "loud"}, {"--body-limit", "10"},
+		{"--trusted-proxy-header", "Forwarded"}, {"--trusted-proxy", "proxy.example.vn"}} {
 		if _, err := configFor(t, bad...); err == nil {
 			t.Errorf("%v accepted", bad)
 		}
@@ -143,6 +146,9 @@ func call(t *testing.T, method, url, key string, body any, out any) int {
 	}
 	req, _ := http.NewRequest(method, url, r)
 	req.Header.Set("Accept", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	if key != "" {
 		req.Header.Set("Authorization", "Bearer "+key)
 	}
@@ -237,6 +243,7 @@ func TestEndToEnd(t *testing.T) {
 	// The server's verify endpoint rejects an edited history too.
 	mod := strings.Replace(string(hist), `"biz_step":"packing"`, `"biz_step":"storing"`, 1)
 	req, _ = http.NewRequest("POST", base+"/api/v1/verify", strings.NewReader(mod))
+	req.Header.Set("Content-Type", "application/json")
 	res, err = http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -52,6 +52,8 @@ data and prints the demo's keys and batches as JSON on stdout.`,
 	f.Int64("attachment-limit", defaults["attachment_limit"].(int64), "largest photo or certificate upload in bytes (env TRUYXUAT_ATTACHMENT_LIMIT)")
 	f.String("label-ec", "M", "QR error correction of labels: L, M, Q or H (env TRUYXUAT_LABEL_ERROR_CORRECTION)")
 	f.String("label-layouts", "", "JSON file of custom label sheets and rolls (env TRUYXUAT_LABEL_LAYOUTS)")
+	f.String("trusted-proxy-header", "", "behind a reverse proxy: X-Forwarded-For or X-Real-IP, the header naming the client's address (env TRUYXUAT_TRUSTED_PROXY_HEADER)")
+	f.StringArray("trusted-proxy", nil, "an address or range of the reverse proxy whose header is believed; repeatable (env TRUYXUAT_TRUSTED_PROXIES, comma-separated; default 127.0.0.0/8 and ::1/128)")
 	f.Bool("demo", false, "fill an empty data directory with demo data first")
 	addLogFlags(cmd)
 	return cmd
@@ -153,6 +155,8 @@ func (m *Main) Run(ctx context.Context) error {
 		LabelErrorCorrection: label.ECLevel(m.Config.LabelErrorCorrection),
 		SheetLayouts:         layouts.Sheets,
 		RollLayouts:          layouts.Rolls,
+		TrustedProxyHeader:   m.Config.TrustedProxyHeader,
+		TrustedProxies:       m.Config.trustedProxies(),
 	}, m.DB, m.Keys, m.Logger)
 	m.server = &http.Server{
 		Handler:           srv.Handler(),

@@ -1,0 +1,237 @@
+package api
+
+import (
+	"container/list"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+)
+
+// Sign-in throttling. Password guessing at /app/login is slowed down
+// without letting anyone lock someone else out. Failures are counted in
+// buckets; each bucket lets some failures through, then makes every
+// further attempt wait, from 30 seconds doubling up to 15 minutes, and is
+// forgotten a day after its last failure.
+//
+//   - The account's bucket ("u:" username) lets 5 failures through. A
+//     browser that has signed in to that account before carries a signed
+//     device cookie for it and is neither counted there nor held back by
+//     it: whoever guesses at the owner's password cannot lock the owner
+//     out of the browsers the owner uses.
+//   - That browser counts its failures in its own device bucket ("d:"
+//     cookie id, 5 through), so a copied cookie does not give unthrottled
+//     guessing, and the cookie works for its one account only.
+//   - The client address's bucket ("ip:" address) counts the failures of
+//     browsers without a device cookie for the account they try, for
+//     every username, real or made up: it bounds password spraying from
+//     one place. It lets 100 failures through — twenty times an account's
+//     — because many people may share one address (an office, a mobile
+//     network's NAT, or a reverse proxy when Config.TrustedProxyHeader
+//     is not set). Behind a proxy, set it (trusted_proxy_header) so that
+//     the address is the client's, not the proxy's: one abusive client
+//     then slows down only itself and the accounts it guesses at.
+//
+// Memory is bounded: at most signInMaxBuckets buckets are kept, and when
+// a new one is needed the one whose last failure is oldest goes, after
+// any that a day has passed over. Nothing is ever cleared all at once.
+const (
+	signInFreeAccount = 5
+	signInFreeDevice  = 5
+	signInFreeAddress = 100
+	signInFirstWait   = 30 * time.Second
+	signInMaxWait     = 15 * time.Minute
+	signInForget      = 24 * time.Hour
+	signInMaxBuckets  = 100_000
+)
+
+// bucketKey names a bucket and how many failures it lets through.
+type bucketKey struct {
+	key  string
+	free int
+}
+
+// throttle holds the buckets, the least recently failed at the back.
+type throttle struct {
+	mu    sync.Mutex
+	max   int // buckets kept at most; signInMaxBuckets when 0
+	index map[string]*list.Element
+	order list.List // of *bucket
+}
+
+type bucket struct {
+	key   string
+	n     int       // failures counted
+	last  time.Time // the last of them
+	until time.Time // no attempt before this
+}
+
+// wait says how long the attempt must still wait: the longest wait of
+// its buckets.
+func (l *throttle) wait(now time.Time, keys ...bucketKey) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var d time.Duration
+	for _, k := range keys {
+		if el := l.index[k.key]; el != nil {
+			if b := el.Value.(*bucket); b.until.After(now) && now.Sub(b.last) <= signInForget {
+				d = max(d, b.until.Sub(now))
+			}
+		}
+	}
+	return d
+}
+
+// fail counts a failed attempt in each of its buckets.
+func (l *throttle) fail(now time.Time, keys ...bucketKey) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.index == nil {
+		l.index = map[string]*list.Element{}
+	}
+	for _, k := range keys {
+		el := l.index[k.key]
+		if el == nil {
+			el = l.order.PushFront(&bucket{key: k.key})
+			l.index[k.key] = el
+		} else {
+			l.order.MoveToFront(el)
+		}
+		b := el.Value.(*bucket)
+		if now.Sub(b.last) > signInForget {
+			*b = bucket{key: k.key}
+		}
+		b.n++
+		b.last = now
+		if over := b.n - k.free; over >= 0 {
+			wait := signInMaxWait
+			if over < 5 { // 30 s · 2⁵ is past the longest wait
+				wait = min(signInFirstWait<<over, signInMaxWait)
+			}
+			b.until = now.Add(wait)
+		}
+	}
+	l.evict(now)
+}
+
+// evict drops buckets a day has passed over, then the least recently
+// failed ones while there are too many.
+func (l *throttle) evict(now time.Time) {
+	limit := l.max
+	if limit <= 0 {
+		limit = signInMaxBuckets
+	}
+	for el := l.order.Back(); el != nil; el = l.order.Back() {
+		b := el.Value.(*bucket)
+		if l.order.Len() <= limit && now.Sub(b.last) <= signInForget {
+			return
+		}
+		l.order.Remove(el)
+		delete(l.index, b.key)
+	}
+}
+
+// reset forgets a bucket (after a successful sign-in).
+func (l *throttle) reset(key string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if el := l.index[key]; el != nil {
+		l.order.Remove(el)
+		delete(l.index, key)
+	}
+}
+
+// len reports how many buckets are kept.
+func (l *throttle) len() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.order.Len()
+}
+
+// Device cookies. A browser that signs in to an account gets a cookie for
+// that account, "txd_" and 16 hex digits of SHA-256 of the username, only
+// sent to the sign-in form. Its value is three dot-separated parts: a
+// random id (base64url of 12 bytes), its expiry (Unix seconds), and the
+// base64url HMAC-SHA256, under the server's device secret
+// (<data>/keys/workspace-device.secret), of "truyxuat device v1\n",
+// username, "\n", id, "\n", expiry.
+const (
+	deviceCookiePrefix = "txd_"
+	// deviceCookieMaxAge is how long a browser stays known to an account
+	// after it last signed in to it.
+	deviceCookieMaxAge = 180 * 24 * time.Hour
+)
+
+func deviceCookieName(username string) string {
+	h := sha256.Sum256([]byte(username))
+	return deviceCookiePrefix + hex.EncodeToString(h[:8])
+}
+
+func (s *Server) deviceMAC(username, id, expiry string) string {
+	m := hmac.New(sha256.New, s.app.deviceSecret)
+	m.Write([]byte("truyxuat device v1\n" + username + "\n" + id + "\n" + expiry))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// knownDevice returns the id of the browser's device cookie for username,
+// or "" when it has none that this server signed and that has not
+// expired.
+func (s *Server) knownDevice(c echo.Context, username string, now time.Time) string {
+	ck, err := c.Cookie(deviceCookieName(username))
+	if err != nil {
+		return ""
+	}
+	id, rest, ok1 := strings.Cut(ck.Value, ".")
+	expiry, mac, ok2 := strings.Cut(rest, ".")
+	if !ok1 || !ok2 || len(id) != 16 {
+		return ""
+	}
+	exp, err := strconv.ParseInt(expiry, 10, 64)
+	if err != nil || !now.Before(time.Unix(exp, 0)) {
+		return ""
+	}
+	if !hmac.Equal([]byte(mac), []byte(s.deviceMAC(username, id, expiry))) {
+		return ""
+	}
+	return id
+}
+
+// rememberDevice gives the browser a fresh device cookie for username.
+func (s *Server) rememberDevice(c echo.Context, username string, now time.Time) {
+	b := make([]byte, 12)
+	rand.Read(b)
+	id := base64.RawURLEncoding.EncodeToString(b)
+	expiry := strconv.FormatInt(now.Add(deviceCookieMaxAge).Unix(), 10)
+	c.SetCookie(&http.Cookie{Name: deviceCookieName(username), Value: id + "." + expiry + "." + s.deviceMAC(username, id, expiry),
+		Path: "/app/login", HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: s.secureCookies(c),
+		MaxAge: int(deviceCookieMaxAge / time.Second)})
+}
+
+// clientIPExtractor reads a request's client address: the connection's
+// own, or, when a trusted-proxy header is configured and the request
+// comes from one of the trusted proxies, the address the proxies name.
+func clientIPExtractor(header string, proxies []netip.Prefix) (echo.IPExtractor, bool) {
+	trust := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, p := range proxies {
+		trust = append(trust, echo.TrustIPRange(&net.IPNet{IP: p.Masked().Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}))
+	}
+	switch http.CanonicalHeaderKey(header) {
+	case "":
+		return echo.ExtractIPDirect(), true
+	case echo.HeaderXForwardedFor:
+		return echo.ExtractIPFromXFFHeader(trust...), true
+	case http.CanonicalHeaderKey(echo.HeaderXRealIP):
+		return echo.ExtractIPFromRealIPHeader(trust...), true
+	}
+	return echo.ExtractIPDirect(), false
+}
