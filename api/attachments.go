@@ -50,7 +50,7 @@ const (
 	multipartSlack = 64 << 10
 
 	attachmentsPath = "/api/v1/attachments"
-	attachmentPath  = "/attachments/"
+	AttachmentPath  = "/attachments/"
 
 	attachmentCacheControl = "public, max-age=31536000, immutable"
 	variantJPEGQuality     = 80
@@ -131,7 +131,7 @@ func (a *attachState) single(ctx context.Context, key string, fn func() ([]byte,
 	return c.data, c.err
 }
 
-func (s *Server) attachmentLimit() int64 {
+func (s *Server) AttachmentLimit() int64 {
 	if s.cfg.AttachmentLimit > 0 {
 		return s.cfg.AttachmentLimit
 	}
@@ -148,7 +148,7 @@ func (s *Server) attachmentMaxPixels() int64 {
 // attachmentBodyLimit is the upload route's own body limit, which takes
 // the place of the server-wide one (see isAttachmentUpload).
 func (s *Server) attachmentBodyLimit() string {
-	return fmt.Sprintf("%dB", s.attachmentLimit()+multipartSlack)
+	return fmt.Sprintf("%dB", s.AttachmentLimit()+multipartSlack)
 }
 
 // isAttachmentUpload tells the server-wide body limit to leave uploads to
@@ -160,7 +160,7 @@ func isAttachmentUpload(c echo.Context) bool {
 // isAttachmentDownload keeps gzip off attachments: they are compressed
 // already and are served with their exact Content-Length.
 func isAttachmentDownload(c echo.Context) bool {
-	return strings.HasPrefix(c.Path(), attachmentPath)
+	return strings.HasPrefix(c.Path(), AttachmentPath)
 }
 
 // uploadAttachment serves POST /api/v1/attachments.
@@ -169,28 +169,28 @@ func (s *Server) uploadAttachment(c echo.Context) error {
 	if k == nil {
 		return trace.ErrUnauthenticated
 	}
-	limit := s.attachmentLimit()
+	limit := s.AttachmentLimit()
 	field, declared, data, err := readUpload(c.Request(), limit)
 	if err != nil {
 		return err
 	}
-	stored, created, err := s.storeAttachment(c, field, declared, data)
+	stored, created, err := s.StoreAttachment(c, field, declared, data)
 	if err != nil {
 		return err
 	}
-	c.Response().Header().Set(echo.HeaderLocation, attachmentPath+stored.SHA256.String())
+	c.Response().Header().Set(echo.HeaderLocation, AttachmentPath+stored.SHA256.String())
 	status := http.StatusOK
 	if created {
 		status = http.StatusCreated
 	}
 	return c.JSON(status, AttachmentUpload{SHA256: stored.SHA256.String(), MediaType: stored.MediaType,
-		Size: stored.Size, URL: s.cfg.PublicURL + attachmentPath + stored.SHA256.String(),
+		Size: stored.Size, URL: s.cfg.PublicURL + AttachmentPath + stored.SHA256.String(),
 		Width: stored.Width, Height: stored.Height})
 }
 
 // storeAttachment checks an uploaded file and stores it for the caller
 // (the API's upload and the workspace's photo field).
-func (s *Server) storeAttachment(c echo.Context, field, declared string, data []byte) (*store.AttachmentInfo, bool, error) {
+func (s *Server) StoreAttachment(c echo.Context, field, declared string, data []byte) (*store.AttachmentInfo, bool, error) {
 	k := caller(c)
 	if k == nil {
 		return nil, false, trace.ErrUnauthenticated
@@ -209,15 +209,15 @@ func (s *Server) storeAttachment(c echo.Context, field, declared string, data []
 func readUpload(r *http.Request, limit int64) (field, declared string, data []byte, err error) {
 	ct := r.Header.Get(echo.HeaderContentType)
 	if mt, _, _ := mime.ParseMediaType(ct); mt != "multipart/form-data" {
-		data, err = readLimited(r.Body, limit, r.ContentLength)
+		data, err = ReadLimited(r.Body, limit, r.ContentLength)
 		if err == nil && len(data) == 0 {
-			err = badRequest(errors.New("the request body is empty; send the file's bytes as the body, or multipart/form-data with a file field"))
+			err = BadRequest(errors.New("the request body is empty; send the file's bytes as the body, or multipart/form-data with a file field"))
 		}
 		return "body", ct, data, err
 	}
 	mr, err := r.MultipartReader()
 	if err != nil {
-		return "", "", nil, badRequest(fmt.Errorf("the multipart body cannot be read: %v", err))
+		return "", "", nil, BadRequest(fmt.Errorf("the multipart body cannot be read: %v", err))
 	}
 	for {
 		part, err := mr.NextPart()
@@ -226,20 +226,20 @@ func readUpload(r *http.Request, limit int64) (field, declared string, data []by
 		}
 		if err != nil {
 			if isTooLarge(err) {
-				return "", "", nil, tooLarge(limit)
+				return "", "", nil, TooLarge(limit)
 			}
-			return "", "", nil, badRequest(fmt.Errorf("the multipart body cannot be read: %v", err))
+			return "", "", nil, BadRequest(fmt.Errorf("the multipart body cannot be read: %v", err))
 		}
 		if part.FormName() != "file" {
 			if _, err := io.Copy(io.Discard, part); err != nil {
 				if isTooLarge(err) {
-					return "", "", nil, tooLarge(limit)
+					return "", "", nil, TooLarge(limit)
 				}
-				return "", "", nil, badRequest(fmt.Errorf("the multipart body cannot be read: %v", err))
+				return "", "", nil, BadRequest(fmt.Errorf("the multipart body cannot be read: %v", err))
 			}
 			continue
 		}
-		data, err = readLimited(part, limit, -1)
+		data, err = ReadLimited(part, limit, -1)
 		if err == nil && len(data) == 0 {
 			err = &trace.FieldError{Field: "file", Reason: "is empty"}
 		}
@@ -247,10 +247,10 @@ func readUpload(r *http.Request, limit int64) (field, declared string, data []by
 	}
 }
 
-// readLimited reads at most limit bytes of r, refusing more with 413.
-func readLimited(r io.Reader, limit, sizeHint int64) ([]byte, error) {
+// ReadLimited reads at most limit bytes of r, refusing more with 413.
+func ReadLimited(r io.Reader, limit, sizeHint int64) ([]byte, error) {
 	if sizeHint > limit {
-		return nil, tooLarge(limit)
+		return nil, TooLarge(limit)
 	}
 	var buf bytes.Buffer
 	if sizeHint > 0 {
@@ -259,9 +259,9 @@ func readLimited(r io.Reader, limit, sizeHint int64) ([]byte, error) {
 	_, err := buf.ReadFrom(io.LimitReader(r, limit+1))
 	switch {
 	case isTooLarge(err) || int64(buf.Len()) > limit:
-		return nil, tooLarge(limit)
+		return nil, TooLarge(limit)
 	case err != nil:
-		return nil, badRequest(fmt.Errorf("the upload could not be read: %v", err))
+		return nil, BadRequest(fmt.Errorf("the upload could not be read: %v", err))
 	}
 	return buf.Bytes(), nil
 }
@@ -271,7 +271,7 @@ func isTooLarge(err error) bool {
 	return errors.Is(err, echo.ErrStatusRequestEntityTooLarge) || errors.As(err, &mbe)
 }
 
-func tooLarge(limit int64) error {
+func TooLarge(limit int64) error {
 	return echo.NewHTTPError(http.StatusRequestEntityTooLarge,
 		fmt.Sprintf("the file is larger than %s, the most this server accepts; send a smaller photo or scan", byteSize(limit)))
 }
@@ -735,6 +735,6 @@ func tiffOrientation(t []byte) int {
 type photoView struct{ SHA256, Src, SrcSet string }
 
 func photoFor(sha256 string) photoView {
-	u := attachmentPath + sha256
+	u := AttachmentPath + sha256
 	return photoView{SHA256: sha256, Src: u + "?w=640", SrcSet: u + "?w=320 320w, " + u + "?w=640 640w"}
 }

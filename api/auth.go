@@ -49,7 +49,7 @@ func bearerToken(h string) (string, error) {
 	}
 	scheme, rest, _ := strings.Cut(h, " ")
 	if !strings.EqualFold(scheme, "Bearer") {
-		return "", fmt.Errorf("the Authorization header's scheme is %q, not Bearer", clip(scheme, 20))
+		return "", fmt.Errorf("the Authorization header's scheme is %q, not Bearer", Clip(scheme, 20))
 	}
 	token := strings.TrimLeft(rest, " ")
 	if token == "" {

@@ -71,7 +71,7 @@ func (s *Server) historyState(batchID string) (historyState, error) {
 		if st.n, st.head, err = v.Head(batchID); err != nil {
 			return err
 		}
-		size, note := s.publishedCheckpoint(v)
+		size, note := s.PublishedCheckpoint(v)
 		st.cpSize, st.cpLength = size, len(note)
 		st.recalls = v.RecallCount()
 		st.records = v.RecordGeneration()
@@ -115,7 +115,7 @@ func (s *Server) cachedHistory(bt *trace.Batch) (*cachedHistory, error) {
 }
 
 // page returns the rendered page of a cached history.
-func (s *Server) page(c echo.Context, e *cachedHistory, cat *catalog) (encoded, error) {
+func (s *Server) page(c echo.Context, e *cachedHistory, cat *Catalog) (encoded, error) {
 	key := cat.Lang + "?" + c.Request().URL.RawQuery
 	e.mu.Lock()
 	p, ok := e.pages[key]

@@ -25,6 +25,14 @@
 // published checkpoint and each event's log index, entry and inclusion
 // proof; VerifyBundle (bundle.go) checks a saved history offline.
 //
+// The consumer page (page.go) is what a resolver path answers a browser.
+// The workspace, the web app for people under /app/, is an application of
+// its own in package api/app: it mounts itself on a Server (Echo,
+// ErrorPage, OwnBodyLimit, NoCompress in mount.go) and works through the
+// same exported operations as the JSON API (CreateFromTemplateFor,
+// RecordStepFor, TransformFor, …), so a form and a JSON request are held
+// to the same rules. api/app imports api, never the other way round.
+//
 // Attachments (attachments.go) — photos and certificate scans — are
 // uploaded to /api/v1/attachments, checked by their content, stored once
 // by SHA-256 and served at /attachments/{sha256}, with resized JPEGs of

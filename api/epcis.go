@@ -338,7 +338,7 @@ func (s *Server) exportEPCIS(c echo.Context) error {
 			}
 			return nil
 		}
-		size, note = s.publishedCheckpoint(v)
+		size, note = s.PublishedCheckpoint(v)
 		return nil
 	}); err != nil {
 		return err
@@ -473,7 +473,7 @@ func (s *Server) captureEPCIS(c echo.Context) error {
 	} else if err != nil {
 		return err
 	}
-	signer, err := s.signerFor(coop)
+	signer, err := s.SignerFor(coop)
 	if err != nil {
 		return err
 	}

@@ -46,7 +46,7 @@ func (s *Server) createCooperative(c echo.Context) error {
 	if err := s.db.CreateCooperative(coop); err != nil {
 		return err
 	}
-	if _, err := s.signerFor(coop); err != nil {
+	if _, err := s.SignerFor(coop); err != nil {
 		return err
 	}
 	k := &store.APIKey{Name: coop.Name, Role: store.RoleCooperative, CooperativeID: coop.ID}
@@ -61,7 +61,7 @@ func (s *Server) createCooperative(c echo.Context) error {
 
 // signerFor returns the signing key the server holds for the cooperative
 // (store.DB.SignerFor) and refreshes coop's keys to include it.
-func (s *Server) signerFor(coop *trace.Cooperative) (*trace.Signer, error) {
+func (s *Server) SignerFor(coop *trace.Cooperative) (*trace.Signer, error) {
 	signer, err := s.db.SignerFor(coop.ID)
 	if err != nil {
 		return nil, err
@@ -292,7 +292,7 @@ func (s *Server) appendEvent(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	signer, err := s.signerFor(coop)
+	signer, err := s.SignerFor(coop)
 	if err != nil {
 		return err
 	}
@@ -326,7 +326,7 @@ func (s *Server) resolveDigitalLink(c echo.Context) error {
 	case errors.Is(err, trace.ErrUnsupported):
 		return err
 	case err != nil:
-		return badRequest(err)
+		return BadRequest(err)
 	case dl.GTIN == "":
 		return echo.NewHTTPError(http.StatusNotFound, "this Digital Link names a location or a logistic unit; truyxuat resolves lots: /01/<GTIN>/10/<lot>")
 	case dl.Lot == "":
@@ -343,7 +343,7 @@ func (s *Server) resolveDigitalLink(c echo.Context) error {
 func (s *Server) resolveShortLink(c echo.Context) error {
 	id, err := trace.ParseBatchLinkPath(c.Request().URL.EscapedPath())
 	if err != nil {
-		return badRequest(err)
+		return BadRequest(err)
 	}
 	bt, err := s.db.Batch(id)
 	if err != nil {
@@ -422,12 +422,12 @@ func (s *Server) serveHistory(c echo.Context, bt *trace.Batch) error {
 	}
 	switch rep {
 	case repHTML:
-		cat := s.setLanguage(c)
+		cat := s.SetLanguage(c)
 		p, err := s.page(c, e, cat)
 		if err != nil {
 			return err
 		}
-		pageHeaders(c)
+		PageHeaders(c)
 		return blob(c, echo.MIMETextHTMLCharsetUTF8, p)
 	case repLinkset:
 		return s.linkset(c, e.h)

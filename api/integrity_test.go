@@ -59,7 +59,7 @@ func TestDamagedHeadIsRefusedWith500(t *testing.T) {
 	e.expect(r, 500)
 	var p Problem
 	r.decode(t, &p)
-	if p.Type != problemBase+"damaged" || !strings.Contains(p.Detail, "batch "+a.ID) || !strings.Contains(p.Detail, "refused until an operator repairs") {
+	if p.Type != ProblemBase+"damaged" || !strings.Contains(p.Detail, "batch "+a.ID) || !strings.Contains(p.Detail, "refused until an operator repairs") {
 		t.Errorf("problem for a damaged head: %+v", p)
 	}
 	// A transformation from it is refused the same way.

@@ -69,7 +69,7 @@ func LabelContent(h *History, publicURL string) (label.Content, trace.DigitalLin
 const MaxPDFLabels = 10000
 
 // labels serves GET /api/v1/batches/{id}/labels.
-func (s *Server) labels(c echo.Context) error {
+func (s *Server) Labels(c echo.Context) error {
 	bt, err := s.db.Batch(c.Param("id"))
 	if err != nil {
 		return err
@@ -114,7 +114,7 @@ func (s *Server) labels(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-		signer, err := s.signerFor(coop)
+		signer, err := s.SignerFor(coop)
 		if err != nil {
 			return err
 		}

@@ -90,7 +90,7 @@ func (s *Server) logRoutes() {
 // the newest stored one, or, under a witness policy with a quorum, the
 // newest one whose cosignatures meet it (the newest of all if none does
 // yet). It returns a nil note when no checkpoint is stored.
-func (s *Server) publishedCheckpoint(v *store.LogView) (uint64, []byte) {
+func (s *Server) PublishedCheckpoint(v *store.LogView) (uint64, []byte) {
 	size, note := v.LatestCheckpoint()
 	l := s.logInfo()
 	if note == nil || l.policy == nil || l.policy.Quorum == "none" {
@@ -135,7 +135,7 @@ func (s *Server) meetsQuorum(note []byte) bool {
 func (s *Server) logCheckpoint(c echo.Context) error {
 	var note []byte
 	if err := s.db.ViewLog(func(v *store.LogView) error {
-		_, note = s.publishedCheckpoint(v)
+		_, note = s.PublishedCheckpoint(v)
 		return nil
 	}); err != nil {
 		return err
@@ -275,7 +275,7 @@ func (s *Server) sizeParam(c echo.Context, v *store.LogView, name string) (uint6
 	}
 	if !ok {
 		var note []byte
-		if size, note = s.publishedCheckpoint(v); note == nil {
+		if size, note = s.PublishedCheckpoint(v); note == nil {
 			size = v.Size
 		}
 	}
@@ -398,7 +398,7 @@ func (s *Server) eventProof(c echo.Context) error {
 		if !ok {
 			return fmt.Errorf("event %s: %w", h, trace.ErrNotFound)
 		}
-		size, note := s.publishedCheckpoint(v)
+		size, note := s.PublishedCheckpoint(v)
 		if note == nil || index >= size {
 			c.Response().Header().Set("Retry-After", "1")
 			return echo.NewHTTPError(http.StatusNotFound, errNotYetLogged.Error())
@@ -420,7 +420,7 @@ func (s *Server) eventProof(c echo.Context) error {
 // log size this view sees, and the proofs match the checkpoint.
 func (s *Server) addLogProofs(h *History, events []*store.StoredEvent, records []*store.StoredRecord) error {
 	return s.db.ViewLog(func(v *store.LogView) error {
-		size, note := s.publishedCheckpoint(v)
+		size, note := s.PublishedCheckpoint(v)
 		if note == nil {
 			return nil
 		}

@@ -28,8 +28,8 @@ import (
 // shopper's language from one message catalogue per language, and carries a
 // small script that verifies the history in the shopper's own browser.
 
-// catalog is one language's messages (static/i18n/<lang>.json).
-type catalog struct {
+// Catalog is one language's messages (static/i18n/<lang>.json).
+type Catalog struct {
 	Lang           string            `json:"lang"`
 	Name           string            `json:"name"`
 	Messages       map[string]string `json:"messages"`
@@ -43,7 +43,7 @@ const defaultLang = "vi"
 
 type pages struct {
 	tmpl     map[string]*template.Template
-	catalogs map[string]*catalog
+	catalogs map[string]*Catalog
 	langs    []string // in display order, the default first
 	static   fs.FS
 	version  string // hash of the assets, for cache busting
@@ -51,7 +51,7 @@ type pages struct {
 }
 
 func newPages(assets fs.FS) (*pages, error) {
-	p := &pages{tmpl: map[string]*template.Template{}, catalogs: map[string]*catalog{}, static: assets}
+	p := &pages{tmpl: map[string]*template.Template{}, catalogs: map[string]*Catalog{}, static: assets}
 	files, err := fs.Glob(assets, "i18n/*.json")
 	if err != nil || len(files) == 0 {
 		return nil, fmt.Errorf("no message catalogues in i18n/")
@@ -61,7 +61,7 @@ func newPages(assets fs.FS) (*pages, error) {
 		if err != nil {
 			return nil, err
 		}
-		var c catalog
+		var c Catalog
 		if err := json.Unmarshal(b, &c); err != nil {
 			return nil, fmt.Errorf("%s: %w", f, err)
 		}
@@ -81,16 +81,13 @@ func newPages(assets fs.FS) (*pages, error) {
 		return p.langs[i] < p.langs[j]
 	})
 	funcs := template.FuncMap{
-		"t": func(c *catalog, key string) string {
+		"t": func(c *Catalog, key string) string {
 			if m, ok := c.Messages[key]; ok {
 				return m
 			}
 			return key
 		},
 		"stars": func(n int) string { return strings.Repeat("★", n) },
-	}
-	for k, v := range appFuncs {
-		funcs[k] = v
 	}
 	p.funcs = funcs
 	for _, name := range []string{"batch", "error"} {
@@ -220,10 +217,10 @@ const pageCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-sr
 
 type alternate struct{ Lang, Name, Href string }
 
-// pageData is what every page template gets.
-type pageData struct {
+// PageData is what every page template gets.
+type PageData struct {
 	Lang       string
-	Cat        *catalog
+	Cat        *Catalog
 	State      string
 	Title      string
 	Version    string
@@ -264,7 +261,7 @@ type plotView struct {
 type recallView struct{ Reason string }
 
 type batchPage struct {
-	pageData
+	PageData
 	Product, Cooperative, Province   string
 	OCOPStars                        int
 	HarvestDate, Lot                 string
@@ -297,9 +294,9 @@ var shownFacts = map[string][]string{
 	"certifications": {"batch.certifications"},
 }
 
-// unsignedNames names, in the reader's language, the shown facts that no
+// UnsignedNames names, in the reader's language, the shown facts that no
 // signature covers (History.Unsigned), or "" when every one is signed.
-func unsignedNames(cat *catalog, unsigned []string) string {
+func UnsignedNames(cat *Catalog, unsigned []string) string {
 	set := map[string]bool{}
 	for _, f := range unsigned {
 		set[f] = true
@@ -320,12 +317,12 @@ func unsignedNames(cat *catalog, unsigned []string) string {
 var shownOrder = []string{"product", "ocop", "cooperative", "province", "lot", "quantity", "harvest_date", "plot", "certifications"}
 
 type errorPage struct {
-	pageData
+	PageData
 	Message, Detail string
 }
 
 // setLanguage picks the language and remembers an explicit choice.
-func (s *Server) setLanguage(c echo.Context) *catalog {
+func (s *Server) SetLanguage(c echo.Context) *Catalog {
 	lang, explicit := s.pages.language(c)
 	if explicit {
 		c.SetCookie(&http.Cookie{Name: "lang", Value: lang, Path: "/", MaxAge: 365 * 24 * 3600, SameSite: http.SameSiteLaxMode, HttpOnly: true})
@@ -333,7 +330,7 @@ func (s *Server) setLanguage(c echo.Context) *catalog {
 	return s.pages.catalogs[lang]
 }
 
-func (s *Server) basePage(c echo.Context, cat *catalog, title string) pageData {
+func (s *Server) BasePage(c echo.Context, cat *Catalog, title string) PageData {
 	u := *c.Request().URL
 	var alts []alternate
 	for _, l := range s.pages.langs {
@@ -341,7 +338,7 @@ func (s *Server) basePage(c echo.Context, cat *catalog, title string) pageData {
 		q.Set("lang", l)
 		alts = append(alts, alternate{Lang: l, Name: s.pages.catalogs[l].Name, Href: u.Path + "?" + q.Encode()})
 	}
-	return pageData{Lang: cat.Lang, Cat: cat, State: "pending", Title: title, Version: s.pages.version, Alternates: alts}
+	return PageData{Lang: cat.Lang, Cat: cat, State: "pending", Title: title, Version: s.pages.version, Alternates: alts}
 }
 
 func (s *Server) render(c echo.Context, status int, name string, data any) error {
@@ -349,24 +346,24 @@ func (s *Server) render(c echo.Context, status int, name string, data any) error
 	if err := s.pages.tmpl[name].ExecuteTemplate(&buf, name+".html", data); err != nil {
 		return err
 	}
-	pageHeaders(c)
+	PageHeaders(c)
 	return c.HTMLBlob(status, buf.Bytes())
 }
 
 // batchPageBytes renders the consumer page of a batch's history in a
 // language, for the request's path and query.
-func (s *Server) batchPageBytes(c echo.Context, h *History, cat *catalog, serverErr error) ([]byte, error) {
+func (s *Server) batchPageBytes(c echo.Context, h *History, cat *Catalog, serverErr error) ([]byte, error) {
 	product := h.Product.NameVI
 	if cat.Lang != "vi" && h.Product.NameEN != "" {
 		product = h.Product.NameEN
 	}
 	d := batchPage{
-		pageData:       s.basePage(c, cat, product),
+		PageData:       s.BasePage(c, cat, product),
 		Product:        product,
 		Cooperative:    h.Cooperative.Name,
 		Province:       h.Cooperative.Province,
 		OCOPStars:      h.Product.OCOPStars,
-		HarvestDate:    ddmmyyyy(h.Batch.HarvestDate),
+		HarvestDate:    DateText(h.Batch.HarvestDate),
 		Lot:            h.Batch.Lot,
 		Quantity:       quantityOf(cat, h.Batch.Quantity.Value, h.Batch.Quantity.Unit),
 		BatchID:        h.Batch.ID,
@@ -388,7 +385,7 @@ func (s *Server) batchPageBytes(c echo.Context, h *History, cat *catalog, server
 			}
 		}
 	}
-	d.Unsigned = unsignedNames(cat, h.Unsigned)
+	d.Unsigned = UnsignedNames(cat, h.Unsigned)
 	if bp := h.Batch.Plot; bp != nil {
 		lat, lon := strconv.FormatFloat(bp.Lat, 'f', -1, 64), strconv.FormatFloat(bp.Lon, 'f', -1, 64)
 		d.Plot = &plotView{Name: bp.Name,
@@ -418,7 +415,7 @@ func (s *Server) batchPageBytes(c echo.Context, h *History, cat *catalog, server
 		}
 	}
 	for _, ev := range h.Events {
-		v := eventView{Hash: ev.Hash, BizStep: ev.BizStep, Step: stepName(cat, ev.BizStep), Date: eventDate(ev.EventTime), Note: ev.Note,
+		v := eventView{Hash: ev.Hash, BizStep: ev.BizStep, Step: StepName(cat, ev.BizStep), Date: eventDate(ev.EventTime), Note: ev.Note,
 			By: h.Cooperative.Name, ByID: "cooperative", Place: placeName(ev.ReadPoint, h)}
 		facts := ev.BizStep == trace.BizStepLotFacts && ev.Data["product"] != "" && ev.Data["lot"] != ""
 		if facts && ev.Action != "ADD" {
@@ -476,8 +473,8 @@ func (s *Server) batchPageBytes(c echo.Context, h *History, cat *catalog, server
 	return buf.Bytes(), nil
 }
 
-// pageHeaders are the headers of every page.
-func pageHeaders(c echo.Context) {
+// PageHeaders are the headers of every page.
+func PageHeaders(c echo.Context) {
 	h := c.Response().Header()
 	h.Set("Content-Security-Policy", pageCSP)
 	h.Add("Vary", "Accept, Accept-Language, Cookie")
@@ -486,14 +483,14 @@ func pageHeaders(c echo.Context) {
 
 // renderErrorPage is the friendly page for a resolver error in a browser.
 func (s *Server) renderErrorPage(c echo.Context, p *Problem) error {
-	cat := s.setLanguage(c)
+	cat := s.SetLanguage(c)
 	key := "error_500"
 	switch p.Status {
 	case http.StatusBadRequest, http.StatusNotFound, http.StatusUnprocessableEntity:
 		key = fmt.Sprintf("error_%d", p.Status)
 	}
 	title := cat.Messages[key+"_title"]
-	d := errorPage{pageData: s.basePage(c, cat, title), Message: cat.Messages[key+"_text"]}
+	d := errorPage{PageData: s.BasePage(c, cat, title), Message: cat.Messages[key+"_text"]}
 	d.State = "failed"
 	if p.Status == http.StatusBadRequest {
 		d.Detail = p.Detail
@@ -505,7 +502,7 @@ func (s *Server) renderErrorPage(c echo.Context, p *Problem) error {
 	return s.render(c, p.Status, "error", d)
 }
 
-func stepName(cat *catalog, step string) string {
+func StepName(cat *Catalog, step string) string {
 	if n, ok := cat.Steps[step]; ok {
 		return n
 	}
@@ -522,18 +519,18 @@ func eventDate(t string) string {
 	return t
 }
 
-func ddmmyyyy(date string) string {
+func DateText(date string) string {
 	if t, err := time.Parse(time.DateOnly, date); err == nil {
 		return t.Format("02/01/2006")
 	}
 	return date
 }
 
-func quantityText(cat *catalog, v trace.Decimal, unit string) string {
+func QuantityText(cat *Catalog, v trace.Decimal, unit string) string {
 	return quantityOf(cat, v, unit).Text
 }
 
-func quantityOf(cat *catalog, v trace.Decimal, unit string) quantityView {
+func quantityOf(cat *Catalog, v trace.Decimal, unit string) quantityView {
 	u := cat.Units[unit]
 	if u == "" {
 		u = unit

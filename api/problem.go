@@ -45,7 +45,7 @@ type VerifyFailure struct {
 	Field string `json:"field,omitempty"`
 }
 
-const problemBase = "https://truyxuat.vn/problems/"
+const ProblemBase = "https://truyxuat.vn/problems/"
 
 // statusOf maps a domain error to its HTTP status: the one place where
 // errors become statuses.
@@ -96,7 +96,7 @@ func problemFor(err error) *Problem {
 	status := statusOf(err)
 	p := &Problem{Status: status, Title: http.StatusText(status)}
 	if t, ok := problemTypes[status]; ok {
-		p.Type = problemBase + t
+		p.Type = ProblemBase + t
 	} else {
 		p.Type = "about:blank"
 	}
@@ -117,7 +117,7 @@ func problemFor(err error) *Problem {
 		// Our fault, but one the client must be told of: writes to
 		// this batch fail until the data file is repaired, and the
 		// detail names the batch, never a key or a path.
-		p.Type = problemBase + "damaged"
+		p.Type = ProblemBase + "damaged"
 		p.Title = "Stored data is damaged"
 		p.Detail = de.Error()
 	case status == http.StatusInternalServerError:
@@ -143,12 +143,12 @@ func problemFor(err error) *Problem {
 	}
 	var ro *store.ReadOnlyError
 	if errors.As(err, &ro) {
-		p.Type = problemBase + "read-only"
+		p.Type = ProblemBase + "read-only"
 		p.Title = "The service accepts no changes for now"
 		p.Detail = readOnlyDetail(ro)
 	}
 	if errors.As(err, &vf) {
-		p.Type = problemBase + "verification-failed"
+		p.Type = ProblemBase + "verification-failed"
 		p.Title = "The history failed verification"
 		p.Verification = &VerifyFailure{EventIndex: vf.Index, EventHash: vf.Hash, Reason: string(vf.Reason), Detail: vf.Detail, Record: vf.Record, Field: vf.Field}
 	}
@@ -164,7 +164,7 @@ func readOnlyDetail(ro *store.ReadOnlyError) string {
 // handleError is echo's error handler: every error leaves as problem+json.
 func (s *Server) handleError(err error, c echo.Context) {
 	if c.Response().Committed {
-		s.log.Error("request failed after its response started", "error", err, "request_id", requestID(c), "path", c.Request().URL.Path)
+		s.log.Error("request failed after its response started", "error", err, "request_id", RequestID(c), "path", c.Request().URL.Path)
 		return
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
@@ -172,18 +172,16 @@ func (s *Server) handleError(err error, c echo.Context) {
 	}
 	p := problemFor(err)
 	p.Instance = c.Request().URL.Path
-	p.RequestID = requestID(c)
+	p.RequestID = RequestID(c)
 	if p.Status >= 500 && !errors.Is(err, store.ErrReadOnly) {
 		// A read-only service said why when it started; each refusal
 		// need not say it again.
 		s.log.Error("request failed", "error", err, "request_id", p.RequestID, "path", p.Instance)
 	}
-	if isAppPath(c.Request().URL.Path) && c.Request().URL.Path != "/app/sw.js" && c.Request().Method != http.MethodHead {
-		if perr := s.renderAppError(c, p); perr != nil {
-			s.log.Error("error page failed", "error", perr, "request_id", p.RequestID)
-			c.NoContent(p.Status)
+	for _, page := range s.errorPages {
+		if page(c, p) {
+			return
 		}
-		return
 	}
 	if wantsPage(c) {
 		if perr := s.renderErrorPage(c, p); perr != nil {
@@ -208,8 +206,8 @@ func (s *Server) handleError(err error, c echo.Context) {
 // malformed Digital Link).
 var errBadRequest = errors.New("bad request")
 
-// badRequest marks err as making the request unreadable, keeping its message.
-func badRequest(err error) error { return badRequestError{err} }
+// BadRequest marks err as making the request unreadable, keeping its message.
+func BadRequest(err error) error { return badRequestError{err} }
 
 type badRequestError struct{ err error }
 

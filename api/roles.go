@@ -73,7 +73,7 @@ func (s *Server) createInspector(c echo.Context) error {
 	if err := s.db.CreateInspector(in); err != nil {
 		return err
 	}
-	if _, err := s.inspectorSigner(in); err != nil {
+	if _, err := s.InspectorSigner(in); err != nil {
 		return err
 	}
 	k := &store.APIKey{Name: in.Name, Role: store.RoleInspector, InspectorID: in.ID}
@@ -88,7 +88,7 @@ func (s *Server) createInspector(c echo.Context) error {
 
 // inspectorSigner returns the inspector's signing key, creating it if
 // needed, and makes sure its public key is registered on the inspector.
-func (s *Server) inspectorSigner(in *trace.Inspector) (*trace.Signer, error) {
+func (s *Server) InspectorSigner(in *trace.Inspector) (*trace.Signer, error) {
 	signer, err := s.keys.Signer(store.InspectorKeyName(in.ID))
 	if err != nil {
 		return nil, err
@@ -203,7 +203,7 @@ func (s *Server) recordInspection(c echo.Context) error {
 	if err := decodeJSON(c, &r); err != nil {
 		return err
 	}
-	st, err := s.inspectionFor(c, c.Param("id"), &r)
+	st, err := s.InspectionFor(c, c.Param("id"), &r)
 	if err != nil {
 		return err
 	}
@@ -213,7 +213,7 @@ func (s *Server) recordInspection(c echo.Context) error {
 
 // inspectionFor records an inspection or sampling of a batch, signed by
 // the calling inspector (the API and the workspace).
-func (s *Server) inspectionFor(c echo.Context, batchID string, r *InspectionRequest) (*store.StoredEvent, error) {
+func (s *Server) InspectionFor(c echo.Context, batchID string, r *InspectionRequest) (*store.StoredEvent, error) {
 	in, err := s.callerInspector(c)
 	if err != nil {
 		return nil, err
@@ -247,7 +247,7 @@ func (s *Server) inspectionFor(c echo.Context, batchID string, r *InspectionRequ
 	if err := s.checkAttachments(e); err != nil {
 		return nil, err
 	}
-	signer, err := s.inspectorSigner(in)
+	signer, err := s.InspectorSigner(in)
 	if err != nil {
 		return nil, err
 	}

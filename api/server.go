@@ -99,8 +99,14 @@ type Server struct {
 	logState logState
 	attach   attachState
 	idem     keyedLocks
-	app      workspace
 	backupMu sync.Mutex // one backup at a time
+
+	// What the applications mounted beside the JSON API (the workspace)
+	// add: error pages for their paths, requests that keep their own
+	// body limit or are not compressed.
+	errorPages   []func(c echo.Context, p *Problem) (handled bool)
+	ownBodyLimit []func(c echo.Context) bool
+	noCompress   []func(c echo.Context) bool
 }
 
 // New builds the server and its routes.
@@ -129,10 +135,6 @@ func New(cfg Config, db *store.DB, keys *store.KeyDir, logger *slog.Logger) *Ser
 		panic(fmt.Sprintf("api: web assets: %v", err))
 	}
 	s.pages = pages
-	s.app.tmpl, err = appTemplates(cfg.Static, pages.funcs)
-	if err != nil {
-		panic(fmt.Sprintf("api: workspace templates: %v", err))
-	}
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
@@ -141,27 +143,10 @@ func New(cfg Config, db *store.DB, keys *store.KeyDir, logger *slog.Logger) *Ser
 	if !known {
 		logger.Error("unknown trusted proxy header; using the connection's address", "header", cfg.TrustedProxyHeader)
 	}
-	s.app.deviceSecret = s.workspaceSecret()
 	e.HTTPErrorHandler = s.handleError
 	s.echo = e
 	s.routes()
 	return s
-}
-
-// workspaceSecret is the key of the workspace's device cookies, kept in
-// the key directory so that browsers stay known across restarts. Without
-// a key directory, or if it cannot be read, a secret for this run only.
-func (s *Server) workspaceSecret() []byte {
-	if s.keys != nil {
-		b, err := s.keys.Secret("workspace-device")
-		if err == nil {
-			return b
-		}
-		s.log.Error("workspace device secret; browsers will be known until the next restart only", "error", err)
-	}
-	b := make([]byte, store.SecretSize)
-	rand.Read(b)
-	return b
 }
 
 // Handler returns the server as an http.Handler.
@@ -176,7 +161,7 @@ func (s *Server) routes() {
 		s.requestLogger(),
 		middleware.RecoverWithConfig(middleware.RecoverConfig{
 			LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
-				s.log.Error("panic", "error", err, "request_id", requestID(c), "stack", string(stack))
+				s.log.Error("panic", "error", err, "request_id", RequestID(c), "stack", string(stack))
 				return err
 			},
 		}),
@@ -192,11 +177,11 @@ func (s *Server) routes() {
 		}),
 		middleware.GzipWithConfig(middleware.GzipConfig{
 			Skipper: func(c echo.Context) bool {
-				return c.Path() == "/metrics" || isBackup(c) || isAttachmentDownload(c) || servesHistory(c) || c.Path() == "/api/v1/batches/:id/labels" || c.Path() == "/app/batches/:id/labels/file"
+				return c.Path() == "/metrics" || isBackup(c) || isAttachmentDownload(c) || servesHistory(c) || c.Path() == "/api/v1/batches/:id/labels" || s.any(s.noCompress, c)
 			},
 		}),
 		middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{
-			Limit: fmt.Sprintf("%dB", s.cfg.BodyLimit), Skipper: func(c echo.Context) bool { return isAttachmentUpload(c) || isAppUpload(c) },
+			Limit: fmt.Sprintf("%dB", s.cfg.BodyLimit), Skipper: func(c echo.Context) bool { return isAttachmentUpload(c) || s.any(s.ownBodyLimit, c) },
 		}),
 		middleware.ContextTimeoutWithConfig(middleware.ContextTimeoutConfig{Timeout: s.cfg.RequestTimeout,
 			// A backup takes as long as its size needs (see backup).
@@ -219,7 +204,7 @@ func (s *Server) routes() {
 	e.OPTIONS(shortLinkRoute, allowGetHead)
 	e.GET("/.well-known/gs1resolver", s.gs1Resolver)
 	e.Match(resolver, "/static/*", s.serveStatic)
-	e.Match(resolver, attachmentPath+":sha256", s.getAttachment)
+	e.Match(resolver, AttachmentPath+":sha256", s.getAttachment)
 
 	v1 := e.Group("/api/v1")
 	v1.GET("/openapi.yaml", s.openapi)
@@ -246,13 +231,12 @@ func (s *Server) routes() {
 	coop.POST("/batches", s.createBatch)
 	coop.POST("/batches/:id/events", s.appendEvent)
 	s.epcisRoutes(v1, coop)
-	coop.GET("/batches/:id/labels", s.labels)
+	coop.GET("/batches/:id/labels", s.Labels)
 	inspectors := v1.Group("", s.authenticate(store.RoleInspector, store.RoleAdmin, store.RoleCooperative))
 	s.workflowRoutes(v1, coop, inspectors)
 	s.roleRoutes(v1, admin, coop, inspectors)
 	// Inspectors attach lab reports and photos to their inspections.
 	inspectors.POST("/attachments", s.uploadAttachment, middleware.BodyLimit(s.attachmentBodyLimit()))
-	s.workspaceRoutes()
 }
 
 func (s *Server) healthz(c echo.Context) error {
@@ -277,7 +261,7 @@ func newRequestID() string {
 	return hex.EncodeToString(b)
 }
 
-func requestID(c echo.Context) string {
+func RequestID(c echo.Context) string {
 	return c.Response().Header().Get(echo.HeaderXRequestID)
 }
 

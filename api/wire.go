@@ -100,7 +100,7 @@ func checkMediaType(c echo.Context, accept []string) error {
 	c.Response().Header().Set(echo.HeaderAccept, strings.Join(accept, ", "))
 	got := "no Content-Type"
 	if ct != "" {
-		got = "Content-Type " + clip(ct, 80)
+		got = "Content-Type " + Clip(ct, 80)
 	}
 	return echo.NewHTTPError(http.StatusUnsupportedMediaType,
 		fmt.Sprintf("the body was sent with %s; send it as %s (with curl: -H 'Content-Type: application/json')", got, strings.Join(accept, " or ")))
@@ -119,24 +119,24 @@ func jsonError(err error) error {
 			if p := fieldPath(syn.JSONPointer.Parent()); p != "" {
 				in = p
 			}
-			return fmt.Errorf("member %q appears twice in %s (at byte %d); send each member once: %w", clip(syn.JSONPointer.LastToken(), 60), clip(in, 120), syn.ByteOffset, errBadRequest)
+			return fmt.Errorf("member %q appears twice in %s (at byte %d); send each member once: %w", Clip(syn.JSONPointer.LastToken(), 60), Clip(in, 120), syn.ByteOffset, errBadRequest)
 		case errors.Is(syn.Err, io.ErrUnexpectedEOF):
 			return fmt.Errorf("the body is not valid JSON (it ends too soon, at byte %d): %w", syn.ByteOffset, errBadRequest)
 		}
 		where := fmt.Sprintf("at byte %d", syn.ByteOffset)
 		if p := fieldPath(syn.JSONPointer); p != "" {
-			where += ", in " + clip(p, 120)
+			where += ", in " + Clip(p, 120)
 		}
 		return fmt.Errorf("the body is not valid JSON (%s): %v: %w", where, syn.Err, errBadRequest)
 	case errors.As(err, &sem):
-		field := clip(fieldPath(sem.JSONPointer), 120)
+		field := Clip(fieldPath(sem.JSONPointer), 120)
 		if sem.Err == json.ErrUnknownName {
 			in := ""
 			if p := fieldPath(sem.JSONPointer.Parent()); p != "" {
 				in = " in " + p
 			}
 			return fmt.Errorf("the body has a member %q%s (at byte %d) that this request does not take; see the API description for its fields: %w",
-				clip(sem.JSONPointer.LastToken(), 60), clip(in, 120), sem.ByteOffset, errBadRequest)
+				Clip(sem.JSONPointer.LastToken(), 60), Clip(in, 120), sem.ByteOffset, errBadRequest)
 		}
 		if sem.GoType == nil {
 			break
@@ -196,8 +196,8 @@ func kindName(k jsontext.Kind) string {
 	return "nothing"
 }
 
-// clip shortens s to at most n bytes for a message.
-func clip(s string, n int) string {
+// Clip shortens s to at most n bytes for a message.
+func Clip(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}

@@ -57,7 +57,7 @@ type NextStep struct {
 	Step     *trace.TemplateStep `json:"step"` // null when the season is complete
 }
 
-func (s *Server) nextStepOf(bt *trace.Batch) (*NextStep, *trace.Template, error) {
+func (s *Server) NextStepOf(bt *trace.Batch) (*NextStep, *trace.Template, error) {
 	if bt.Template == "" {
 		return nil, nil, &trace.FieldError{Field: "template", Reason: fmt.Sprintf("batch %s was not created from a crop template", bt.ID)}
 	}
@@ -81,7 +81,7 @@ func (s *Server) nextStep(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ns, _, err := s.nextStepOf(bt)
+	ns, _, err := s.NextStepOf(bt)
 	if err != nil {
 		return err
 	}
@@ -188,7 +188,7 @@ func (s *Server) recordStep(c echo.Context) error {
 	if err := decodeJSON(c, &r); err != nil {
 		return err
 	}
-	st, ns, replayed, err := s.recordStepFor(c, c.Param("id"), &r, c.Request().Header.Get("Idempotency-Key"))
+	st, ns, replayed, err := s.RecordStepFor(c, c.Param("id"), &r, c.Request().Header.Get("Idempotency-Key"))
 	if err != nil {
 		return err
 	}
@@ -206,7 +206,7 @@ const MaxIdempotencyKeyLen = 100
 // API's POST /batches/{id}/steps and the workspace's step form. A request
 // sent again with the same idempotency key (a device that was offline
 // retrying) answers the event the first one recorded, recording nothing.
-func (s *Server) recordStepFor(c echo.Context, batchID string, r *StepRequest, idemKey string) (st *store.StoredEvent, ns *NextStep, replayed bool, err error) {
+func (s *Server) RecordStepFor(c echo.Context, batchID string, r *StepRequest, idemKey string) (st *store.StoredEvent, ns *NextStep, replayed bool, err error) {
 	bt, err := s.db.Batch(batchID)
 	if err != nil {
 		return nil, nil, false, err
@@ -228,11 +228,11 @@ func (s *Server) recordStepFor(c echo.Context, batchID string, r *StepRequest, i
 			if err != nil {
 				return nil, nil, false, err
 			}
-			ns, _, _ := s.nextStepOf(bt)
+			ns, _, _ := s.NextStepOf(bt)
 			return st, ns, true, nil
 		}
 	}
-	ns, tpl, err := s.nextStepOf(bt)
+	ns, tpl, err := s.NextStepOf(bt)
 	if err != nil {
 		return nil, nil, false, err
 	}
@@ -255,7 +255,7 @@ func (s *Server) recordStepFor(c echo.Context, batchID string, r *StepRequest, i
 	if err := s.checkAttachments(e); err != nil {
 		return nil, nil, false, err
 	}
-	signer, err := s.signerFor(coop)
+	signer, err := s.SignerFor(coop)
 	if err != nil {
 		return nil, nil, false, err
 	}
@@ -268,7 +268,7 @@ func (s *Server) recordStepFor(c echo.Context, batchID string, r *StepRequest, i
 			return nil, nil, false, err
 		}
 	}
-	ns, _, _ = s.nextStepOf(bt)
+	ns, _, _ = s.NextStepOf(bt)
 	return st, ns, false, nil
 }
 
@@ -296,7 +296,7 @@ func (s *Server) createFromTemplate(c echo.Context) error {
 	if err := decodeJSON(c, &r); err != nil {
 		return err
 	}
-	bt, p, stored, err := s.createFromTemplateFor(c, &r)
+	bt, p, stored, err := s.CreateFromTemplateFor(c, &r)
 	if err != nil {
 		return err
 	}
@@ -304,7 +304,7 @@ func (s *Server) createFromTemplate(c echo.Context) error {
 	if len(stored) > 0 {
 		res["event"] = toEvent(stored[0])
 	}
-	ns, _, _ := s.nextStepOf(bt)
+	ns, _, _ := s.NextStepOf(bt)
 	res["next_step"] = ns
 	c.Response().Header().Set(echo.HeaderLocation, "/api/v1/batches/"+bt.ID)
 	return c.JSON(http.StatusCreated, res)
@@ -312,7 +312,7 @@ func (s *Server) createFromTemplate(c echo.Context) error {
 
 // createFromTemplateFor creates a batch that follows a crop template, with
 // its first step if asked, for the caller (the API and the workspace).
-func (s *Server) createFromTemplateFor(c echo.Context, r *FromTemplateRequest) (*trace.Batch, *trace.Product, []*store.StoredEvent, error) {
+func (s *Server) CreateFromTemplateFor(c echo.Context, r *FromTemplateRequest) (*trace.Batch, *trace.Product, []*store.StoredEvent, error) {
 	tpl, err := trace.TemplateByID(r.Template)
 	if err != nil {
 		return nil, nil, nil, err
@@ -341,7 +341,7 @@ func (s *Server) createFromTemplateFor(c echo.Context, r *FromTemplateRequest) (
 		if err != nil {
 			return nil, nil, nil, prefixed("first_step", err)
 		}
-		signer, err := s.signerFor(coop)
+		signer, err := s.SignerFor(coop)
 		if err != nil {
 			return nil, nil, nil, err
 		}
@@ -467,7 +467,7 @@ func (s *Server) bulkEvents(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-		signer, err := s.signerFor(coop)
+		signer, err := s.SignerFor(coop)
 		if err != nil {
 			return err
 		}
@@ -519,7 +519,7 @@ func (s *Server) transform(c echo.Context) error {
 	if err := decodeJSON(c, &r); err != nil {
 		return err
 	}
-	res, err := s.transformFor(c, &r)
+	res, err := s.TransformFor(c, &r)
 	if err != nil {
 		return err
 	}
@@ -533,7 +533,7 @@ type TransformationResult struct {
 }
 
 // transformFor splits, merges or processes lots for the caller.
-func (s *Server) transformFor(c echo.Context, r *TransformationRequest) (*TransformationResult, error) {
+func (s *Server) TransformFor(c echo.Context, r *TransformationRequest) (*TransformationResult, error) {
 	step := r.BizStep
 	switch r.Kind {
 	case "split":
@@ -628,7 +628,7 @@ func (s *Server) transformFor(c echo.Context, r *TransformationRequest) (*Transf
 	if err != nil {
 		return nil, err
 	}
-	signer, err := s.signerFor(coop)
+	signer, err := s.SignerFor(coop)
 	if err != nil {
 		return nil, err
 	}
@@ -730,7 +730,7 @@ func (s *Server) recall(c echo.Context) error {
 	if err := decodeJSON(c, &r); err != nil {
 		return err
 	}
-	st, affected, err := s.recallFor(c, c.Param("id"), &r)
+	st, affected, err := s.RecallFor(c, c.Param("id"), &r)
 	if err != nil {
 		return err
 	}
@@ -739,7 +739,7 @@ func (s *Server) recall(c echo.Context) error {
 
 // recallFor records a recall on a batch for the caller and returns the
 // lots made from it, which the recall reaches too.
-func (s *Server) recallFor(c echo.Context, batchID string, r *RecallRequest) (*store.StoredEvent, []string, error) {
+func (s *Server) RecallFor(c echo.Context, batchID string, r *RecallRequest) (*store.StoredEvent, []string, error) {
 	if strings.TrimSpace(r.Reason) == "" {
 		return nil, nil, &trace.FieldError{Field: "reason", Reason: "say why the lot is recalled; shoppers and inspectors will read it"}
 	}
@@ -755,7 +755,7 @@ func (s *Server) recallFor(c echo.Context, batchID string, r *RecallRequest) (*s
 		if err != nil {
 			return nil, nil, err
 		}
-		if signer, err = s.inspectorSigner(in); err != nil {
+		if signer, err = s.InspectorSigner(in); err != nil {
 			return nil, nil, err
 		}
 	} else if err := mayWrite(c, bt.CooperativeID); err != nil {
@@ -774,7 +774,7 @@ func (s *Server) recallFor(c echo.Context, batchID string, r *RecallRequest) (*s
 		return nil, nil, err
 	}
 	if signer == nil {
-		if signer, err = s.signerFor(coop); err != nil {
+		if signer, err = s.SignerFor(coop); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -792,7 +792,7 @@ func (s *Server) recallFor(c echo.Context, batchID string, r *RecallRequest) (*s
 // findings runs the compliance checks over a batch, a cooperative or
 // everything and answers the findings with their evidence.
 func (s *Server) findings(c echo.Context) error {
-	n, findings, err := s.findingsFor(c, c.QueryParam("cooperative"), c.QueryParam("batch"))
+	n, findings, err := s.FindingsFor(c, c.QueryParam("cooperative"), c.QueryParam("batch"))
 	if err != nil {
 		return err
 	}
@@ -801,7 +801,7 @@ func (s *Server) findings(c echo.Context) error {
 
 // findingsFor runs the checks over one batch, one cooperative's or all,
 // as the caller may see them.
-func (s *Server) findingsFor(c echo.Context, cooperative, batch string) (int, []trace.Finding, error) {
+func (s *Server) FindingsFor(c echo.Context, cooperative, batch string) (int, []trace.Finding, error) {
 	ids := []string{}
 	if b := batch; b != "" {
 		ids = append(ids, b)

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/truyxuat/truyxuat/api"
+	"github.com/truyxuat/truyxuat/api/app"
 	"github.com/truyxuat/truyxuat/label"
 	"github.com/truyxuat/truyxuat/store"
 )
@@ -158,6 +159,10 @@ func (m *Main) Run(ctx context.Context) error {
 		TrustedProxyHeader:   m.Config.TrustedProxyHeader,
 		TrustedProxies:       m.Config.trustedProxies(),
 	}, m.DB, m.Keys, m.Logger)
+	// The workspace (/app/) is the same service's web app for people.
+	if _, err := app.Mount(srv); err != nil {
+		return err
+	}
 	m.server = &http.Server{
 		Handler:           srv.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,

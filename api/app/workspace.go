@@ -1,4 +1,4 @@
-package api
+package app
 
 import (
 	"bytes"
@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"html/template"
 	"io/fs"
+	"log/slog"
 	"math"
 	"net/http"
 	"net/url"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/truyxuat/truyxuat/api"
 	"github.com/truyxuat/truyxuat/store"
 	"github.com/truyxuat/truyxuat/trace"
 )
@@ -39,12 +41,77 @@ const (
 	appPageSize   = 20
 )
 
-// workspace holds the web app's templates, its sign-in throttle and the
-// secret its device cookies are signed with (signin.go).
-type workspace struct {
+// Workspace is the web app, mounted on a server (Mount). It holds the
+// app's templates, its sign-in throttle and the secret its device cookies
+// are signed with (signin.go).
+type Workspace struct {
+	api          *api.Server
+	db           *store.DB
+	keys         *store.KeyDir
+	cfg          api.Config
+	log          *slog.Logger
+	catalogs     map[string]*api.Catalog
+	static       fs.FS
+	version      string
 	tmpl         map[string]*template.Template
 	limiter      throttle
 	deviceSecret []byte
+}
+
+// Mount adds the workspace to a server: its routes under /app/, its error
+// pages, and what its requests need of the server's middleware (a photo
+// upload keeps the attachment limit, a label file is sent uncompressed).
+func Mount(srv *api.Server) (*Workspace, error) {
+	catalogs, funcs := srv.Catalogs()
+	static, version := srv.Assets()
+	all := template.FuncMap{}
+	for k, v := range funcs {
+		all[k] = v
+	}
+	for k, v := range appFuncs {
+		all[k] = v
+	}
+	tmpl, err := appTemplates(static, all)
+	if err != nil {
+		return nil, fmt.Errorf("workspace templates: %w", err)
+	}
+	w := &Workspace{api: srv, db: srv.DB(), keys: srv.Keys(), cfg: srv.Config(), log: srv.Logger(),
+		catalogs: catalogs, static: static, version: version, tmpl: tmpl}
+	w.deviceSecret = w.secret()
+	srv.ErrorPage(w.errorPage)
+	srv.OwnBodyLimit(isAppUpload)
+	srv.NoCompress(func(c echo.Context) bool { return c.Path() == "/app/batches/:id/labels/file" })
+	w.routes()
+	return w, nil
+}
+
+// secret is the key of the workspace's device cookies, kept in the key
+// directory so that browsers stay known across restarts. Without a key
+// directory, or if it cannot be read, a secret for this run only.
+func (s *Workspace) secret() []byte {
+	if s.keys != nil {
+		b, err := s.keys.Secret("workspace-device")
+		if err == nil {
+			return b
+		}
+		s.log.Error("workspace device secret; browsers will be known until the next restart only", "error", err)
+	}
+	b := make([]byte, store.SecretSize)
+	rand.Read(b)
+	return b
+}
+
+// errorPage answers a failed request under /app/ with the app's error page.
+func (s *Workspace) errorPage(c echo.Context, p *api.Problem) bool {
+	path := c.Request().URL.Path
+	if !isAppPath(path) || path == "/app/sw.js" || c.Request().Method == http.MethodHead {
+		return false
+	}
+	if err := s.renderAppError(c, p); err != nil {
+		s.log.Error("error page failed", "error", err, "request_id", p.RequestID)
+		c.NoContent(p.Status)
+	}
+	return true
 }
 
 // appTemplates parses each app_*.html page with the app layout.
@@ -95,8 +162,8 @@ var appFuncs = template.FuncMap{
 // appOption is one choice of a select.
 type appOption struct{ Value, Label string }
 
-func (s *Server) workspaceRoutes() {
-	e := s.echo
+func (s *Workspace) routes() {
+	e := s.api.Echo()
 	e.GET("/app", func(c echo.Context) error { return c.Redirect(http.StatusSeeOther, "/app/") })
 	e.GET("/app/sw.js", s.appServiceWorker)
 	e.GET("/app/offline", s.appOffline)
@@ -158,7 +225,7 @@ func appSession(c echo.Context) *store.Session {
 
 // appSession requires a live session of a person with one of the roles,
 // and makes that person the caller of the shared server methods.
-func (s *Server) appSession(roles ...store.Role) echo.MiddlewareFunc {
+func (s *Workspace) appSession(roles ...store.Role) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
@@ -178,14 +245,14 @@ func (s *Server) appSession(roles ...store.Role) echo.MiddlewareFunc {
 			}
 			c.Set("app.user", u)
 			c.Set("app.session", sess)
-			c.Set(ctxKey, &store.APIKey{ID: "user:" + u.Username, Name: u.Name, Role: u.Role,
+			api.WithCaller(c, &store.APIKey{ID: "user:" + u.Username, Name: u.Name, Role: u.Role,
 				CooperativeID: u.CooperativeID, InspectorID: u.InspectorID})
 			return next(c)
 		}
 	}
 }
 
-func (s *Server) currentUser(c echo.Context) (*store.User, *store.Session, error) {
+func (s *Workspace) currentUser(c echo.Context) (*store.User, *store.Session, error) {
 	ck, err := c.Cookie(sessionCookie)
 	if err != nil {
 		return nil, nil, store.ErrSessionExpired
@@ -206,7 +273,7 @@ func (s *Server) currentUser(c echo.Context) (*store.User, *store.Session, error
 var errCSRF = echo.NewHTTPError(http.StatusForbidden, "the form is out of date or came from another site; open the page again and resend")
 
 // sameOrigin checks the Origin and Sec-Fetch-Site of a state-changing request.
-func (s *Server) sameOrigin(c echo.Context) bool {
+func (s *Workspace) sameOrigin(c echo.Context) bool {
 	r := c.Request()
 	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" && site != "none" {
 		return false
@@ -225,7 +292,7 @@ func (s *Server) sameOrigin(c echo.Context) bool {
 }
 
 // appCSRF checks every POST for the session's CSRF token and the origin.
-func (s *Server) appCSRF(next echo.HandlerFunc) echo.HandlerFunc {
+func (s *Workspace) appCSRF(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if c.Request().Method != http.MethodPost {
 			return next(c)
@@ -273,7 +340,7 @@ func (f *appForm) HasErrors() bool { return f != nil && (len(f.Errors) > 0 || f.
 // fieldErrors puts the field errors of err on the form, naming fields by
 // mapField (empty: not a field of this form), in the catalogue's language.
 // It reports false when err is not about fields at all.
-func (f *appForm) fieldErrors(cat *catalog, err error, mapField func(string) string) bool {
+func (f *appForm) fieldErrors(cat *api.Catalog, err error, mapField func(string) string) bool {
 	var ve *trace.ValidationError
 	var fe *trace.FieldError
 	var od *trace.OverdrawError
@@ -317,7 +384,7 @@ func (f *appForm) fieldErrors(cat *catalog, err error, mapField func(string) str
 // write their reasons in English; the ones a clerk meets most often are
 // said here in full in the page's language, the others as the kind of
 // problem in the page's language followed by the exact reason.
-func localReason(cat *catalog, reason string) string {
+func localReason(cat *api.Catalog, reason string) string {
 	if cat.Lang == "en" {
 		return reason
 	}
@@ -376,7 +443,7 @@ var reasonPatterns = []struct {
 
 // appPage is what every workspace template gets.
 type appPage struct {
-	pageData
+	api.PageData
 	User  *store.User
 	CSRF  string
 	Nav   string
@@ -385,9 +452,9 @@ type appPage struct {
 	Data  any
 }
 
-func (s *Server) appPage(c echo.Context, title, nav string) *appPage {
-	cat := s.setLanguage(c)
-	p := &appPage{pageData: s.basePage(c, cat, title), Nav: nav, User: appUser(c), Form: newForm()}
+func (s *Workspace) appPage(c echo.Context, title, nav string) *appPage {
+	cat := s.api.SetLanguage(c)
+	p := &appPage{PageData: s.api.BasePage(c, cat, title), Nav: nav, User: appUser(c), Form: newForm()}
 	if sess := appSession(c); sess != nil {
 		p.CSRF = sess.CSRF
 	}
@@ -400,22 +467,22 @@ func (s *Server) appPage(c echo.Context, title, nav string) *appPage {
 	return p
 }
 
-func (s *Server) appRender(c echo.Context, status int, name string, p *appPage) error {
+func (s *Workspace) appRender(c echo.Context, status int, name string, p *appPage) error {
 	var buf bytes.Buffer
-	t := s.app.tmpl[name]
+	t := s.tmpl[name]
 	if t == nil {
 		return fmt.Errorf("no workspace template %s", name)
 	}
 	if err := t.ExecuteTemplate(&buf, name+".html", p); err != nil {
 		return err
 	}
-	pageHeaders(c)
+	api.PageHeaders(c)
 	c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
 	return c.HTMLBlob(status, buf.Bytes())
 }
 
 // renderAppError is the workspace's page for an error.
-func (s *Server) renderAppError(c echo.Context, p *Problem) error {
+func (s *Workspace) renderAppError(c echo.Context, p *api.Problem) error {
 	title := http.StatusText(p.Status)
 	pg := s.appPage(c, title, "")
 	cat := pg.Cat
@@ -428,7 +495,7 @@ func (s *Server) renderAppError(c echo.Context, p *Problem) error {
 	if p.Status >= 500 {
 		detail = ""
 	}
-	if p.Type == problemBase+"read-only" {
+	if p.Type == api.ProblemBase+"read-only" {
 		// Clerks learn what it means for them; the admin's screen says why.
 		pg.Title, detail = cat.Messages["app_error_read_only"], cat.Messages["app_error_read_only_text"]
 	}
@@ -458,7 +525,7 @@ func safeNext(next string) string {
 	return "/app/"
 }
 
-func (s *Server) appLoginPage(c echo.Context) error {
+func (s *Workspace) appLoginPage(c echo.Context) error {
 	c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
 	if _, _, err := s.currentUser(c); err == nil {
 		return c.Redirect(http.StatusSeeOther, safeNext(c.QueryParam("next")))
@@ -469,7 +536,7 @@ func (s *Server) appLoginPage(c echo.Context) error {
 	return s.appRender(c, http.StatusOK, "app_login", p)
 }
 
-func (s *Server) appLogin(c echo.Context) error {
+func (s *Workspace) appLogin(c echo.Context) error {
 	p := s.appPage(c, "", "login")
 	p.Title = p.Cat.Messages["app_login_title"]
 	username := strings.ToLower(strings.TrimSpace(c.FormValue("username")))
@@ -485,17 +552,17 @@ func (s *Server) appLogin(c echo.Context) error {
 	// and the client address's.
 	// Usernames have at most 40 characters: a longer one names no
 	// account, and a bucket's key stays small whatever is typed.
-	now := s.now()
-	account := clip(username, 64)
+	now := s.api.Now()
+	account := api.Clip(username, 64)
 	buckets := []bucketKey{{"u:" + account, signInFreeAccount}, {"ip:" + c.RealIP(), signInFreeAddress}}
 	if id := s.knownDevice(c, username, now); id != "" {
 		buckets = []bucketKey{{"d:" + id, signInFreeDevice}}
 	}
-	if wait := s.app.limiter.wait(now, buckets...); wait > 0 {
+	if wait := s.limiter.wait(now, buckets...); wait > 0 {
 		mins := int(math.Ceil(wait.Minutes()))
 		p.Form.Error = fmt.Sprintf(p.Cat.Messages["app_login_wait"], mins)
 		c.Response().Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
-		s.log.Warn("sign-in throttled", "username", account, "remote_ip", c.RealIP(), "known_device", len(buckets) == 1, "request_id", requestID(c))
+		s.log.Warn("sign-in throttled", "username", account, "remote_ip", c.RealIP(), "known_device", len(buckets) == 1, "request_id", api.RequestID(c))
 		return s.appRender(c, http.StatusTooManyRequests, "app_login", p)
 	}
 	if username == "" {
@@ -509,7 +576,7 @@ func (s *Server) appLogin(c echo.Context) error {
 	}
 	u, err := s.db.CheckPassword(username, password)
 	if errors.Is(err, trace.ErrUnauthenticated) {
-		s.app.limiter.fail(now, buckets...)
+		s.limiter.fail(now, buckets...)
 		p.Form.Error = p.Cat.Messages["app_login_wrong"]
 		return s.appRender(c, http.StatusUnauthorized, "app_login", p)
 	} else if err != nil {
@@ -518,7 +585,7 @@ func (s *Server) appLogin(c echo.Context) error {
 	// The account's (or the device's) failures are forgiven; the
 	// address's are not, so that one right password cannot clear a
 	// place's record of guessing at others.
-	s.app.limiter.reset(buckets[0].key)
+	s.limiter.reset(buckets[0].key)
 	secret, _, err := s.db.CreateSession(u.Username)
 	if err != nil {
 		return err
@@ -531,9 +598,9 @@ func (s *Server) appLogin(c echo.Context) error {
 
 // secureCookies marks the session cookie Secure when the browser reached
 // the server over https (directly or through a proxy that says so).
-func (s *Server) secureCookies(c echo.Context) bool { return c.Scheme() == "https" }
+func (s *Workspace) secureCookies(c echo.Context) bool { return c.Scheme() == "https" }
 
-func (s *Server) appLogout(c echo.Context) error {
+func (s *Workspace) appLogout(c echo.Context) error {
 	if ck, err := c.Cookie(sessionCookie); err == nil {
 		if err := s.db.EndSession(ck.Value); err != nil {
 			return err
@@ -544,7 +611,7 @@ func (s *Server) appLogout(c echo.Context) error {
 	return c.Redirect(http.StatusSeeOther, "/app/login?ok=signed_out")
 }
 
-func (s *Server) appHome(c echo.Context) error {
+func (s *Workspace) appHome(c echo.Context) error {
 	switch appUser(c).Role {
 	case store.RoleInspector:
 		return c.Redirect(http.StatusSeeOther, "/app/findings")
@@ -555,12 +622,12 @@ func (s *Server) appHome(c echo.Context) error {
 }
 
 // appServiceWorker serves the service worker from /app/ so its scope is the workspace.
-func (s *Server) appServiceWorker(c echo.Context) error {
-	b, err := fs.ReadFile(s.pages.static, "js/app-sw.js")
+func (s *Workspace) appServiceWorker(c echo.Context) error {
+	b, err := fs.ReadFile(s.static, "js/app-sw.js")
 	if err != nil {
 		return err
 	}
-	b = bytes.ReplaceAll(b, []byte("__VERSION__"), []byte(s.pages.version))
+	b = bytes.ReplaceAll(b, []byte("__VERSION__"), []byte(s.version))
 	h := c.Response().Header()
 	h.Set("Service-Worker-Allowed", "/app/")
 	h.Set(echo.HeaderCacheControl, "no-cache")
@@ -568,7 +635,7 @@ func (s *Server) appServiceWorker(c echo.Context) error {
 }
 
 // appOffline is the page the service worker shows when a page cannot load.
-func (s *Server) appOffline(c echo.Context) error {
+func (s *Workspace) appOffline(c echo.Context) error {
 	p := s.appPage(c, "", "")
 	p.Title = p.Cat.Messages["app_offline_title"]
 	return s.appRender(c, http.StatusOK, "app_offline", p)

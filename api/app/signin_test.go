@@ -1,4 +1,4 @@
-package api
+package app
 
 import (
 	"fmt"
@@ -15,6 +15,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/truyxuat/truyxuat/api"
 	"github.com/truyxuat/truyxuat/store"
 )
 
@@ -143,8 +144,8 @@ func TestSignInDeviceCookie(t *testing.T) {
 				t.Errorf("%s cookie exempts %s from the account's throttle: %d", name, user, r.status)
 			}
 		}
-		e.server.app.limiter.reset("u:ketoan")
-		e.server.app.limiter.reset("u:thuky")
+		e.ws.limiter.reset("u:ketoan")
+		e.ws.limiter.reset("u:thuky")
 	}
 }
 
@@ -159,13 +160,20 @@ func TestSignInDeviceKnownAcrossRestarts(t *testing.T) {
 	defer db.Close()
 	keys, _ := store.OpenKeyDir(filepath.Join(dir, "keys"))
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	first, second := New(Config{}, db, keys, logger), New(Config{}, db, keys, logger)
-	other := New(Config{}, db, nil, logger)
+	mount := func(keys *store.KeyDir) *Workspace {
+		w, err := Mount(api.New(api.Config{}, db, keys, logger))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return w
+	}
+	first, second := mount(keys), mount(keys)
+	other := mount(nil)
 	now := time.Now()
 	rec := httptest.NewRecorder()
 	first.rememberDevice(echo.New().NewContext(httptest.NewRequest("POST", "/app/login", nil), rec), "thuky", now)
 	ck := rec.Result().Cookies()[0]
-	check := func(s *Server, at time.Time) string {
+	check := func(s *Workspace, at time.Time) string {
 		req := httptest.NewRequest("POST", "/app/login", nil)
 		req.AddCookie(ck)
 		return s.knownDevice(echo.New().NewContext(req, httptest.NewRecorder()), "thuky", at)
@@ -198,7 +206,7 @@ func TestSignInBehindProxy(t *testing.T) {
 		}
 	}
 	t.Run("X-Forwarded-For from a trusted proxy", func(t *testing.T) {
-		e := newEnv(t, func(c *Config) {
+		e := newEnv(t, func(c *api.Config) {
 			c.TrustedProxyHeader = "X-Forwarded-For"
 			c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
 		})
@@ -228,45 +236,6 @@ func TestSignInBehindProxy(t *testing.T) {
 			t.Fatalf("a new browser at the guessing address: %d", r.status)
 		}
 	})
-}
-
-func TestClientAddress(t *testing.T) {
-	proxies := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("fd00::/8")}
-	tests := []struct {
-		name, header, remote, xff, realIP, want string
-	}{
-		{"no header configured: the connection", "", "10.1.2.3:5000", "203.0.113.7", "203.0.113.8", "10.1.2.3"},
-		{"through a trusted proxy", "X-Forwarded-For", "10.1.2.3:5000", "203.0.113.7", "", "203.0.113.7"},
-		{"through two trusted proxies", "X-Forwarded-For", "10.1.2.3:5000", "203.0.113.7, 10.9.9.9", "", "203.0.113.7"},
-		{"a spoofed entry left of the proxy's", "X-Forwarded-For", "10.1.2.3:5000", "198.51.100.1, 203.0.113.7", "", "203.0.113.7"},
-		{"not from a trusted proxy", "X-Forwarded-For", "192.0.2.4:5000", "203.0.113.7", "", "192.0.2.4"},
-		{"loopback is not trusted unless listed", "X-Forwarded-For", "127.0.0.1:5000", "203.0.113.7", "", "127.0.0.1"},
-		{"private networks are not trusted unless listed", "x-forwarded-for", "192.168.1.1:5000", "203.0.113.7", "", "192.168.1.1"},
-		{"X-Real-IP from a trusted proxy", "X-Real-IP", "[fd00::1]:5000", "", "2001:db8::7", "2001:db8::7"},
-		{"X-Real-IP from elsewhere", "X-Real-IP", "192.0.2.4:5000", "", "203.0.113.7", "192.0.2.4"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			extract, ok := clientIPExtractor(tt.header, proxies)
-			if !ok {
-				t.Fatalf("header %q not known", tt.header)
-			}
-			req := httptest.NewRequest("GET", "/", nil)
-			req.RemoteAddr = tt.remote
-			if tt.xff != "" {
-				req.Header.Set("X-Forwarded-For", tt.xff)
-			}
-			if tt.realIP != "" {
-				req.Header.Set("X-Real-IP", tt.realIP)
-			}
-			if got := extract(req); got != tt.want {
-				t.Errorf("client address %q, want %q", got, tt.want)
-			}
-		})
-	}
-	if _, ok := clientIPExtractor("Forwarded", proxies); ok {
-		t.Error("an unknown header is taken")
-	}
 }
 
 // TestThrottle checks the buckets' arithmetic and that memory is bounded
@@ -330,7 +299,7 @@ func TestSignInBucketKeysBounded(t *testing.T) {
 	if r := a.login(strings.Repeat("ẩ", 100_000), "sai"); r.status != http.StatusUnauthorized {
 		t.Fatalf("long username: %d", r.status)
 	}
-	l := &e.server.app.limiter
+	l := &e.ws.limiter
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if len(l.index) != 2 {

@@ -1,4 +1,4 @@
-package api
+package app
 
 import (
 	"errors"
@@ -29,7 +29,7 @@ type logStatus struct {
 	Quorum               string
 }
 
-func (s *Server) adminData(c echo.Context, p *appPage) error {
+func (s *Workspace) adminData(c echo.Context, p *appPage) error {
 	coops, err := s.db.Cooperatives()
 	if err != nil {
 		return err
@@ -60,7 +60,7 @@ func (s *Server) adminData(c echo.Context, p *appPage) error {
 	}
 	err = s.db.ViewLog(func(v *store.LogView) error {
 		st.Size = v.Size
-		size, note := s.publishedCheckpoint(v)
+		size, note := s.api.PublishedCheckpoint(v)
 		if note != nil {
 			st.CheckpointSize = size
 			if n, err := tlog.ParseNote(note); err == nil {
@@ -74,7 +74,7 @@ func (s *Server) adminData(c echo.Context, p *appPage) error {
 	if err != nil {
 		return err
 	}
-	if pol := s.logInfo().policy; pol != nil {
+	if pol := s.api.WitnessPolicy(); pol != nil {
 		st.Quorum = pol.Quorum
 		for _, w := range pol.Witnesses {
 			st.Witnesses = append(st.Witnesses, w.Name+" "+w.URL)
@@ -85,12 +85,12 @@ func (s *Server) adminData(c echo.Context, p *appPage) error {
 	return nil
 }
 
-func (s *Server) appAdmin(c echo.Context) error {
+func (s *Workspace) appAdmin(c echo.Context) error {
 	p := s.appPage(c, "", "admin")
 	return s.adminRender(c, p, http.StatusOK)
 }
 
-func (s *Server) adminRender(c echo.Context, p *appPage, status int) error {
+func (s *Workspace) adminRender(c echo.Context, p *appPage, status int) error {
 	p.Title = p.Cat.Messages["app_admin_title"]
 	if err := s.adminData(c, p); err != nil {
 		return err
@@ -99,7 +99,7 @@ func (s *Server) adminRender(c echo.Context, p *appPage, status int) error {
 }
 
 // adminForm reads the named fields into a new page's form.
-func (s *Server) adminForm(c echo.Context, fields ...string) *appPage {
+func (s *Workspace) adminForm(c echo.Context, fields ...string) *appPage {
 	p := s.appPage(c, "", "admin")
 	for _, f := range fields {
 		p.Form.Values[f] = strings.TrimSpace(c.FormValue(f))
@@ -109,7 +109,7 @@ func (s *Server) adminForm(c echo.Context, fields ...string) *appPage {
 }
 
 // adminDone redirects after success or shows the form's errors.
-func (s *Server) adminDone(c echo.Context, p *appPage, err error, ok string, mapField func(string) string) error {
+func (s *Workspace) adminDone(c echo.Context, p *appPage, err error, ok string, mapField func(string) string) error {
 	if err == nil {
 		return c.Redirect(http.StatusSeeOther, "/app/admin?ok="+ok)
 	}
@@ -125,13 +125,13 @@ func (s *Server) adminDone(c echo.Context, p *appPage, err error, ok string, map
 
 func same(f string) string { return f }
 
-func (s *Server) appAdminCooperative(c echo.Context) error {
+func (s *Workspace) appAdminCooperative(c echo.Context) error {
 	p := s.adminForm(c, "c_name", "c_province", "c_gln")
 	f := p.Form.Values
 	coop := &trace.Cooperative{Name: f["c_name"], Province: f["c_province"], GLN: f["c_gln"]}
 	err := s.db.CreateCooperative(coop)
 	if err == nil {
-		_, err = s.signerFor(coop)
+		_, err = s.api.SignerFor(coop)
 	}
 	return s.adminDone(c, p, err, "cooperative", func(f string) string {
 		switch f {
@@ -142,12 +142,12 @@ func (s *Server) appAdminCooperative(c echo.Context) error {
 	})
 }
 
-func (s *Server) appAdminInspector(c echo.Context) error {
+func (s *Workspace) appAdminInspector(c echo.Context) error {
 	p := s.adminForm(c, "i_name", "i_agency")
 	in := &trace.Inspector{Name: p.Form.Values["i_name"], Agency: p.Form.Values["i_agency"]}
 	err := s.db.CreateInspector(in)
 	if err == nil {
-		_, err = s.inspectorSigner(in)
+		_, err = s.api.InspectorSigner(in)
 	}
 	return s.adminDone(c, p, err, "inspector", func(f string) string {
 		switch f {
@@ -158,7 +158,7 @@ func (s *Server) appAdminInspector(c echo.Context) error {
 	})
 }
 
-func (s *Server) appAdminUser(c echo.Context) error {
+func (s *Workspace) appAdminUser(c echo.Context) error {
 	p := s.adminForm(c, "u_username", "u_name", "u_role", "u_cooperative", "u_inspector")
 	f := p.Form.Values
 	u := &store.User{Username: f["u_username"], Name: f["u_name"], Role: store.Role(f["u_role"]),
@@ -177,14 +177,14 @@ func (s *Server) appAdminUser(c echo.Context) error {
 	})
 }
 
-func (s *Server) appAdminRevokeSessions(c echo.Context) error {
+func (s *Workspace) appAdminRevokeSessions(c echo.Context) error {
 	if _, err := s.db.RevokeSessions(c.Param("username")); err != nil {
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, "/app/admin?ok=revoked")
 }
 
-func (s *Server) appAdminDisable(c echo.Context) error {
+func (s *Workspace) appAdminDisable(c echo.Context) error {
 	name := c.Param("username")
 	if name == appUser(c).Username {
 		return &trace.FieldError{Field: "username", Reason: "you cannot disable your own account"}
@@ -195,7 +195,7 @@ func (s *Server) appAdminDisable(c echo.Context) error {
 	return c.Redirect(http.StatusSeeOther, "/app/admin?ok=user")
 }
 
-func (s *Server) appAdminKey(c echo.Context) error {
+func (s *Workspace) appAdminKey(c echo.Context) error {
 	p := s.adminForm(c, "k_name", "k_role", "k_cooperative", "k_inspector")
 	f := p.Form.Values
 	k := &store.APIKey{Name: f["k_name"], Role: store.Role(f["k_role"]), CooperativeID: f["k_cooperative"], InspectorID: f["k_inspector"]}
@@ -229,7 +229,7 @@ func (s *Server) appAdminKey(c echo.Context) error {
 	return s.appRender(c, http.StatusCreated, "app_admin", p)
 }
 
-func (s *Server) appAdminRevokeKey(c echo.Context) error {
+func (s *Workspace) appAdminRevokeKey(c echo.Context) error {
 	if _, err := s.db.RevokeAPIKey(c.Param("id")); err != nil {
 		return err
 	}

@@ -1,4 +1,4 @@
-package api
+package app
 
 import (
 	"bytes"
@@ -17,7 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/truyxuat/truyxuat/static"
 	"github.com/truyxuat/truyxuat/store"
 	"github.com/truyxuat/truyxuat/trace"
 )
@@ -353,7 +352,7 @@ func TestWorkspaceSeason(t *testing.T) {
 	// The same through the API: the key answers the first event.
 	hdr := map[string]string{"Idempotency-Key": "k-1", "Content-Type": "application/json"}
 	for i, want := range []int{201, 200} {
-		res := e.send("POST", "/api/v1/batches/"+id+"/steps", e.adminKey, hdr, []byte(`{"step":"fertilizing"}`), false)
+		res := e.send("POST", "/api/v1/batches/"+id+"/steps", e.adminKey, hdr, []byte(`{"step":"fertilizing"}`))
 		if res.status != want {
 			t.Fatalf("API step %d: %d %s", i, res.status, res.body)
 		}
@@ -514,11 +513,8 @@ func testPNG(t *testing.T) []byte {
 }
 
 func TestLocalReasonInVietnamese(t *testing.T) {
-	p, err := newPages(static.FS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	vi := p.catalogs["vi"]
+	cats, _ := newEnv(t).server.Catalogs()
+	vi := cats["vi"]
 	for _, tt := range []struct {
 		err  error
 		want string
@@ -539,6 +535,80 @@ func TestLocalReasonInVietnamese(t *testing.T) {
 		got := localReason(vi, reason)
 		if !strings.Contains(got, tt.want) || strings.Contains(got, " — ") {
 			t.Errorf("%q → %q, want it to say %q in Vietnamese only", reason, got, tt.want)
+		}
+	}
+}
+
+// TestReadOnlyWorkspace: once the store is read-only (as after an older
+// copy of the data file was put back), a clerk's write is answered in
+// Vietnamese without the figures only the operator needs, and the admin's
+// screen says why.
+func TestReadOnlyWorkspace(t *testing.T) {
+	e := newEnv(t)
+	_, _, batch := e.seed("HTX A", "8931234567897", "LOT-A")
+	for _, u := range []*store.User{
+		{Username: "thuky", Name: "Thư ký", Role: store.RoleCooperative, CooperativeID: batch.CooperativeID},
+		{Username: "quantri", Name: "Admin", Role: store.RoleAdmin},
+	} {
+		if err := e.db.CreateUser(u, "mat-khau-123"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.db.SetReadOnly(store.BehindError("the data file", 537, 1784, "recorded in "+store.PublishedFile))
+	clerk := e.appClient(t)
+	clerk.mustLogin("thuky", "mat-khau-123")
+	r := clerk.post("/app/batches/"+batch.ID+"/recall", url.Values{"reason": {"Dư lượng thuốc vượt mức"}})
+	if r.status != http.StatusServiceUnavailable || !strings.Contains(r.body, "Hệ thống tạm ngừng ghi dữ liệu mới") || strings.Contains(r.body, "1784") {
+		t.Errorf("clerk's recall while read-only: %d %s", r.status, r.body)
+	}
+	admin := e.appClient(t)
+	admin.mustLogin("quantri", "mat-khau-123")
+	r = admin.get("/app/admin")
+	if r.status != 200 || !strings.Contains(r.body, `id="read-only"`) || !strings.Contains(r.body, "1784") {
+		t.Errorf("admin page while read-only: %d", r.status)
+	}
+}
+
+// TestWorkspaceSplitOverdraw: a split that would take more from a lot
+// than it has left is refused by the field, in the clerk's words, and
+// the form offers what is left.
+func TestWorkspaceSplitOverdraw(t *testing.T) {
+	e := newEnv(t)
+	key, coop, a := e.seed("HTX A", "8931234567897", "LOT-A")
+	e.do("POST", "/api/v1/batches/"+a.ID+"/events", key, map[string]any{"biz_step": "commissioning",
+		"event_time": "2025-08-15T06:30:00+07:00"}, 201)
+	if err := e.db.CreateUser(&store.User{Username: "thuky", Name: "Thư ký", Role: store.RoleCooperative, CooperativeID: coop.ID}, "mat-khau-123"); err != nil {
+		t.Fatal(err)
+	}
+	clerk := e.appClient(t)
+	clerk.mustLogin("thuky", "mat-khau-123")
+	split := func(in, x, y string) *appResponse {
+		return clerk.post("/app/batches/"+a.ID+"/split", url.Values{"in_qty_self": {in},
+			"out_lot_0": {"LOT-A-" + x}, "out_qty_0": {x}, "out_lot_1": {"LOT-A-" + y + "B"}, "out_qty_1": {y}})
+	}
+	if r := split("1000", "600", "400"); r.status != http.StatusSeeOther {
+		t.Fatalf("first split: %d %s", r.status, r.body)
+	}
+	if r := clerk.get("/app/batches/" + a.ID + "/transform"); !strings.Contains(r.body, `value="250"`) {
+		t.Errorf("split form does not offer the 250 kg left: %s", r.body)
+	}
+	r := split("1000", "500", "500")
+	if r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, "Lô LOT-A có 1.250 kg, đã lấy ra 1.000 kg") {
+		t.Errorf("over-drawing split: %d %s", r.status, r.body)
+	}
+}
+
+// TestEveryFindingHasAName: the inspector's screens name every kind of
+// finding in each language.
+func TestEveryFindingHasAName(t *testing.T) {
+	e := newEnv(t)
+	cats, _ := e.server.Catalogs()
+	for _, kind := range []string{trace.FindingPreHarvestInterval, trace.FindingOutOfOrder, trace.FindingFutureEvent,
+		trace.FindingUnbalanced, trace.FindingCopiedValues, trace.FindingVerification, trace.FindingOverdrawn} {
+		for lang, cat := range cats {
+			if cat.Messages["finding_"+kind] == "" {
+				t.Errorf("%s: no name for finding %s", lang, kind)
+			}
 		}
 	}
 }

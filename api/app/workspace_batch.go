@@ -1,4 +1,4 @@
-package api
+package app
 
 import (
 	"errors"
@@ -15,6 +15,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/truyxuat/truyxuat/label"
+	"github.com/truyxuat/truyxuat/api"
 	"github.com/truyxuat/truyxuat/store"
 	"github.com/truyxuat/truyxuat/trace"
 )
@@ -25,7 +26,7 @@ import (
 
 // appBatch loads a batch the signed-in person may see: a cooperative's
 // person sees only the cooperative's batches (another's is not found).
-func (s *Server) appLoadBatch(c echo.Context) (*trace.Batch, *trace.Product, error) {
+func (s *Workspace) appLoadBatch(c echo.Context) (*trace.Batch, *trace.Product, error) {
 	bt, err := s.db.Batch(c.Param("id"))
 	if err != nil {
 		return nil, nil, err
@@ -46,7 +47,7 @@ type batchRow struct {
 	Done, Recalled                                   bool
 }
 
-func (s *Server) productName(cat *catalog, p *trace.Product) string {
+func (s *Workspace) productName(cat *api.Catalog, p *trace.Product) string {
 	if cat.Lang != "vi" && p.NameEN != "" {
 		return p.NameEN
 	}
@@ -54,7 +55,7 @@ func (s *Server) productName(cat *catalog, p *trace.Product) string {
 }
 
 // waiting says what a batch waits for, from its history.
-func (s *Server) waiting(cat *catalog, bt *trace.Batch, events []*store.StoredEvent) (string, bool, bool) {
+func (s *Workspace) waiting(cat *api.Catalog, bt *trace.Batch, events []*store.StoredEvent) (string, bool, bool) {
 	for _, e := range events {
 		if e.Event.Disposition == "recalled" {
 			return cat.Messages["app_recalled"], true, true
@@ -77,7 +78,7 @@ func (s *Server) waiting(cat *catalog, bt *trace.Batch, events []*store.StoredEv
 	return cat.Messages["app_season_done"], true, false
 }
 
-func (s *Server) appBatches(c echo.Context) error {
+func (s *Workspace) appBatches(c echo.Context) error {
 	p := s.appPage(c, "", "batches")
 	p.Title = p.Cat.Messages["app_batches_title"]
 	u := appUser(c)
@@ -101,7 +102,7 @@ func (s *Server) appBatches(c echo.Context) error {
 		}
 		w, done, recalled := s.waiting(p.Cat, bt, events)
 		rows = append(rows, batchRow{ID: bt.ID, Product: s.productName(p.Cat, pr), Lot: bt.Lot, Cooperative: bt.CooperativeID,
-			Quantity: quantityText(p.Cat, bt.Quantity.Value, bt.Quantity.Unit), Waiting: w, Events: len(events), Done: done, Recalled: recalled})
+			Quantity: api.QuantityText(p.Cat, bt.Quantity.Value, bt.Quantity.Unit), Waiting: w, Events: len(events), Done: done, Recalled: recalled})
 	}
 	next := ""
 	if page.Next != "" {
@@ -121,7 +122,7 @@ type historyRow struct {
 	Recall                                               bool
 }
 
-func (s *Server) appBatch(c echo.Context) error {
+func (s *Workspace) appBatch(c echo.Context) error {
 	bt, pr, err := s.appLoadBatch(c)
 	if err != nil {
 		return err
@@ -129,11 +130,10 @@ func (s *Server) appBatch(c echo.Context) error {
 	p := s.appPage(c, "", "batches")
 	cat := p.Cat
 	p.Title = s.productName(cat, pr) + " · " + bt.Lot
-	ch, err := s.cachedHistory(bt)
+	h, err := s.api.VerifiedHistory(bt)
 	if err != nil {
 		return err
 	}
-	h := ch.h
 	events, err := s.db.History(bt.ID)
 	if err != nil {
 		return err
@@ -141,13 +141,13 @@ func (s *Server) appBatch(c echo.Context) error {
 	w, done, recalled := s.waiting(cat, bt, events)
 	var rows []historyRow
 	for _, ev := range h.Events {
-		r := historyRow{Step: stepName(cat, ev.BizStep), Date: ev.EventTime, Note: ev.Note,
+		r := historyRow{Step: api.StepName(cat, ev.BizStep), Date: ev.EventTime, Note: ev.Note,
 			Received: ev.ReceivedAt.In(s.cfg.Location).Format("02/01/2006 15:04"), Recall: ev.Disposition == "recalled"}
 		if t, err := time.Parse(time.RFC3339Nano, ev.EventTime); err == nil {
 			r.Date = t.Format("02/01/2006 15:04")
 		}
 		if ev.Quantity != nil {
-			r.Quantity = quantityText(cat, ev.Quantity.Value, ev.Quantity.Unit)
+			r.Quantity = api.QuantityText(cat, ev.Quantity.Value, ev.Quantity.Unit)
 		}
 		keys := make([]string, 0, len(ev.Data))
 		for k := range ev.Data {
@@ -172,7 +172,7 @@ func (s *Server) appBatch(c echo.Context) error {
 		}
 		for _, a := range ev.Attachments {
 			if strings.HasPrefix(a.MediaType, "image/") {
-				r.Photos = append(r.Photos, attachmentPath+a.SHA256+"?w=320")
+				r.Photos = append(r.Photos, api.AttachmentPath+a.SHA256+"?w=320")
 			}
 		}
 		rows = append(rows, r)
@@ -180,13 +180,13 @@ func (s *Server) appBatch(c echo.Context) error {
 	slices.Reverse(rows)
 	data := map[string]any{
 		"ID": bt.ID, "Lot": bt.Lot, "Product": s.productName(cat, pr), "Cooperative": h.Cooperative.Name,
-		"Quantity": quantityText(cat, bt.Quantity.Value, bt.Quantity.Unit), "Harvest": ddmmyyyy(bt.HarvestDate),
+		"Quantity": api.QuantityText(cat, bt.Quantity.Value, bt.Quantity.Unit), "Harvest": api.DateText(bt.HarvestDate),
 		"Waiting": w, "Done": done, "Recalled": recalled || h.Recall != nil, "Verified": h.Verified,
 		"PublicURL": h.Batch.Path, "History": rows, "Template": bt.Template,
-		"Unsigned": unsignedNames(cat, h.Unsigned),
+		"Unsigned": api.UnsignedNames(cat, h.Unsigned),
 	}
 	if u := appUser(c); u.Role == store.RoleInspector || u.Role == store.RoleAdmin {
-		_, findings, err := s.findingsFor(c, "", bt.ID)
+		_, findings, err := s.api.FindingsFor(c, "", bt.ID)
 		if err != nil {
 			return err
 		}
@@ -200,7 +200,7 @@ func (s *Server) appBatch(c echo.Context) error {
 
 // New batch from a crop template.
 
-func (s *Server) newBatchData(c echo.Context, cat *catalog) (map[string]any, error) {
+func (s *Workspace) newBatchData(c echo.Context, cat *api.Catalog) (map[string]any, error) {
 	u := appUser(c)
 	products, err := s.db.Products(u.CooperativeID)
 	if err != nil {
@@ -217,7 +217,7 @@ func (s *Server) newBatchData(c echo.Context, cat *catalog) (map[string]any, err
 	return map[string]any{"Products": prods, "Templates": tpls}, nil
 }
 
-func (s *Server) appNewBatchPage(c echo.Context) error {
+func (s *Workspace) appNewBatchPage(c echo.Context) error {
 	p := s.appPage(c, "", "new")
 	p.Title = p.Cat.Messages["app_new_title"]
 	d, err := s.newBatchData(c, p.Cat)
@@ -227,7 +227,7 @@ func (s *Server) appNewBatchPage(c echo.Context) error {
 	p.Data = d
 	p.Form.Values["template"] = "rice"
 	p.Form.Values["unit"] = "KGM"
-	p.Form.Values["harvest_date"] = s.now().In(s.cfg.Location).Format(time.DateOnly)
+	p.Form.Values["harvest_date"] = s.api.Now().In(s.cfg.Location).Format(time.DateOnly)
 	return s.appRender(c, http.StatusOK, "app_new", p)
 }
 
@@ -241,17 +241,17 @@ func decimalText(v string) string {
 	return strings.ReplaceAll(v, ",", "")
 }
 
-func (s *Server) appNewBatch(c echo.Context) error {
+func (s *Workspace) appNewBatch(c echo.Context) error {
 	p := s.appPage(c, "", "new")
 	p.Title = p.Cat.Messages["app_new_title"]
 	for _, k := range []string{"template", "product", "lot", "quantity", "unit", "harvest_date", "plot", "lat", "lon"} {
 		p.Form.Values[k] = strings.TrimSpace(c.FormValue(k))
 	}
 	f := p.Form.Values
-	r := FromTemplateRequest{Template: f["template"], CreateBatchRequest: CreateBatchRequest{ProductID: f["product"], Lot: f["lot"],
-		Quantity: Quantity{Value: trace.Decimal(decimalText(f["quantity"])), Unit: f["unit"]}, HarvestDate: f["harvest_date"]}}
+	r := api.FromTemplateRequest{Template: f["template"], CreateBatchRequest: api.CreateBatchRequest{ProductID: f["product"], Lot: f["lot"],
+		Quantity: api.Quantity{Value: trace.Decimal(decimalText(f["quantity"])), Unit: f["unit"]}, HarvestDate: f["harvest_date"]}}
 	if f["plot"] != "" || f["lat"] != "" || f["lon"] != "" {
-		r.Plot = &Plot{Name: f["plot"]}
+		r.Plot = &api.Plot{Name: f["plot"]}
 		for k, dst := range map[string]*float64{"lat": &r.Plot.Lat, "lon": &r.Plot.Lon} {
 			v, err := strconv.ParseFloat(decimalText(f[k]), 64)
 			if err != nil {
@@ -266,7 +266,7 @@ func (s *Server) appNewBatch(c echo.Context) error {
 	var bt *trace.Batch
 	var err error
 	if !p.Form.HasErrors() {
-		bt, _, _, err = s.createFromTemplateFor(c, &r)
+		bt, _, _, err = s.api.CreateFromTemplateFor(c, &r)
 	}
 	if err != nil && !p.Form.fieldErrors(p.Cat, err, batchField) {
 		if errors.Is(err, trace.ErrConflict) {
@@ -312,9 +312,9 @@ type stepField struct {
 	Required               bool
 }
 
-func (s *Server) stepPage(c echo.Context, p *appPage, bt *trace.Batch, pr *trace.Product, stepKey string, fill bool) (*appPage, error) {
+func (s *Workspace) stepPage(c echo.Context, p *appPage, bt *trace.Batch, pr *trace.Product, stepKey string, fill bool) (*appPage, error) {
 	cat := p.Cat
-	ns, tpl, err := s.nextStepOf(bt)
+	ns, tpl, err := s.api.NextStepOf(bt)
 	if err != nil {
 		return nil, err
 	}
@@ -378,7 +378,7 @@ func (s *Server) stepPage(c echo.Context, p *appPage, bt *trace.Batch, pr *trace
 	return p, nil
 }
 
-func (s *Server) appStepPage(c echo.Context) error {
+func (s *Workspace) appStepPage(c echo.Context) error {
 	bt, pr, err := s.appLoadBatch(c)
 	if err != nil {
 		return err
@@ -390,7 +390,7 @@ func (s *Server) appStepPage(c echo.Context) error {
 	return s.appRender(c, http.StatusOK, "app_step", p)
 }
 
-func (s *Server) appStep(c echo.Context) error {
+func (s *Workspace) appStep(c echo.Context) error {
 	bt, pr, err := s.appLoadBatch(c)
 	if err != nil {
 		return err
@@ -398,9 +398,9 @@ func (s *Server) appStep(c echo.Context) error {
 	p := s.appPage(c, "", "batches")
 	form, err := c.FormParams()
 	if err != nil {
-		return badRequest(err)
+		return api.BadRequest(err)
 	}
-	r := StepRequest{Step: form.Get("step"), Values: map[string]string{}, Note: strings.TrimSpace(form.Get("note")),
+	r := api.StepRequest{Step: form.Get("step"), Values: map[string]string{}, Note: strings.TrimSpace(form.Get("note")),
 		DeviceTime: form.Get("device_time")}
 	for k, vs := range form {
 		if len(vs) > 0 {
@@ -412,42 +412,42 @@ func (s *Server) appStep(c echo.Context) error {
 	}
 	delete(p.Form.Values, "csrf")
 	if q := strings.TrimSpace(form.Get("quantity")); q != "" {
-		r.Quantity = &Quantity{Value: trace.Decimal(decimalText(q)), Unit: bt.Quantity.Unit}
+		r.Quantity = &api.Quantity{Value: trace.Decimal(decimalText(q)), Unit: bt.Quantity.Unit}
 	}
 	if r.DeviceTime != "" {
 		// Kept on the device while offline: the step happened when it
 		// was recorded there, not when it arrived.
 		if t, err := time.Parse(time.RFC3339, r.DeviceTime); err == nil {
 			r.DeviceTime = t.UTC().Format(time.RFC3339)
-			if t.Before(s.now()) {
+			if t.Before(s.api.Now()) {
 				r.EventTime = t.In(s.cfg.Location).Format(time.RFC3339)
 			}
 		}
 	}
 	if fh, err := c.FormFile("photo"); err == nil && fh.Size > 0 {
-		if fh.Size > s.attachmentLimit() {
-			return tooLarge(s.attachmentLimit())
+		if fh.Size > s.api.AttachmentLimit() {
+			return api.TooLarge(s.api.AttachmentLimit())
 		}
 		f, err := fh.Open()
 		if err != nil {
 			return err
 		}
-		data, err := readLimited(f, s.attachmentLimit(), fh.Size)
+		data, err := api.ReadLimited(f, s.api.AttachmentLimit(), fh.Size)
 		f.Close()
 		if err != nil {
 			return err
 		}
-		info, _, err := s.storeAttachment(c, "photo", fh.Header.Get(echo.HeaderContentType), data)
+		info, _, err := s.api.StoreAttachment(c, "photo", fh.Header.Get(echo.HeaderContentType), data)
 		if err != nil {
 			if !p.Form.fieldErrors(p.Cat, err, func(string) string { return "photo" }) {
 				return err
 			}
 		} else {
-			r.Attachments = append(r.Attachments, Attachment{SHA256: info.SHA256.String(), MediaType: info.MediaType, Name: fh.Filename})
+			r.Attachments = append(r.Attachments, api.Attachment{SHA256: info.SHA256.String(), MediaType: info.MediaType, Name: fh.Filename})
 		}
 	}
 	if !p.Form.HasErrors() {
-		_, _, _, err = s.recordStepFor(c, bt.ID, &r, form.Get("idem"))
+		_, _, _, err = s.api.RecordStepFor(c, bt.ID, &r, form.Get("idem"))
 		if err == nil {
 			if c.Request().Header.Get("X-Queued") != "" {
 				return c.JSON(http.StatusCreated, map[string]string{"batch": bt.ID})
@@ -481,21 +481,21 @@ func stepFormField(f string) string {
 // Labels.
 
 // appLabelFile serves the label file or preview of a batch the person may see.
-func (s *Server) appLabelFile(c echo.Context) error {
+func (s *Workspace) appLabelFile(c echo.Context) error {
 	if _, _, err := s.appLoadBatch(c); err != nil {
 		return err
 	}
-	return s.labels(c)
+	return s.api.Labels(c)
 }
 
-func (s *Server) appLabelsPage(c echo.Context) error {
+func (s *Workspace) appLabelsPage(c echo.Context) error {
 	bt, pr, err := s.appLoadBatch(c)
 	if err != nil {
 		return err
 	}
 	p := s.appPage(c, "", "batches")
 	p.Title = p.Cat.Messages["app_labels_title"] + " · " + bt.Lot
-	content, _, err := s.LabelContent(bt)
+	content, _, err := s.api.LabelContent(bt)
 	if err != nil {
 		return err
 	}
@@ -512,13 +512,13 @@ func (s *Server) appLabelsPage(c echo.Context) error {
 		harvest = content.Harvest.Format("02/01/2006")
 	}
 	p.Data = map[string]any{"ID": bt.ID, "Lot": bt.Lot, "Product": s.productName(p.Cat, pr), "Cooperative": content.Cooperative,
-		"Harvest": harvest, "URI": content.URI, "Sheets": sheets, "Rolls": rolls, "MaxPDF": MaxPDFLabels}
+		"Harvest": harvest, "URI": content.URI, "Sheets": sheets, "Rolls": rolls, "MaxPDF": api.MaxPDFLabels}
 	return s.appRender(c, http.StatusOK, "app_labels", p)
 }
 
 // Split and merge.
 
-func (s *Server) transformPage(c echo.Context, p *appPage, bt *trace.Batch, pr *trace.Product) error {
+func (s *Workspace) transformPage(c echo.Context, p *appPage, bt *trace.Batch, pr *trace.Product) error {
 	p.Title = p.Cat.Messages["app_transform_title"] + " · " + bt.Lot
 	page, err := s.db.Batches(bt.CooperativeID, "", 200)
 	if err != nil {
@@ -537,14 +537,14 @@ func (s *Server) transformPage(c echo.Context, p *appPage, bt *trace.Batch, pr *
 		if err != nil {
 			return err
 		}
-		others = append(others, cand{o.ID, o.Lot, s.productName(p.Cat, op), quantityText(p.Cat, o.Quantity.Value, o.Quantity.Unit)})
+		others = append(others, cand{o.ID, o.Lot, s.productName(p.Cat, op), api.QuantityText(p.Cat, o.Quantity.Value, o.Quantity.Unit)})
 	}
 	p.Data = map[string]any{"ID": bt.ID, "Lot": bt.Lot, "Product": s.productName(p.Cat, pr), "Unit": bt.Quantity.Unit,
-		"Quantity": quantityText(p.Cat, bt.Quantity.Value, bt.Quantity.Unit), "Others": others, "Rows": []int{0, 1, 2}}
+		"Quantity": api.QuantityText(p.Cat, bt.Quantity.Value, bt.Quantity.Unit), "Others": others, "Rows": []int{0, 1, 2}}
 	return nil
 }
 
-func (s *Server) appTransformPage(c echo.Context) error {
+func (s *Workspace) appTransformPage(c echo.Context) error {
 	bt, pr, err := s.appLoadBatch(c)
 	if err != nil {
 		return err
@@ -560,7 +560,7 @@ func (s *Server) appTransformPage(c echo.Context) error {
 // lotLeft is what a lot has left after what earlier transformations took
 // from it, in its own unit; its declared quantity when that cannot be
 // told.
-func (s *Server) lotLeft(bt *trace.Batch) trace.Decimal {
+func (s *Workspace) lotLeft(bt *trace.Batch) trace.Decimal {
 	lb, err := s.db.LotBalance(bt.ID)
 	if err != nil {
 		return bt.Quantity.Value
@@ -584,14 +584,14 @@ func (s *Server) lotLeft(bt *trace.Batch) trace.Decimal {
 // lots, as the store names them, i.e. the outputs.
 var indexedField = regexp.MustCompile(`^(inputs|outputs|batches)\[(\d+)\]\.?(.*)$`)
 
-func (s *Server) appSplit(c echo.Context) error {
+func (s *Workspace) appSplit(c echo.Context) error {
 	bt, pr, err := s.appLoadBatch(c)
 	if err != nil {
 		return err
 	}
 	p := s.appPage(c, "", "batches")
 	form, _ := c.FormParams()
-	r := TransformationRequest{Kind: "split", Note: strings.TrimSpace(form.Get("note"))}
+	r := api.TransformationRequest{Kind: "split", Note: strings.TrimSpace(form.Get("note"))}
 	unit := bt.Quantity.Unit
 	var rows []int
 	total := trace.Decimal("0")
@@ -603,15 +603,15 @@ func (s *Server) appSplit(c echo.Context) error {
 			continue
 		}
 		rows = append(rows, i)
-		r.Outputs = append(r.Outputs, TransformOutput{Lot: lot, Quantity: Quantity{Value: trace.Decimal(decimalText(qty)), Unit: unit}})
+		r.Outputs = append(r.Outputs, api.TransformOutput{Lot: lot, Quantity: api.Quantity{Value: trace.Decimal(decimalText(qty)), Unit: unit}})
 	}
 	inQty := strings.TrimSpace(form.Get("in_qty_self"))
 	p.Form.Values["in_qty_self"] = inQty
 	p.Form.Values["loss"] = strings.TrimSpace(form.Get("loss"))
 	p.Form.Values["note"] = r.Note
-	r.Inputs = []TransformInput{{Batch: bt.ID, Quantity: Quantity{Value: trace.Decimal(decimalText(inQty)), Unit: unit}}}
+	r.Inputs = []api.TransformInput{{Batch: bt.ID, Quantity: api.Quantity{Value: trace.Decimal(decimalText(inQty)), Unit: unit}}}
 	if l := p.Form.Values["loss"]; l != "" {
-		r.Loss = &Quantity{Value: trace.Decimal(decimalText(l)), Unit: unit}
+		r.Loss = &api.Quantity{Value: trace.Decimal(decimalText(l)), Unit: unit}
 	}
 	mapField := func(f string) string {
 		m := indexedField.FindStringSubmatch(f)
@@ -639,8 +639,8 @@ func (s *Server) appSplit(c echo.Context) error {
 	return s.appTransformDone(c, p, bt, pr, &r, mapField)
 }
 
-func (s *Server) appTransformDone(c echo.Context, p *appPage, bt *trace.Batch, pr *trace.Product, r *TransformationRequest, mapField func(string) string) error {
-	res, err := s.transformFor(c, r)
+func (s *Workspace) appTransformDone(c echo.Context, p *appPage, bt *trace.Batch, pr *trace.Product, r *api.TransformationRequest, mapField func(string) string) error {
+	res, err := s.api.TransformFor(c, r)
 	if err == nil {
 		return c.Redirect(http.StatusSeeOther, "/app/batches/"+res.Outputs[0].ID+"?ok=transformed")
 	}
@@ -658,7 +658,7 @@ func (s *Server) appTransformDone(c echo.Context, p *appPage, bt *trace.Batch, p
 	return s.appRender(c, http.StatusUnprocessableEntity, "app_transform", p)
 }
 
-func (s *Server) appMerge(c echo.Context) error {
+func (s *Workspace) appMerge(c echo.Context) error {
 	bt, pr, err := s.appLoadBatch(c)
 	if err != nil {
 		return err
@@ -666,13 +666,13 @@ func (s *Server) appMerge(c echo.Context) error {
 	p := s.appPage(c, "", "batches")
 	form, _ := c.FormParams()
 	unit := bt.Quantity.Unit
-	r := TransformationRequest{Kind: "merge", Note: strings.TrimSpace(form.Get("note"))}
+	r := api.TransformationRequest{Kind: "merge", Note: strings.TrimSpace(form.Get("note"))}
 	var ids []string
 	self := strings.TrimSpace(form.Get("m_qty_self"))
 	p.Form.Values["m_qty_self"] = self
 	if self != "" {
 		ids = append(ids, "self")
-		r.Inputs = append(r.Inputs, TransformInput{Batch: bt.ID, Quantity: Quantity{Value: trace.Decimal(decimalText(self)), Unit: unit}})
+		r.Inputs = append(r.Inputs, api.TransformInput{Batch: bt.ID, Quantity: api.Quantity{Value: trace.Decimal(decimalText(self)), Unit: unit}})
 	}
 	for k, vs := range form {
 		id, ok := strings.CutPrefix(k, "m_qty_")
@@ -681,14 +681,14 @@ func (s *Server) appMerge(c echo.Context) error {
 		}
 		p.Form.Values[k] = strings.TrimSpace(vs[0])
 		ids = append(ids, id)
-		r.Inputs = append(r.Inputs, TransformInput{Batch: id, Quantity: Quantity{Value: trace.Decimal(decimalText(vs[0])), Unit: unit}})
+		r.Inputs = append(r.Inputs, api.TransformInput{Batch: id, Quantity: api.Quantity{Value: trace.Decimal(decimalText(vs[0])), Unit: unit}})
 	}
 	lot, qty := strings.TrimSpace(form.Get("m_lot")), strings.TrimSpace(form.Get("m_out_qty"))
 	p.Form.Values["m_lot"], p.Form.Values["m_out_qty"] = lot, qty
-	r.Outputs = []TransformOutput{{Lot: lot, Quantity: Quantity{Value: trace.Decimal(decimalText(qty)), Unit: unit}}}
+	r.Outputs = []api.TransformOutput{{Lot: lot, Quantity: api.Quantity{Value: trace.Decimal(decimalText(qty)), Unit: unit}}}
 	if l := strings.TrimSpace(form.Get("m_loss")); l != "" {
 		p.Form.Values["m_loss"] = l
-		r.Loss = &Quantity{Value: trace.Decimal(decimalText(l)), Unit: unit}
+		r.Loss = &api.Quantity{Value: trace.Decimal(decimalText(l)), Unit: unit}
 	}
 	mapField := func(f string) string {
 		if f == "inputs" {
@@ -718,7 +718,7 @@ func (s *Server) appMerge(c echo.Context) error {
 
 // Recall.
 
-func (s *Server) appRecallPage(c echo.Context) error {
+func (s *Workspace) appRecallPage(c echo.Context) error {
 	bt, pr, err := s.appLoadBatch(c)
 	if err != nil {
 		return err
@@ -729,7 +729,7 @@ func (s *Server) appRecallPage(c echo.Context) error {
 	return s.appRender(c, http.StatusOK, "app_recall", p)
 }
 
-func (s *Server) appRecall(c echo.Context) error {
+func (s *Workspace) appRecall(c echo.Context) error {
 	bt, pr, err := s.appLoadBatch(c)
 	if err != nil {
 		return err
@@ -737,7 +737,7 @@ func (s *Server) appRecall(c echo.Context) error {
 	p := s.appPage(c, "", "batches")
 	reason := strings.TrimSpace(c.FormValue("reason"))
 	p.Form.Values["reason"] = reason
-	_, _, err = s.recallFor(c, bt.ID, &RecallRequest{Reason: reason})
+	_, _, err = s.api.RecallFor(c, bt.ID, &api.RecallRequest{Reason: reason})
 	if err == nil {
 		return c.Redirect(http.StatusSeeOther, "/app/batches/"+bt.ID+"?ok=recalled")
 	}
@@ -762,7 +762,7 @@ type findingRow struct {
 	Evidence                             []string
 }
 
-func findingRows(cat *catalog, fs []trace.Finding) []findingRow {
+func findingRows(cat *api.Catalog, fs []trace.Finding) []findingRow {
 	var out []findingRow
 	for _, f := range fs {
 		r := findingRow{Kind: f.Kind, Severity: f.Severity, Cooperative: f.Cooperative, Message: f.Message, Batches: f.Batches}
@@ -782,11 +782,11 @@ func findingRows(cat *catalog, fs []trace.Finding) []findingRow {
 	return out
 }
 
-func (s *Server) appFindings(c echo.Context) error {
+func (s *Workspace) appFindings(c echo.Context) error {
 	p := s.appPage(c, "", "findings")
 	p.Title = p.Cat.Messages["app_findings_title"]
 	coop := c.QueryParam("cooperative")
-	n, fs, err := s.findingsFor(c, coop, "")
+	n, fs, err := s.api.FindingsFor(c, coop, "")
 	if err != nil {
 		return err
 	}
@@ -808,13 +808,13 @@ func (s *Server) appFindings(c echo.Context) error {
 	return s.appRender(c, http.StatusOK, "app_findings", p)
 }
 
-func (s *Server) appInspect(c echo.Context) error {
+func (s *Workspace) appInspect(c echo.Context) error {
 	bt, _, err := s.appLoadBatch(c)
 	if err != nil {
 		return err
 	}
-	r := InspectionRequest{BizStep: c.FormValue("biz_step"), Disposition: c.FormValue("disposition"), Note: strings.TrimSpace(c.FormValue("note"))}
-	if _, err := s.inspectionFor(c, bt.ID, &r); err != nil {
+	r := api.InspectionRequest{BizStep: c.FormValue("biz_step"), Disposition: c.FormValue("disposition"), Note: strings.TrimSpace(c.FormValue("note"))}
+	if _, err := s.api.InspectionFor(c, bt.ID, &r); err != nil {
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, "/app/batches/"+bt.ID+"?ok=inspected")

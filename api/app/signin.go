@@ -1,4 +1,4 @@
-package api
+package app
 
 import (
 	"container/list"
@@ -7,9 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"net"
 	"net/http"
-	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -177,8 +175,8 @@ func deviceCookieName(username string) string {
 	return deviceCookiePrefix + hex.EncodeToString(h[:8])
 }
 
-func (s *Server) deviceMAC(username, id, expiry string) string {
-	m := hmac.New(sha256.New, s.app.deviceSecret)
+func (s *Workspace) deviceMAC(username, id, expiry string) string {
+	m := hmac.New(sha256.New, s.deviceSecret)
 	m.Write([]byte("truyxuat device v1\n" + username + "\n" + id + "\n" + expiry))
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
@@ -186,7 +184,7 @@ func (s *Server) deviceMAC(username, id, expiry string) string {
 // knownDevice returns the id of the browser's device cookie for username,
 // or "" when it has none that this server signed and that has not
 // expired.
-func (s *Server) knownDevice(c echo.Context, username string, now time.Time) string {
+func (s *Workspace) knownDevice(c echo.Context, username string, now time.Time) string {
 	ck, err := c.Cookie(deviceCookieName(username))
 	if err != nil {
 		return ""
@@ -207,7 +205,7 @@ func (s *Server) knownDevice(c echo.Context, username string, now time.Time) str
 }
 
 // rememberDevice gives the browser a fresh device cookie for username.
-func (s *Server) rememberDevice(c echo.Context, username string, now time.Time) {
+func (s *Workspace) rememberDevice(c echo.Context, username string, now time.Time) {
 	b := make([]byte, 12)
 	rand.Read(b)
 	id := base64.RawURLEncoding.EncodeToString(b)
@@ -215,23 +213,4 @@ func (s *Server) rememberDevice(c echo.Context, username string, now time.Time) 
 	c.SetCookie(&http.Cookie{Name: deviceCookieName(username), Value: id + "." + expiry + "." + s.deviceMAC(username, id, expiry),
 		Path: "/app/login", HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: s.secureCookies(c),
 		MaxAge: int(deviceCookieMaxAge / time.Second)})
-}
-
-// clientIPExtractor reads a request's client address: the connection's
-// own, or, when a trusted-proxy header is configured and the request
-// comes from one of the trusted proxies, the address the proxies name.
-func clientIPExtractor(header string, proxies []netip.Prefix) (echo.IPExtractor, bool) {
-	trust := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
-	for _, p := range proxies {
-		trust = append(trust, echo.TrustIPRange(&net.IPNet{IP: p.Masked().Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}))
-	}
-	switch http.CanonicalHeaderKey(header) {
-	case "":
-		return echo.ExtractIPDirect(), true
-	case echo.HeaderXForwardedFor:
-		return echo.ExtractIPFromXFFHeader(trust...), true
-	case http.CanonicalHeaderKey(echo.HeaderXRealIP):
-		return echo.ExtractIPFromRealIPHeader(trust...), true
-	}
-	return echo.ExtractIPDirect(), false
 }
