@@ -14,8 +14,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/truyxuat/truyxuat/label"
 	"github.com/truyxuat/truyxuat/api"
+	"github.com/truyxuat/truyxuat/label"
 	"github.com/truyxuat/truyxuat/store"
 	"github.com/truyxuat/truyxuat/trace"
 )
