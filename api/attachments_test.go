@@ -521,7 +521,7 @@ func TestEventAttachments(t *testing.T) {
 	if !strings.Contains(page, wantImg) {
 		t.Errorf("page has no %s", wantImg)
 	}
-	if strings.Contains(page, sha(scan)) {
+	if strings.Contains(page, `<img data-sha256="`+sha(scan)) {
 		t.Error("page shows the PDF as a photo")
 	}
 	// What the page asks for is there.

@@ -352,39 +352,60 @@ func (s *Server) resolveShortLink(c echo.Context) error {
 	return s.serveHistory(c, bt)
 }
 
-// history reads a batch's whole history and checks it, signatures included.
-func (s *Server) history(bt *trace.Batch) (*History, error) {
+// history reads a batch's history and checks it, signatures included,
+// with the lot's, product's and cooperative's signed records. With the
+// cached entry of an earlier state (prev), events it already verified are
+// taken from it and only the new ones are read and verified. It returns
+// the history and its verified events.
+func (s *Server) history(batchID string, prev *cachedHistory) (*History, []*store.StoredEvent, error) {
+	bt, err := s.db.Batch(batchID)
+	if err != nil {
+		return nil, nil, err
+	}
 	p, err := s.db.Product(bt.ProductID)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	coop, err := s.db.Cooperative(bt.CooperativeID)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	events, err := s.db.History(bt.ID)
+	keys, inspectors, err := s.chainKeys(coop)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	var events []*store.StoredEvent
+	start := 0
+	if prev != nil && len(prev.events) > 0 {
+		// Keys are only ever added, so what verified then verifies now.
+		known := prev.events
+		more, err := s.db.HistoryFrom(batchID, uint64(len(known)), known[len(known)-1].Hash)
+		if err == nil {
+			events, start = append(known[:len(known):len(known)], more...), len(known)
+		}
+	}
+	if events == nil {
+		if events, err = s.db.History(batchID); err != nil {
+			return nil, nil, err
+		}
+	}
+	signed := make([]*trace.SignedEvent, len(events))
+	for i, st := range events {
+		signed[i] = st.SignedEvent
+	}
+	if err := trace.VerifyHistoryFrom(batchID, signed, start, func(string) [][]byte { return keys }); err != nil {
+		return nil, nil, err
 	}
 	h := &History{Product: toProduct(p), Cooperative: toCooperative(coop), Events: make([]Event, 0, len(events))}
-	signed := make([]*trace.SignedEvent, len(events))
 	var head trace.Hash
-	for i, st := range events {
+	for _, st := range events {
 		h.Events = append(h.Events, toEvent(st))
-		signed[i] = st.SignedEvent
 		head = st.Hash
 	}
 	h.Batch = s.toBatch(bt, p, uint64(len(events)), head)
-	keys, inspectors, err := s.chainKeys(coop)
-	if err != nil {
-		return nil, err
-	}
-	if err := trace.VerifyHistory(bt.ID, signed, func(string) [][]byte { return keys }); err != nil {
-		return nil, err
-	}
 	pr, cr, err := s.signedRecords(p.ID, coop.ID)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var records []*store.StoredRecord
 	if pr != nil {
@@ -396,17 +417,17 @@ func (s *Server) history(bt *trace.Batch) (*History, error) {
 		records = append(records, cr)
 	}
 	if h.Unsigned, err = checkSigned(h, signed, coop.PublicKeys); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	h.Inspectors = signersOf(coop, inspectors, events)
 	h.Verified = true
 	if err := s.addLogProofs(h, events, records); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if h.Recall, err = s.recallOf(bt.ID); err != nil {
-		return nil, err
+	if h.Recall, err = s.recallOf(batchID); err != nil {
+		return nil, nil, err
 	}
-	return h, nil
+	return h, events, nil
 }
 
 // serveHistory answers a resolver path in the representation the client
@@ -432,8 +453,7 @@ func (s *Server) serveHistory(c echo.Context, bt *trace.Batch) error {
 	case repLinkset:
 		return s.linkset(c, e.h)
 	}
-	c.Response().Header().Set("Vary", "Accept, Accept-Language")
-	c.Response().Header().Set(echo.HeaderCacheControl, "no-cache")
+	c.Response().Header().Set("Vary", "Accept, Accept-Encoding")
 	return blob(c, echo.MIMEApplicationJSON, e.json)
 }
 

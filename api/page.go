@@ -219,6 +219,8 @@ type alternate struct{ Lang, Name, Href string }
 
 // PageData is what every page template gets.
 type PageData struct {
+	// Preload is a module script the page runs, announced in its head.
+	Preload string
 	Lang       string
 	Cat        *Catalog
 	State      string
@@ -276,8 +278,9 @@ type batchPage struct {
 	// Signed says, per shown fact (product, cooperative, province, ocop,
 	// harvest_date, lot, quantity, plot, certifications), whether a
 	// signature covers it; Unsigned names those it does not, in words.
-	Signed   map[string]bool
-	Unsigned string
+	Signed      map[string]bool
+	Unsigned    string
+	HistoryJSON template.JS
 }
 
 // shownFacts maps the facts a page shows to the history fields they come
@@ -352,7 +355,7 @@ func (s *Server) render(c echo.Context, status int, name string, data any) error
 
 // batchPageBytes renders the consumer page of a batch's history in a
 // language, for the request's path and query.
-func (s *Server) batchPageBytes(c echo.Context, h *History, cat *Catalog, serverErr error) ([]byte, error) {
+func (s *Server) batchPageBytes(c echo.Context, h *History, historyJSON []byte, cat *Catalog, serverErr error) ([]byte, error) {
 	product := h.Product.NameVI
 	if cat.Lang != "vi" && h.Product.NameEN != "" {
 		product = h.Product.NameEN
@@ -372,7 +375,12 @@ func (s *Server) batchPageBytes(c echo.Context, h *History, cat *Catalog, server
 		Origin:         s.cfg.Log.Origin,
 		ServerVerified: serverErr == nil && h.Verified,
 		Signed:         map[string]bool{},
+		// The signed history travels inside the page, so the shopper's
+		// phone checks it without another round trip. json.Marshal writes
+		// '<', '>' and '&' as \u escapes, so it cannot close the element.
+		HistoryJSON: template.JS(historyJSON),
 	}
+	d.Preload = "/static/js/verify.js?v=" + d.Version
 	unsigned := map[string]bool{}
 	for _, f := range h.Unsigned {
 		unsigned[f] = true
@@ -477,7 +485,7 @@ func (s *Server) batchPageBytes(c echo.Context, h *History, cat *Catalog, server
 func PageHeaders(c echo.Context) {
 	h := c.Response().Header()
 	h.Set("Content-Security-Policy", pageCSP)
-	h.Add("Vary", "Accept, Accept-Language, Cookie")
+	h.Set("Vary", "Accept, Accept-Encoding, Accept-Language, Cookie")
 	h.Set(echo.HeaderCacheControl, "no-cache")
 }
 

@@ -176,6 +176,8 @@ func (s *Server) routes() {
 			ExposeHeaders: []string{echo.HeaderLocation, echo.HeaderXRequestID, "Link"},
 		}),
 		middleware.GzipWithConfig(middleware.GzipConfig{
+			// A short answer (a 201 of one event) is not worth compressing.
+			MinLength: minCompress,
 			Skipper: func(c echo.Context) bool {
 				return c.Path() == "/metrics" || isBackup(c) || isAttachmentDownload(c) || servesHistory(c) || c.Path() == "/api/v1/batches/:id/labels" || s.any(s.noCompress, c)
 			},
@@ -184,8 +186,13 @@ func (s *Server) routes() {
 			Limit: fmt.Sprintf("%dB", s.cfg.BodyLimit), Skipper: func(c echo.Context) bool { return isAttachmentUpload(c) || s.any(s.ownBodyLimit, c) },
 		}),
 		middleware.ContextTimeoutWithConfig(middleware.ContextTimeoutConfig{Timeout: s.cfg.RequestTimeout,
-			// A backup takes as long as its size needs (see backup).
-			Skipper: isBackup}),
+			// A backup takes as long as its size needs (see backup); a read
+			// is bounded by the HTTP server's own timeouts, without a timer
+			// of its own.
+			Skipper: func(c echo.Context) bool {
+				m := c.Request().Method
+				return isBackup(c) || m == http.MethodGet || m == http.MethodHead
+			}}),
 	)
 
 	e.GET("/healthz", s.healthz)
@@ -265,25 +272,40 @@ func RequestID(c echo.Context) string {
 	return c.Response().Header().Get(echo.HeaderXRequestID)
 }
 
-// requestLogger writes one structured line per request.
+// requestLogger writes one structured line per request that changes
+// something or fails; successful reads (a scan, a tile, an asset: most of
+// the traffic, which /metrics counts) are logged only at debug level, and
+// cost nothing when that level is off. It answers the request's error
+// itself (c.Error), so that the status it logs is the one sent.
 func (s *Server) requestLogger() echo.MiddlewareFunc {
-	return middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
-		LogStatus: true, LogURIPath: true, LogMethod: true, LogLatency: true, LogRequestID: true,
-		LogRemoteIP: true, LogResponseSize: true,
-		HandleError: true,
-		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
-			level := slog.LevelInfo
-			if v.Status >= 500 {
-				level = slog.LevelError
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			start := time.Now()
+			if err := next(c); err != nil {
+				c.Error(err)
 			}
-			s.log.LogAttrs(context.Background(), level, "request",
-				slog.String("method", v.Method), slog.String("path", v.URIPath),
-				slog.Int("status", v.Status), slog.Duration("latency", v.Latency),
-				slog.String("request_id", v.RequestID), slog.String("remote_ip", v.RemoteIP),
-				slog.Int64("bytes", v.ResponseSize))
+			req, res := c.Request(), c.Response()
+			level := slog.LevelInfo
+			switch {
+			case res.Status >= 500:
+				level = slog.LevelError
+			case res.Status >= 400:
+				level = slog.LevelWarn
+			case req.Method == http.MethodGet || req.Method == http.MethodHead:
+				level = slog.LevelDebug
+			}
+			ctx := req.Context()
+			if !s.log.Enabled(ctx, level) {
+				return nil
+			}
+			s.log.LogAttrs(ctx, level, "request",
+				slog.String("method", req.Method), slog.String("path", req.URL.Path),
+				slog.Int("status", res.Status), slog.Duration("latency", time.Since(start)),
+				slog.String("request_id", RequestID(c)), slog.String("remote_ip", c.RealIP()),
+				slog.Int64("bytes", res.Size))
 			return nil
-		},
-	})
+		}
+	}
 }
 
 // Shutdown stops the server's echo instance (used when it owns a listener).

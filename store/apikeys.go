@@ -96,9 +96,19 @@ func (db *DB) Authenticate(secret string) (*APIKey, error) {
 	if !strings.HasPrefix(secret, APIKeyPrefix) || len(secret) > 100 {
 		return nil, fmt.Errorf("not a truyxuat API key: %w", trace.ErrUnauthenticated)
 	}
+	h := hashSecret(secret)
+	// Live keys are remembered, by the hash of their secret: every write
+	// of the API authenticates, and a key changes only when it is revoked,
+	// which forgets it at once (RevokeAPIKey), before the revocation is
+	// acknowledged.
+	if k, ok := db.keyCache.Load(string(h)); ok {
+		c := *k.(*APIKey)
+		return &c, nil
+	}
+	epoch := db.keyEpoch.Load()
 	var k APIKey
 	err := db.bolt.View(func(tx *bolt.Tx) error {
-		v := tx.Bucket(bucketAPIKeys).Get(hashSecret(secret))
+		v := tx.Bucket(bucketAPIKeys).Get(h)
 		if v == nil {
 			return fmt.Errorf("unknown API key: %w", trace.ErrUnauthenticated)
 		}
@@ -110,6 +120,14 @@ func (db *DB) Authenticate(secret string) (*APIKey, error) {
 	if k.RevokedAt != nil {
 		return nil, fmt.Errorf("API key %s was revoked: %w", k.ID, trace.ErrUnauthenticated)
 	}
+	// Remembered only if no revocation happened since the read began, so a
+	// key read just before its revocation is never remembered after it.
+	db.keyMu.Lock()
+	if db.keyEpoch.Load() == epoch {
+		c := k
+		db.keyCache.Store(string(h), &c)
+	}
+	db.keyMu.Unlock()
 	return &k, nil
 }
 
@@ -184,7 +202,18 @@ func (db *DB) RevokeAPIKey(id string) (*APIKey, error) {
 		}
 		return putJSON(keys, string(h), &k)
 	})
+	if err == nil {
+		db.forgetKeys()
+	}
 	return &k, err
+}
+
+// forgetKeys empties the cache of live keys (after a revocation).
+func (db *DB) forgetKeys() {
+	db.keyMu.Lock()
+	db.keyEpoch.Add(1)
+	db.keyCache.Clear()
+	db.keyMu.Unlock()
 }
 
 // HasAdminKey reports whether any live admin key exists.

@@ -327,6 +327,7 @@ func (db *DB) committer(st *seqState) {
 		}
 		db.statsMu.Unlock()
 		if err == nil {
+			db.changed()
 			for _, f := range db.onCommit {
 				f(CommitInfo{Events: len(g.reqs)})
 			}

@@ -190,6 +190,60 @@ func (db *DB) History(batchID string) ([]*StoredEvent, error) {
 	return out, nil
 }
 
+// HistoryFrom returns the events of a batch from number from on, for a
+// reader that holds (and has checked) the events before it, ending in
+// prev: each new event's bytes, hash, number and link are checked as
+// History checks them, the first against prev, and the last against the
+// batch's recorded head. A grown chain then costs only its new events.
+func (db *DB) HistoryFrom(batchID string, from uint64, prev trace.Hash) ([]*StoredEvent, error) {
+	var out []*StoredEvent
+	var length uint64
+	var head trace.Hash
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketBatches).Get([]byte(batchID)) == nil {
+			return fmt.Errorf("batch %s: %w", batchID, trace.ErrNotFound)
+		}
+		length, head = readHead(tx, batchID)
+		prefix := append([]byte(batchID), 0)
+		c := tx.Bucket(bucketEvents).Cursor()
+		for k, v := c.Seek(eventKey(batchID, from)); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			st, err := decodeRecord(v)
+			if err != nil {
+				return fmt.Errorf("event record %x: %w", k, err)
+			}
+			fillLog(tx, st)
+			out = append(out, st)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: history of batch %s: %w", batchID, err)
+	}
+	for i, st := range out {
+		fail := func(r trace.VerifyReason, format string, args ...any) error {
+			return fmt.Errorf("store: history of batch %s: %w", batchID, &trace.VerifyError{Index: int(from) + i, Hash: st.Hash.String(), Reason: r, Detail: fmt.Sprintf(format, args...)})
+		}
+		e, err := trace.Decode(st.Body)
+		if err != nil {
+			return nil, fail(trace.ReasonMalformed, "%v", err)
+		}
+		if e.Batch != batchID || e.Seq != from+uint64(i) {
+			return nil, fail(trace.ReasonWrongOrder, "the event says it is number %d of batch %s", e.Seq, e.Batch)
+		}
+		if e.Prev != prev {
+			return nil, fail(trace.ReasonBrokenLink, "the event links to %s, but the event before it is %s", e.Prev, prev)
+		}
+		st.Event = e
+		prev = st.Hash
+	}
+	if end := from + uint64(len(out)); end != length || prev != head {
+		return nil, fmt.Errorf("store: history of batch %s: %w", batchID, &trace.VerifyError{
+			Index: int(end) - 1, Hash: prev.String(), Reason: trace.ReasonBrokenLink,
+			Detail: fmt.Sprintf("the batch's recorded head is event %d %s, but its chain ends at event %d", length, head, end)})
+	}
+	return out, nil
+}
+
 // EventByHash finds an event by its hash.
 func (db *DB) EventByHash(h trace.Hash) (*StoredEvent, error) {
 	var st *StoredEvent

@@ -251,6 +251,7 @@ func (db *DB) CheckpointLog(sign Checkpointer) (uint64, []byte, error) {
 	if err != nil {
 		return 0, nil, fmt.Errorf("store: checkpoint: %w", err)
 	}
+	db.changed()
 	return size, note, nil
 }
 
@@ -258,6 +259,7 @@ func (db *DB) CheckpointLog(sign Checkpointer) (uint64, []byte, error) {
 // same checkpoint text (for example with witness cosignatures added). The
 // newest such note is also kept in the published-checkpoint file.
 func (db *DB) UpdateCheckpoint(size uint64, note []byte) error {
+	defer db.changed()
 	return db.bolt.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketCheckpoints)
 		old := b.Get(u64(size))

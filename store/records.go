@@ -256,6 +256,11 @@ func recordDamaged(kind trace.RecordKind, id, format string, args ...any) error 
 // and makes sure its public key is registered on the cooperative (first,
 // before any keys the cooperative registered itself).
 func (db *DB) SignerFor(coopID string) (*trace.Signer, error) {
+	// Keys are only ever added to a cooperative: once the server's key is
+	// registered, it stays.
+	if s, ok := db.signers.Load(coopID); ok {
+		return s.(*trace.Signer), nil
+	}
 	signer, err := db.keys.Signer(coopID)
 	if err != nil {
 		return nil, err
@@ -269,6 +274,7 @@ func (db *DB) SignerFor(coopID string) (*trace.Signer, error) {
 			return nil, err
 		}
 	}
+	db.signers.Store(coopID, signer)
 	return signer, nil
 }
 

@@ -67,6 +67,13 @@ type DB struct {
 	log  *slog.Logger
 	keys *KeyDir
 
+	generation atomic.Uint64 // see Generation
+
+	keyCache sync.Map      // SHA-256 of a live API key's secret → *APIKey
+	keyMu    sync.Mutex    // orders caching a key against revocations
+	keyEpoch atomic.Uint64 // revocations so far
+	signers  sync.Map      // cooperative id → its *trace.Signer, once registered
+
 	reqs     chan *commitReq
 	stop     chan struct{}
 	stopped  chan struct{}

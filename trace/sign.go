@@ -171,9 +171,28 @@ func VerifyHistory(batchID string, events []*SignedEvent, keys KeySet) error {
 	return verify(batchID, events, keys, true)
 }
 
-func verify(batchID string, events []*SignedEvent, keys KeySet, signatures bool) error {
+// VerifyHistoryFrom is VerifyHistory for a history whose first start
+// events were verified before (a cached prefix): only events[start:] are
+// checked, the first of them against events[start-1]. A grown chain then
+// costs only its new events.
+func VerifyHistoryFrom(batchID string, events []*SignedEvent, start int, keys KeySet) error {
+	if start < 0 || start > len(events) {
+		return fmt.Errorf("verify: start %d outside a history of %d events", start, len(events))
+	}
 	var prev Hash
-	for i, se := range events {
+	if start > 0 {
+		prev = events[start-1].Hash
+	}
+	return verifyFrom(batchID, events, start, prev, keys, true)
+}
+
+func verify(batchID string, events []*SignedEvent, keys KeySet, signatures bool) error {
+	return verifyFrom(batchID, events, 0, Hash{}, keys, signatures)
+}
+
+func verifyFrom(batchID string, events []*SignedEvent, start int, prev Hash, keys KeySet, signatures bool) error {
+	for i := start; i < len(events); i++ {
+		se := events[i]
 		fail := func(r VerifyReason, format string, args ...any) error {
 			return &VerifyError{Index: i, Hash: se.Hash.String(), Reason: r, Detail: fmt.Sprintf(format, args...)}
 		}
