@@ -220,7 +220,7 @@ type alternate struct{ Lang, Name, Href string }
 // PageData is what every page template gets.
 type PageData struct {
 	// Preload is a module script the page runs, announced in its head.
-	Preload string
+	Preload    string
 	Lang       string
 	Cat        *Catalog
 	State      string
