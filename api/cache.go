@@ -186,7 +186,7 @@ func (s *Server) page(c echo.Context, e *cachedHistory, cat *Catalog) (encoded, 
 	if ok {
 		return p, nil
 	}
-	b, err := s.batchPageBytes(c, e.h, e.json.plain, cat, nil)
+	b, err := s.batchPageBytes(c, e.h, e.events, e.json.plain, cat, nil)
 	if err != nil {
 		return encoded{}, err
 	}

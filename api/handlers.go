@@ -427,7 +427,42 @@ func (s *Server) history(batchID string, prev *cachedHistory) (*History, []*stor
 	if h.Recall, err = s.recallOf(batchID); err != nil {
 		return nil, nil, err
 	}
+	rec := &trace.BatchRecord{Batch: bt, Product: p}
+	for _, st := range events {
+		rec.Events = append(rec.Events, trace.RecordedEvent{SignedEvent: st.SignedEvent, ReceivedAt: st.ReceivedAt})
+	}
+	h.findings = trace.CheckBatch(rec)
+	h.inputLots = s.inputLots(events)
 	return h, events, nil
+}
+
+// inputLots are the lots the transformations of a chain took from, in
+// the order they were first named.
+func (s *Server) inputLots(events []*store.StoredEvent) []inputLot {
+	var out []inputLot
+	seen := map[string]bool{}
+	for _, st := range events {
+		for _, in := range st.Event.Inputs {
+			if seen[in.Batch] {
+				continue
+			}
+			seen[in.Batch] = true
+			bt, err := s.db.Batch(in.Batch)
+			if err != nil {
+				continue
+			}
+			p, err := s.db.Product(bt.ProductID)
+			if err != nil {
+				continue
+			}
+			l := inputLot{Batch: bt.ID, Lot: bt.Lot, Product: p.NameVI, Path: s.batchPath(bt, p), Plot: toPlot(bt.Plot)}
+			for _, c := range bt.Certifications {
+				l.Certifications = append(l.Certifications, Certification{Scheme: c.Scheme, ID: c.ID})
+			}
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 // serveHistory answers a resolver path in the representation the client
@@ -585,6 +620,10 @@ func (s *Server) recallOf(batchID string) (*RecallInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &RecallInfo{Batch: rs[0].Batch, Event: st.Hash.String(), Reason: st.Event.Note,
-		EventTime: st.Event.EventTime, Inherited: rs[0].Batch != batchID}, nil
+	r := &RecallInfo{Batch: rs[0].Batch, Event: st.Hash.String(), Reason: st.Event.Note,
+		EventTime: st.Event.EventTime, Inherited: rs[0].Batch != batchID}
+	if bt, err := s.db.Batch(rs[0].Batch); err == nil {
+		r.Lot = bt.Lot
+	}
+	return r, nil
 }

@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"encoding/base64"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/truyxuat/truyxuat/store"
 	"github.com/truyxuat/truyxuat/trace"
 )
 
@@ -230,8 +232,12 @@ type PageData struct {
 }
 
 type eventView struct {
-	Hash, BizStep, Step, Date, Place, Note, By string
-	Quantity                                   *quantityView
+	// Hash is the event in its place in the chain; Shown is what is
+	// shown there: the event, or its newest correction.
+	Hash, Shown                          string
+	BizStep, Step, Date, Place, Note, By string
+	Quantity                             *quantityView
+	Corrections                          []correctionView
 	// ByID names who signed the event, for the page's own check:
 	// "cooperative" or "inspector:<id>".
 	ByID string
@@ -260,7 +266,18 @@ type plotView struct {
 	Signed    bool
 }
 
-type recallView struct{ Reason string }
+// recallView is the recall banner; Lot names the input lot recalled when
+// the recall was recorded upstream.
+type recallView struct{ Reason, Lot string }
+
+// correctionView says that a step was corrected: when, by whom, why.
+type correctionView struct{ Hash, Date, Reason, By string }
+
+// inputView is a lot this one was made from, linked to its own page.
+type inputView struct {
+	Lot, Product, Path, Plot string
+	Certificates             []string
+}
 
 type batchPage struct {
 	PageData
@@ -281,6 +298,11 @@ type batchPage struct {
 	Signed      map[string]bool
 	Unsigned    string
 	HistoryJSON template.JS
+	// Problems are what the server's own reading of the records found,
+	// in plain words (a failed inspection, a recall upstream, a harvest
+	// inside a pre-harvest interval); Inputs the lots it was made from.
+	Problems []string
+	Inputs   []inputView
 }
 
 // shownFacts maps the facts a page shows to the history fields they come
@@ -355,7 +377,7 @@ func (s *Server) render(c echo.Context, status int, name string, data any) error
 
 // batchPageBytes renders the consumer page of a batch's history in a
 // language, for the request's path and query.
-func (s *Server) batchPageBytes(c echo.Context, h *History, historyJSON []byte, cat *Catalog, serverErr error) ([]byte, error) {
+func (s *Server) batchPageBytes(c echo.Context, h *History, events []*store.StoredEvent, historyJSON []byte, cat *Catalog, serverErr error) ([]byte, error) {
 	product := h.Product.NameVI
 	if cat.Lang != "vi" && h.Product.NameEN != "" {
 		product = h.Product.NameEN
@@ -422,10 +444,20 @@ func (s *Server) batchPageBytes(c echo.Context, h *History, historyJSON []byte, 
 			inspectorOf[k] = &h.Inspectors[i]
 		}
 	}
-	for _, ev := range h.Events {
-		v := eventView{Hash: ev.Hash, BizStep: ev.BizStep, Step: StepName(cat, ev.BizStep), Date: eventDate(ev.EventTime), Note: ev.Note,
-			By: h.Cooperative.Name, ByID: "cooperative", Place: placeName(ev.ReadPoint, h)}
-		facts := ev.BizStep == trace.BizStepLotFacts && ev.Data["product"] != "" && ev.Data["lot"] != ""
+	// Each step is shown as it stands: the newest correction of it in its
+	// place, with the corrections listed under it.
+	signed := make([]*trace.SignedEvent, len(events))
+	at := map[trace.Hash]int{}
+	for i, st := range events {
+		signed[i] = st.SignedEvent
+		at[st.Hash] = i
+	}
+	for _, eff := range trace.EffectiveEvents(signed) {
+		ev := h.Events[at[eff.Shown.Hash]]
+		shown := eff.Shown.Event
+		v := eventView{Hash: eff.Original.Hash.String(), Shown: ev.Hash, BizStep: ev.BizStep, Step: StepName(cat, ev.BizStep),
+			Date: eventDate(ev.EventTime), Note: ev.Note, By: h.Cooperative.Name, ByID: "cooperative", Place: placeName(ev.ReadPoint, h)}
+		facts := trace.IsLotFacts(shown)
 		if facts && ev.Action != "ADD" {
 			v.Step = cat.Messages["facts_corrected"]
 		}
@@ -435,26 +467,35 @@ func (s *Server) batchPageBytes(c echo.Context, h *History, historyJSON []byte, 
 		if slices.Contains(trace.InspectionSteps, ev.BizStep) && slices.Contains(trace.InspectionResults, ev.Disposition) {
 			v.Result = cat.Messages["inspection_result"] + ": " + cat.Messages["result_"+ev.Disposition]
 			v.Failed = ev.Disposition == "non_conformant"
+			if v.Failed {
+				d.Problems = append(d.Problems, strings.ReplaceAll(cat.Messages["problem_failed_inspection"], "{date}", v.Date))
+			}
 		}
 		if ev.Quantity != nil {
 			q := quantityOf(cat, ev.Quantity.Value, ev.Quantity.Unit)
 			v.Quantity = &q
 		}
-		keys := make([]string, 0, len(ev.Data))
-		for k := range ev.Data {
-			keys = append(keys, k)
+		if !facts {
+			data := trace.StepData(shown)
+			keys := make([]string, 0, len(data))
+			for k := range data {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			for _, k := range keys {
+				if k == "device_time" {
+					continue // when the phone recorded it, not part of the step
+				}
+				v.Details = append(v.Details, detailView{Text: fieldName(cat, k) + ": " + data[k], Key: k, Value: data[k]})
+			}
 		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			if facts {
-				// The facts are the page's header; their fields are not steps' details.
-				break
+		for _, c := range eff.Corrections {
+			by := h.Cooperative.Name
+			if in := inspectorOf[base64.StdEncoding.EncodeToString(c.Signer)]; in != nil && !coopKeys[base64.StdEncoding.EncodeToString(c.Signer)] {
+				by = in.Name
 			}
-			name := cat.Fields[k]
-			if name == "" {
-				name = strings.ReplaceAll(k, "_", " ")
-			}
-			v.Details = append(v.Details, detailView{Text: name + ": " + ev.Data[k], Key: k, Value: ev.Data[k]})
+			v.Corrections = append(v.Corrections, correctionView{Hash: c.Hash.String(), Date: eventDate(c.Event.Data[trace.DataCorrectedAt]),
+				Reason: c.Event.Data[trace.DataCorrectionReason], By: by})
 		}
 		if ev.Disposition == "recalled" {
 			v.Recall = true
@@ -472,6 +513,25 @@ func (s *Server) batchPageBytes(c echo.Context, h *History, historyJSON []byte, 
 	}
 	if r := h.Recall; r != nil {
 		d.Recall = &recallView{Reason: r.Reason}
+		if r.Inherited {
+			d.Recall.Lot = r.Lot
+			d.Problems = append(d.Problems, strings.NewReplacer("{lot}", r.Lot, "{reason}", r.Reason).Replace(cat.Messages["problem_recall_input"]))
+		}
+	}
+	d.Problems = append(d.Problems, problemsOf(cat, h.findings)...)
+	for _, in := range h.inputLots {
+		iv := inputView{Lot: in.Lot, Product: in.Product, Path: in.Path}
+		if in.Plot != nil {
+			iv.Plot = in.Plot.Name
+		}
+		for _, ce := range in.Certifications {
+			name := cat.Certifications[ce.Scheme]
+			if name == "" {
+				name = ce.Scheme
+			}
+			iv.Certificates = append(iv.Certificates, name+" "+ce.ID)
+		}
+		d.Inputs = append(d.Inputs, iv)
 	}
 
 	var buf bytes.Buffer
@@ -508,6 +568,39 @@ func (s *Server) renderErrorPage(c echo.Context, p *Problem) error {
 		}
 	}
 	return s.render(c, p.Status, "error", d)
+}
+
+// fieldName names a step field in the reader's language.
+func fieldName(cat *Catalog, k string) string {
+	if n := cat.Fields[k]; n != "" {
+		return n
+	}
+	return strings.ReplaceAll(k, "_", " ")
+}
+
+// problemsOf says the server's findings on one lot in plain words.
+func problemsOf(cat *Catalog, findings []trace.Finding) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, f := range findings {
+		var text string
+		switch f.Kind {
+		case trace.FindingPreHarvestInterval:
+			ev := f.Evidence
+			text = strings.NewReplacer("{harvested}", eventDate(ev["harvested_at"]), "{days}", formatNumber(cat.Lang, ev["days_between"]),
+				"{product}", ev["product"], "{phi}", formatNumber(cat.Lang, ev["phi_days"])).Replace(cat.Messages["problem_pre_harvest_interval"])
+		default:
+			text = cat.Messages["problem_"+f.Kind]
+			if text == "" {
+				text = cat.Messages["finding_"+f.Kind]
+			}
+		}
+		if text != "" && !seen[text] {
+			seen[text] = true
+			out = append(out, text)
+		}
+	}
+	return out
 }
 
 func StepName(cat *Catalog, step string) string {

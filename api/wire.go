@@ -529,6 +529,19 @@ type History struct {
 	// ("batch.quantity" of a lot registered before lots had signed facts);
 	// readers show them as the server's word.
 	Unsigned []string `json:"unsigned,omitempty"`
+
+	// What the consumer page adds from the server's own reading of the
+	// records (not part of the JSON: a verifier derives it itself).
+	findings  []trace.Finding
+	inputLots []inputLot
+}
+
+// inputLot is a lot a transformation of this one took from, as the
+// consumer page links it.
+type inputLot struct {
+	Batch, Lot, Product, Path string
+	Plot                      *Plot
+	Certifications            []Certification
 }
 
 // RecallInfo says that a lot is recalled, and why.
@@ -540,4 +553,6 @@ type RecallInfo struct {
 	// Inherited is true when the recall was recorded on a lot upstream
 	// of this one.
 	Inherited bool `json:"inherited"`
+	// Lot is the lot code of the batch the recall was recorded on.
+	Lot string `json:"lot,omitempty"`
 }

@@ -63,10 +63,10 @@ func CheckBatch(r *BatchRecord) []Finding {
 	var prev *Event
 	for i, re := range r.Events {
 		e := re.Event
-		if IsLotFacts(e) {
-			// A lot's facts are dated when they were declared or
-			// corrected, not when the work was done: they take no part in
-			// the order of the steps.
+		if IsLotFacts(e) || IsCorrection(e) {
+			// A lot's facts are dated when they were declared; a
+			// correction carries the date of the step it corrects: neither
+			// takes part in the order in which steps were recorded.
 			continue
 		}
 		t := e.Time()

@@ -20,7 +20,9 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
+	"github.com/truyxuat/truyxuat/api"
 	"github.com/truyxuat/truyxuat/store"
+	"github.com/truyxuat/truyxuat/trace"
 )
 
 // Browser tests drive Debian's chromium, headless, at a phone's size
@@ -390,4 +392,83 @@ func harvestSeq(t *testing.T, dir, batchID string) uint64 {
 	}
 	t.Fatalf("batch %s has no harvest", batchID)
 	return 0
+}
+
+// TestBrowserPageTellsBadNews: the shopper's page keeps the two statements
+// apart — the signatures are genuine, the records show a problem — and
+// states the problem above the story; a corrected step is shown as
+// corrected, with when and why, and a page that hides the correction
+// fails; a milled lot links the lots it was made from.
+func TestBrowserPageTellsBadNews(t *testing.T) {
+	needTool(t, "chromium")
+	m, stdout := startMain(t, true)
+	var demo DemoOutput
+	json.Unmarshal(stdout.Bytes(), &demo)
+	base := "http://" + m.Addr()
+	ctx := newBrowser(t)
+
+	// A lot harvested inside a spraying's pre-harvest interval.
+	var phi DemoBatch
+	for _, b := range demo.Batches {
+		if b.Problem == trace.FindingPreHarvestInterval {
+			phi = b
+		}
+	}
+	if phi.ID == "" {
+		t.Fatal("the demo plants no pre-harvest interval")
+	}
+	if got := verification(t, ctx, base+phi.URL+"?lang=vi"); got != "verified" {
+		t.Fatalf("the lot's signatures: %q", got)
+	}
+	records := pageText(t, ctx, `document.getElementById("records").innerText`)
+	if !strings.Contains(records, "cần lưu ý") || !strings.Contains(records, "thời gian cách ly") ||
+		pageText(t, ctx, `document.getElementById("records").className`) != "records bad" {
+		t.Errorf("records box %q", records)
+	}
+	order := pageText(t, ctx, `String(document.getElementById("records").compareDocumentPosition(document.querySelector(".story")) & Node.DOCUMENT_POSITION_FOLLOWING)`)
+	if order == "0" {
+		t.Error("the problem is not stated above the story")
+	}
+	screenshot(t, ctx, "consumer-records-problem")
+
+	// A correction of the first lot's sowing, recorded through the API.
+	b := demo.Batches[0]
+	var h api.History
+	if code := call(t, "GET", base+"/api/v1/batches/"+b.ID, "", nil, &h); code != 200 {
+		t.Fatal(code)
+	}
+	sow := h.Events[1]
+	fixed := map[string]any{"biz_step": sow.BizStep, "event_time": sow.EventTime, "note": sow.Note,
+		"data": map[string]string{"seed_rate_kg_ha": "85", "seed_variety": "ST25",
+			trace.DataCorrects: sow.Hash, trace.DataCorrectionReason: "Cân lại lượng giống", trace.DataCorrectedAt: "2025-05-06T07:00:00+07:00"}}
+	if code := call(t, "POST", base+"/api/v1/batches/"+b.ID+"/events", demo.Cooperatives[0].APIKey, fixed, nil); code != 201 {
+		t.Fatalf("correction: %d", code)
+	}
+	if got := verification(t, ctx, base+b.URL+"?lang=vi"); got != "verified" {
+		t.Fatalf("a corrected lot: %q", got)
+	}
+	first := pageText(t, ctx, `document.querySelectorAll(".timeline > li")[1].innerText`)
+	if !strings.Contains(first, "85") || strings.Contains(first, ": 80") || !strings.Contains(first, "Đã sửa") {
+		t.Errorf("the corrected sowing shows %q", first)
+	}
+	screenshot(t, ctx, "consumer-corrected")
+	proxy := startRewritingProxy(t, base, `<details class="corrections">`, `<details class="corrections" hidden><!--`, `</ul>
+</details>`, `</ul>--></details>`)
+	if got := verification(t, ctx, proxy+b.URL+"?lang=vi"); got != "failed" {
+		t.Errorf("a page hiding the correction: %q", got)
+	}
+
+	// The milled lot links its input lots.
+	for _, mb := range demo.Batches {
+		if mb.Lot != "ST25-XAY-2508" {
+			continue
+		}
+		if got := verification(t, ctx, base+mb.URL+"?lang=vi"); got != "verified" {
+			t.Fatalf("milled lot: %q", got)
+		}
+		if n := pageText(t, ctx, `String(document.querySelectorAll(".input-lots a").length)`); n != "2" {
+			t.Errorf("the milled lot links %s input lots", n)
+		}
+		screenshot(t, ctx, "consumer-milled")
+	}
 }

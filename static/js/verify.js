@@ -249,8 +249,9 @@ async function verifyHistory(h, batchID, vkey, origin) {
   const checked = [];
   let facts = null;
   const signedCerts = new Set(), signedPhotos = new Set();
-  const items = document.querySelectorAll(".timeline li[data-hash]");
-  if (items.length !== h.events.length) throw new Failure("hashes", "the page does not show every signed event");
+  // Each step as readers show it: the newest correction of it in its
+  // place (trace.EffectiveEvents does the same on the server).
+  const shown = [], byHash = new Map();
   for (let i = 0; i < h.events.length; i++) {
     const ev = h.events[i];
     const body = b64(ev.canonical);
@@ -259,35 +260,61 @@ async function verifyHistory(h, batchID, vkey, origin) {
     const c = parseJSON(body, `event ${i}`);
     if (c.v !== 1 || c.seq !== i || c.batch !== batchID) throw new Failure("links", `event ${i}: out of order or from another batch`);
     if ((prev === null && "prev" in c) || (prev !== null && c.prev !== prev)) throw new Failure("links", `event ${i}: does not link to the event before it`);
-    // What the page and the JSON say must be what was signed.
+    // What the JSON says must be what was signed.
     if ((ev.note || "") !== (c.note || "") || ev.biz_step !== c.bizStep || ev.event_time !== c.eventTime) {
       throw new Failure("hashes", `event ${i}: the readable record differs from the signed one`);
     }
-    const li = items[i];
-    const day = c.eventTime.slice(0, 10).split("-").reverse().join("/");
-    if (!li || li.dataset.hash !== ev.hash || li.dataset.step !== c.bizStep || !text(li.querySelector(".when")).startsWith(day) ||
-        text(li.querySelector(".note")) !== (c.note || "")) {
-      throw new Failure("hashes", `event ${i}: the page shows something other than what was signed`);
-    }
-    const qty = li.querySelector(".qty");
-    if ((qty || c.quantity) && !sameQuantity(qty, c.quantity, lang)) throw new Failure("hashes", `event ${i}: the page shows another quantity than the signed one`);
-    for (const p of li.querySelectorAll(".data")) {
-      const v = (c.data || {})[p.dataset.k];
-      if (v === undefined || p.dataset.v !== v || !p.textContent.endsWith(": " + v)) throw new Failure("hashes", `event ${i}: the page shows a detail that was not signed`);
-    }
     const owner = keys.has(ev.signer) ? "cooperative" : inspectorOf.has(ev.signer) ? "inspector:" + inspectorOf.get(ev.signer) : null;
     if (owner === null) throw new Failure("signatures", `event ${i}: signed by a key that is neither the cooperative's nor an inspector's`);
-    if ((li.querySelector(".by") || { dataset: {} }).dataset.by !== owner) {
-      throw new Failure("signatures", `event ${i}: the page names someone other than who signed it`);
-    }
     const sig = b64(ev.signature), signer = b64(ev.signer);
     if (!(await ed25519Verify(signer, sig, body))) throw new Failure("signatures", `event ${i}: bad signature`);
-    if (c.type === "ObjectEvent" && c.bizStep === FACTS_STEP && c.data && c.data.product && c.data.lot && owner === "cooperative") facts = c;
+    const isFacts = c.type === "ObjectEvent" && c.bizStep === FACTS_STEP && c.data && c.data.product && c.data.lot;
+    if (isFacts && owner === "cooperative") facts = c;
     for (const ce of c.certifications || []) signedCerts.add(ce.scheme + " " + ce.id);
     for (const a of c.attachments || []) signedPhotos.add(a.sha256);
     checked.push({ what: `event ${ev.seq}`, rec: ev, hash, sig, signer });
     prev = hex(hash);
+    const item = { c, ev, owner };
+    const target = c.data && c.data.corrects;
+    const orig = target && byHash.get(target);
+    if (orig && c.type !== "TransformationEvent" && c.type === orig.orig.c.type && c.action === orig.orig.c.action && c.bizStep === orig.orig.c.bizStep) {
+      orig.corrections.push(item);
+      orig.shown = item;
+      continue;
+    }
+    const eff = { orig: item, shown: item, corrections: [] };
+    shown.push(eff);
+    if (!target && !isFacts) byHash.set(ev.hash, eff);
   }
+  // The page shows every step, as it stands, and who signed it.
+  const items = document.querySelectorAll(".timeline > li[data-hash]");
+  if (items.length !== shown.length) throw new Failure("hashes", "the page does not show every signed step");
+  shown.forEach((eff, i) => {
+    const li = items[i], { c, ev, owner } = eff.shown;
+    const day = c.eventTime.slice(0, 10).split("-").reverse().join("/");
+    if (li.dataset.hash !== eff.orig.ev.hash || li.dataset.shown !== ev.hash || li.dataset.step !== c.bizStep ||
+        !text(li.querySelector(".when")).startsWith(day) || text(li.querySelector(".note")) !== (c.note || "")) {
+      throw new Failure("hashes", `step ${i}: the page shows something other than what was signed`);
+    }
+    const qty = li.querySelector(".qty");
+    if ((qty || c.quantity) && !sameQuantity(qty, c.quantity, lang)) throw new Failure("hashes", `step ${i}: the page shows another quantity than the signed one`);
+    for (const p of li.querySelectorAll(".data")) {
+      const v = (c.data || {})[p.dataset.k];
+      if (v === undefined || p.dataset.v !== v || !p.textContent.endsWith(": " + v)) throw new Failure("hashes", `step ${i}: the page shows a detail that was not signed`);
+    }
+    if ((li.querySelector(".by") || { dataset: {} }).dataset.by !== owner) {
+      throw new Failure("signatures", `step ${i}: the page names someone other than who signed it`);
+    }
+    const fixes = li.querySelectorAll(".corrections li");
+    if (fixes.length !== eff.corrections.length) throw new Failure("hashes", `step ${i}: the page hides a correction`);
+    eff.corrections.forEach((fix, j) => {
+      const d = fix.c.data;
+      if (fixes[j].dataset.hash !== fix.ev.hash || text(fixes[j].querySelector(".c-reason")) !== d.correction_reason ||
+          text(fixes[j].querySelector(".c-date")) !== ddmmyyyy((d.corrected_at || "").slice(0, 10))) {
+        throw new Failure("hashes", `step ${i}: the page says the correction otherwise than it was signed`);
+      }
+    });
+  });
   const product = await openRecord(h.product_record, "product", h.product.id, h.cooperative.id, keys);
   const coop = await openRecord(h.cooperative_record, "cooperative", h.cooperative.id, h.cooperative.id, keys);
   if (product && facts && facts.data.product !== h.product.id) throw new Failure("links", "the lot's signed facts name another product");
@@ -323,7 +350,11 @@ function show(state, title, detail) {
 
 async function run() {
   const d = box.dataset;
-  if (!window.crypto || !crypto.subtle) return; // not a secure context: the server's result stays
+  if (!window.crypto || !crypto.subtle) {
+    // Not a secure context: this browser cannot check; say what the server found.
+    document.getElementById("v-state").textContent = document.getElementById("v-state").dataset.server;
+    return;
+  }
   for (let attempt = 0; ; attempt++) {
     try {
       // The history the page was rendered from travels inside it; a
