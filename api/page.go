@@ -39,6 +39,9 @@ type Catalog struct {
 	Certifications map[string]string `json:"certifications"`
 	Units          map[string]string `json:"units"`
 	Fields         map[string]string `json:"fields"` // names of step fields (event data)
+	// Partial marks a catalogue that left texts out (filled in from
+	// English): fine for a shopper's page, not for a whole workspace.
+	Partial bool `json:"-"`
 }
 
 const defaultLang = "vi"
@@ -75,6 +78,22 @@ func newPages(assets fs.FS) (*pages, error) {
 	}
 	if p.catalogs[defaultLang] == nil {
 		return nil, fmt.Errorf("no %s catalogue", defaultLang)
+	}
+	// A catalogue may leave out what it has no words for yet (the
+	// workspace's texts in a shopper-only language): those fall back to
+	// English, then Vietnamese, never to a bare key.
+	for _, fb := range []string{"en", defaultLang} {
+		base := p.catalogs[fb]
+		if base == nil {
+			continue
+		}
+		for _, c := range p.catalogs {
+			fillMissing(c, &c.Messages, base.Messages)
+			fillMissing(c, &c.Steps, base.Steps)
+			fillMissing(c, &c.Certifications, base.Certifications)
+			fillMissing(c, &c.Units, base.Units)
+			fillMissing(c, &c.Fields, base.Fields)
+		}
 	}
 	sort.Slice(p.langs, func(i, j int) bool {
 		if (p.langs[i] == defaultLang) != (p.langs[j] == defaultLang) {
@@ -114,6 +133,18 @@ func newPages(assets fs.FS) (*pages, error) {
 	}
 	p.version = hex.EncodeToString(h.Sum(nil))[:12]
 	return p, nil
+}
+
+func fillMissing(c *Catalog, m *map[string]string, from map[string]string) {
+	if *m == nil {
+		*m = map[string]string{}
+	}
+	for k, v := range from {
+		if _, ok := (*m)[k]; !ok {
+			(*m)[k] = v
+			c.Partial = true
+		}
+	}
 }
 
 // language picks the page language: ?lang=, then the lang cookie, then
@@ -378,10 +409,7 @@ func (s *Server) render(c echo.Context, status int, name string, data any) error
 // batchPageBytes renders the consumer page of a batch's history in a
 // language, for the request's path and query.
 func (s *Server) batchPageBytes(c echo.Context, h *History, events []*store.StoredEvent, historyJSON []byte, cat *Catalog, serverErr error) ([]byte, error) {
-	product := h.Product.NameVI
-	if cat.Lang != "vi" && h.Product.NameEN != "" {
-		product = h.Product.NameEN
-	}
+	product := productNameIn(h, cat.Lang)
 	d := batchPage{
 		PageData:       s.BasePage(c, cat, product),
 		Product:        product,
@@ -570,6 +598,21 @@ func (s *Server) renderErrorPage(c echo.Context, p *Problem) error {
 	return s.render(c, p.Status, "error", d)
 }
 
+// productNameIn is the product's name in a language: its name in that
+// language when the product has one, else its Vietnamese name. The page's
+// script reads the signed record by the same rule.
+func productNameIn(h *History, lang string) string {
+	if h.ProductRecord != nil {
+		if n := h.ProductRecord.Fields["name_"+lang]; n != "" {
+			return n
+		}
+	}
+	if lang == "en" && h.Product.NameEN != "" {
+		return h.Product.NameEN
+	}
+	return h.Product.NameVI
+}
+
 // fieldName names a step field in the reader's language.
 func fieldName(cat *Catalog, k string) string {
 	if n := cat.Fields[k]; n != "" {
@@ -739,10 +782,7 @@ func (s *Server) linkset(c echo.Context, h *History) error {
 	var pip []link
 	for _, l := range s.pages.langs {
 		cat := s.pages.catalogs[l]
-		title := h.Product.NameVI
-		if l != "vi" && h.Product.NameEN != "" {
-			title = h.Product.NameEN
-		}
+		title := productNameIn(h, l)
 		pip = append(pip, link{Href: withQuery(url.Values{"lang": {l}}), Title: title + " · " + cat.Messages["site"], Type: "text/html", Hreflang: []string{l}})
 	}
 	entry := map[string]any{

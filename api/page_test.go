@@ -6,6 +6,7 @@ import (
 	"io"
 	"io/fs"
 	"net/http"
+	"path"
 	"sort"
 	"strings"
 	"testing"
@@ -287,6 +288,39 @@ func TestCataloguesAgree(t *testing.T) {
 			}
 			if len(pair[0]) != len(pair[1]) {
 				t.Errorf("%s catalogue has %d %s, vi has %d", lang, len(pair[1]), name, len(pair[0]))
+			}
+		}
+	}
+}
+
+// TestCatalogs: Vietnamese and English say everything the service says;
+// every other language says at least everything the shopper's page says.
+func TestCatalogs(t *testing.T) {
+	raw := map[string]map[string]map[string]string{}
+	files, _ := fs.Glob(static.FS, "i18n/*.json")
+	for _, f := range files {
+		b, _ := fs.ReadFile(static.FS, f)
+		var c map[string]json.RawMessage
+		if err := json.Unmarshal(b, &c); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		sections := map[string]map[string]string{}
+		for _, sec := range []string{"messages", "steps", "certifications", "units", "fields"} {
+			var m map[string]string
+			json.Unmarshal(c[sec], &m)
+			sections[sec] = m
+		}
+		raw[strings.TrimSuffix(path.Base(f), ".json")] = sections
+	}
+	if len(raw) < 3 || raw["vi"] == nil || raw["en"] == nil || raw["zh"] == nil {
+		t.Fatalf("catalogues %v", len(raw))
+	}
+	for lang, sections := range raw {
+		for sec, vi := range raw["vi"] {
+			for k := range vi {
+				if _, ok := sections[sec][k]; !ok && (lang == "en" || sec != "messages" || !strings.HasPrefix(k, "app_")) {
+					t.Errorf("%s.json has no %s %q", lang, sec, k)
+				}
 			}
 		}
 	}

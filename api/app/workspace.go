@@ -454,6 +454,11 @@ type appPage struct {
 
 func (s *Workspace) appPage(c echo.Context, title, nav string) *appPage {
 	cat := s.api.SetLanguage(c)
+	if cat.Partial {
+		// A language with words for the shopper's page only: the
+		// workspace speaks Vietnamese.
+		cat = s.catalogs["vi"]
+	}
 	p := &appPage{PageData: s.api.BasePage(c, cat, title), Nav: nav, User: appUser(c), Form: newForm()}
 	if sess := appSession(c); sess != nil {
 		p.CSRF = sess.CSRF

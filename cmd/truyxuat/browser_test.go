@@ -154,6 +154,15 @@ func TestBrowserVerifiesDemoBatch(t *testing.T) {
 	}
 	screenshot(t, ctx, "consumer-verified-vi")
 
+	// Simplified Chinese, for the main export market.
+	if got := verification(t, ctx, url+"?lang=zh"); got != "verified" {
+		t.Fatalf("Chinese page: %q", got)
+	}
+	if s := pageText(t, ctx, `document.getElementById("v-state").textContent`); s != "已核验" || pageText(t, ctx, "document.documentElement.lang") != "zh" {
+		t.Errorf("Chinese badge %q", s)
+	}
+	screenshot(t, ctx, "consumer-verified-zh")
+
 	// The English switch on the page, remembered for the next scan.
 	if _, err := chromedp.Run(ctx, chromedp.WaitEvent(page.LoadEventFired, nil,
 		chromedp.Click(chromedp.CSS(`a.lang[hreflang="en"]`)))); err != nil {
