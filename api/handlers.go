@@ -336,6 +336,9 @@ func (s *Server) resolveDigitalLink(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if negotiate(r) == repHTML {
+		s.countScan(c, bt.ID, dl.Serial)
+	}
 	return s.serveHistory(c, bt)
 }
 
@@ -348,6 +351,9 @@ func (s *Server) resolveShortLink(c echo.Context) error {
 	bt, err := s.db.Batch(id)
 	if err != nil {
 		return err
+	}
+	if negotiate(c.Request()) == repHTML {
+		s.countScan(c, bt.ID, "")
 	}
 	return s.serveHistory(c, bt)
 }

@@ -100,6 +100,8 @@ type Server struct {
 	attach   attachState
 	idem     keyedLocks
 	backupMu sync.Mutex // one backup at a time
+	scanMu   sync.Mutex
+	scans    scanCounter
 
 	// What the applications mounted beside the JSON API (the workspace)
 	// add: error pages for their paths, requests that keep their own
@@ -242,6 +244,7 @@ func (s *Server) routes() {
 	inspectors := v1.Group("", s.authenticate(store.RoleInspector, store.RoleAdmin, store.RoleCooperative))
 	s.workflowRoutes(v1, coop, inspectors)
 	s.roleRoutes(v1, admin, coop, inspectors)
+	inspectors.GET("/batches/:id/scans", s.getScans)
 	// Inspectors attach lab reports and photos to their inspections.
 	inspectors.POST("/attachments", s.uploadAttachment, middleware.BodyLimit(s.attachmentBodyLimit()))
 }

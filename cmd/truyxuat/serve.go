@@ -173,7 +173,9 @@ func (m *Main) Run(ctx context.Context) error {
 		ErrorLog:          slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
 	}
 	m.Logger.Info("truyxuat is serving", "addr", m.Addr(), "public_url", m.PublicURL(), "data", m.Config.Data)
-	return serveUntil(ctx, m.server, m.listener, m.Config.ShutdownTimeout, m.Logger)
+	err = serveUntil(ctx, m.server, m.listener, m.Config.ShutdownTimeout, m.Logger)
+	srv.FlushScans()
+	return err
 }
 
 // serveUntil serves on ln until ctx is done, then shuts the server down,
