@@ -186,7 +186,7 @@ func TestLinksetAndResolver(t *testing.T) {
 			}
 		}
 		sort.Strings(langs)
-		if strings.Join(langs, ",") != "en,vi" {
+		if strings.Join(langs, ",") != "en,vi,zh" {
 			t.Errorf("pip languages %v", langs)
 		}
 		if len(def) != 1 || def[0].Type != "" || def[0].Hreflang != nil || def[0].Title == "" {
