@@ -116,6 +116,11 @@ func FuzzParsePolicy(f *testing.F) {
 
 func FuzzParseVerifierKey(f *testing.F) {
 	f.Add("example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k")
+	// The same key with its ID in capitals: not the canonical spelling.
+	f.Add("example.com/foo+530D903A+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k")
+	for _, typ := range []SignatureType{TypeEd25519, TypeCosignatureV1, TypeMLDSA44} {
+		f.Add(testKey(f, "w.example/k", typ, 1).Public().String())
+	}
 	f.Fuzz(func(t *testing.T, s string) {
 		k, err := ParseVerifierKey(s)
 		if err != nil {
