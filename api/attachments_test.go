@@ -72,7 +72,7 @@ func gradient(w, h int) image.Image {
 	return img
 }
 
-func jpegBytes(t *testing.T, img image.Image) []byte {
+func jpegBytes(t testing.TB, img image.Image) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 90}); err != nil {
@@ -81,7 +81,7 @@ func jpegBytes(t *testing.T, img image.Image) []byte {
 	return buf.Bytes()
 }
 
-func pngBytes(t *testing.T, img image.Image) []byte {
+func pngBytes(t testing.TB, img image.Image) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	if err := png.Encode(&buf, img); err != nil {

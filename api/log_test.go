@@ -35,7 +35,7 @@ type logEnv struct {
 	entries [][]byte // the log's entries, by index
 }
 
-func newLogEnv(t *testing.T, n int, policy string) *logEnv {
+func newLogEnv(t testing.TB, n int, policy string) *logEnv {
 	t.Helper()
 	lk, err := store.OpenLogKeys(t.TempDir(), testOrigin, true)
 	if err != nil {

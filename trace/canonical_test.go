@@ -2,6 +2,7 @@ package trace
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -304,35 +305,77 @@ func TestVerifyHistoryReasons(t *testing.T) {
 	}
 }
 
+// FuzzDecode: whatever Decode accepts is exactly the bytes its event
+// encodes to, follows the rules for signed events, and is never also a
+// registry record.
 func FuzzDecode(f *testing.F) {
 	s := testSigner(f, 3)
 	for _, se := range signChain(f, s, sampleEvents()[:3]) {
 		f.Add(se.Body)
 	}
+	for _, g := range goldenVectors(f, "events-v1.json") {
+		f.Add([]byte(g.Canonical))
+	}
 	f.Add([]byte(`{"seq":0,"v":1}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		e, err := Decode(b)
 		if err != nil {
+			if !strings.HasPrefix(err.Error(), "decode event: ") {
+				t.Fatalf("Decode error %q does not say what failed", err)
+			}
 			return
 		}
-		again, err := e.Encode()
-		if err != nil {
-			t.Fatalf("decoded event does not encode: %v", err)
+		if err := e.validate(false); err != nil {
+			t.Fatalf("decoded event breaks the rules for signed events: %v", err)
 		}
+		// Encode checks the rules for new input, which an event signed
+		// before a rule was added may break; its bytes are the same.
+		again := e.appendCanonical(nil)
 		if !bytes.Equal(again, b) {
 			t.Fatalf("decode→encode changed the bytes:\n in %q\nout %q", b, again)
+		}
+		if enc, err := e.Encode(); err == nil && !bytes.Equal(enc, b) {
+			t.Fatalf("Encode wrote %q for %q", enc, b)
+		}
+		if r, err := DecodeRecord(b); err == nil {
+			t.Fatalf("event bytes %q also decode as record %+v", b, r)
 		}
 	})
 }
 
+// FuzzVerifyHistory replaces one event of a signed chain with other bytes
+// and another signature: the history verifies only if they are the
+// signed ones, and otherwise fails at that event.
 func FuzzVerifyHistory(f *testing.F) {
 	s := testSigner(f, 3)
 	chain := signChain(f, s, sampleEvents()[:3])
-	f.Add(chain[1].Body, chain[1].Signature, uint8(1))
+	for i, se := range chain {
+		f.Add(se.Body, se.Signature, uint8(i))
+	}
+	f.Add(chain[1].Body, chain[2].Signature, uint8(1))
+	f.Add(chain[2].Body, chain[2].Signature, uint8(1))
+	f.Add(bytes.Replace(chain[0].Body, []byte("1250"), []byte("1251"), 1), chain[0].Signature, uint8(0))
 	f.Fuzz(func(t *testing.T, body, sig []byte, pos uint8) {
-		c := append([]*SignedEvent(nil), chain...)
+		c := make([]*SignedEvent, len(chain))
+		for j, se := range chain {
+			cp := *se
+			c[j] = &cp
+		}
 		i := int(pos) % len(c)
 		c[i] = &SignedEvent{Body: body, Hash: HashEvent(body), Signature: sig, Signer: s.PublicKey()}
-		_ = VerifyHistory("st25-2025-08", c, func(string) [][]byte { return [][]byte{s.PublicKey()} })
+		err := VerifyHistory("st25-2025-08", c, func(string) [][]byte { return [][]byte{s.PublicKey()} })
+		if err == nil {
+			if !bytes.Equal(body, chain[i].Body) || !ed25519.Verify(s.PublicKey(), body, sig) {
+				t.Fatalf("a history verified with event %d replaced by %q", i, body)
+			}
+			return
+		}
+		var ve *VerifyError
+		if !errors.As(err, &ve) || !errors.Is(err, ErrVerification) {
+			t.Fatalf("error %v (%T) is not a *VerifyError", err, err)
+		}
+		if ve.Index != i {
+			t.Fatalf("event %d was replaced, but verification failed at event %d: %v", i, ve.Index, err)
+		}
 	})
 }

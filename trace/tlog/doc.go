@@ -85,12 +85,12 @@
 // A key ID is the first 4 bytes, big-endian, of SHA-256(key name ‖ 0x0A ‖
 // type ‖ public key) ([KeyID]). A verifier key ("vkey", [VerifierKey]) is
 //
-//	<name>+<key ID, 8 hex digits>+<base64(type ‖ public key)>
+//	<name>+<key ID, 8 lowercase hex digits>+<base64(type ‖ public key)>
 //
 // and a private key ("skey", [PrivateKey]), as stored in key files
 // ([ParseKeyFile]: one skey per line, "#" comments), is
 //
-//	PRIVATE+KEY+<name>+<key ID, 8 hex digits>+<base64(type ‖ 32-byte seed)>
+//	PRIVATE+KEY+<name>+<key ID, 8 lowercase hex digits>+<base64(type ‖ 32-byte seed)>
 //
 // the form golang.org/x/mod/sumdb/note uses for Ed25519 and
 // github.com/transparency-dev/formats/note uses for cosignature and ML-DSA-44

@@ -2,6 +2,7 @@ package tlog
 
 import (
 	"bytes"
+	"errors"
 	"testing"
 )
 
@@ -116,6 +117,11 @@ func FuzzParsePolicy(f *testing.F) {
 
 func FuzzParseVerifierKey(f *testing.F) {
 	f.Add("example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k")
+	// The same key with its ID in capitals: not the canonical spelling.
+	f.Add("example.com/foo+530D903A+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k")
+	for _, typ := range []SignatureType{TypeEd25519, TypeCosignatureV1, TypeMLDSA44} {
+		f.Add(testKey(f, "w.example/k", typ, 1).Public().String())
+	}
 	f.Fuzz(func(t *testing.T, s string) {
 		k, err := ParseVerifierKey(s)
 		if err != nil {
@@ -128,4 +134,148 @@ func FuzzParseVerifierKey(f *testing.F) {
 			t.Fatal(err)
 		}
 	})
+}
+
+// FuzzParseBundle: an entry bundle parses only if it is exactly the
+// encoding of its entries, at most a tile's width of them; anything else
+// is ErrBadBundle.
+func FuzzParseBundle(f *testing.F) {
+	var entries [][]byte
+	for i := 0; i < 3; i++ {
+		entries = append(entries, testEntry(i))
+	}
+	b, err := EncodeBundle(entries)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(b)
+	f.Add(b[:len(b)-1])
+	f.Add([]byte{})
+	f.Add([]byte{0, 0})
+	f.Add([]byte{0xff, 0xff, 1})
+	full, _ := EncodeBundle(make([][]byte, TileWidth))
+	f.Add(full)
+	f.Add(append(full, 0, 0))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		got, err := ParseBundle(data)
+		if err != nil {
+			if !errors.Is(err, ErrBadBundle) {
+				t.Fatalf("error %v is not ErrBadBundle", err)
+			}
+			return
+		}
+		if len(got) > TileWidth {
+			t.Fatalf("%d entries in one bundle", len(got))
+		}
+		again, err := EncodeBundle(got)
+		if err != nil || !bytes.Equal(again, data) {
+			t.Fatalf("parse→encode changed the bundle:\n in %x\nout %x (%v)", data, again, err)
+		}
+		// Entries alias the bundle but cannot grow into the next one.
+		for i, e := range got {
+			if cap(e) != len(e) {
+				t.Fatalf("entry %d has capacity %d beyond its %d bytes", i, cap(e), len(e))
+			}
+		}
+	})
+}
+
+// FuzzAddCosignatures merges a witness's answer into a signed checkpoint.
+// Whatever it returns is a note with the same text, keeping every line of
+// other keys, and whose lines from the witness's keys are ones the answer
+// gave and that verify.
+func FuzzAddCosignatures(f *testing.F) {
+	w := newWitnessFixture(f)
+	res, err := w.add(w.request(f, 0, 8))
+	if err != nil {
+		f.Fatal(err)
+	}
+	wv1, _ := w.wEd.Public().Verifier()
+	wv2, _ := w.wML.Public().Verifier()
+	witnesses := []Verifier{wv1, wv2}
+	merged, err := AddCosignatures(w.signed[8], res.Cosignatures, witnesses...)
+	if err != nil {
+		f.Fatal(err)
+	}
+	other := testKey(f, "witness.example/w2", TypeCosignatureV1, 22).Signer(fixedNow)
+	n8, _ := ParseNote(w.signed[8])
+	otherSig, _ := other.Sign([]byte(n8.Text))
+	otherLine := []byte(Signature{Name: other.Name(), KeyHash: other.KeyHash(), Sig: otherSig}.Line())
+	flipped := bytes.Clone(res.Cosignatures)
+	flipped[len(flipped)/2] ^= 1
+	f.Add(w.signed[8], res.Cosignatures)
+	f.Add(merged, res.Cosignatures)
+	f.Add(w.signed[8], otherLine)
+	f.Add(w.signed[8], append(bytes.Clone(res.Cosignatures), res.Cosignatures...))
+	f.Add(w.signed[8], flipped)
+	f.Add(w.signed[5], res.Cosignatures)
+	f.Add(w.signed[8], []byte(""))
+	f.Fuzz(func(t *testing.T, signed, answer []byte) {
+		out, err := AddCosignatures(signed, answer, witnesses...)
+		if err != nil {
+			return
+		}
+		before, err := ParseNote(signed)
+		if err != nil {
+			t.Fatalf("AddCosignatures accepted a note ParseNote refuses: %v", err)
+		}
+		after, err := ParseNote(out)
+		if err != nil {
+			t.Fatalf("AddCosignatures wrote a note that does not parse: %v\n%q", err, out)
+		}
+		if after.Text != before.Text {
+			t.Fatalf("the note's text changed:\n%q\n%q", before.Text, after.Text)
+		}
+		lines, err := ParseSignatureLines(answer)
+		if err != nil {
+			t.Fatalf("AddCosignatures accepted an answer ParseSignatureLines refuses: %v", err)
+		}
+		witnessOf := func(s Signature) Verifier {
+			for _, v := range witnesses {
+				if v.Name() == s.Name && v.KeyHash() == s.KeyHash {
+					return v
+				}
+			}
+			return nil
+		}
+		answered := map[Verifier]bool{}
+		for _, s := range lines {
+			if v := witnessOf(s); v != nil {
+				answered[v] = true
+			}
+		}
+		count := map[Verifier]int{}
+		for _, s := range after.Sigs {
+			v := witnessOf(s)
+			if v == nil || !answered[v] {
+				if !hasSig(before.Sigs, s) {
+					t.Fatalf("line %q appeared from nowhere", s.Line())
+				}
+				continue
+			}
+			count[v]++
+			if !hasSig(lines, s) || !v.Verify([]byte(after.Text), s.Sig) {
+				t.Fatalf("witness line %q is not a verified line of the answer", s.Line())
+			}
+		}
+		for v := range answered {
+			if count[v] != 1 {
+				t.Fatalf("%d lines of witness key %s+%08x, want 1", count[v], v.Name(), v.KeyHash())
+			}
+		}
+		for _, s := range before.Sigs {
+			if v := witnessOf(s); (v == nil || !answered[v]) && !hasSig(after.Sigs, s) {
+				t.Fatalf("line %q was dropped", s.Line())
+			}
+		}
+	})
+}
+
+func hasSig(sigs []Signature, s Signature) bool {
+	for _, x := range sigs {
+		if x.Name == s.Name && x.KeyHash == s.KeyHash && bytes.Equal(x.Sig, s.Sig) {
+			return true
+		}
+	}
+	return false
 }

@@ -97,7 +97,7 @@ func (k VerifierKey) String() string {
 }
 
 // ParseVerifierKey parses a vkey. The name must be a valid key name, the
-// key ID exactly 8 hex digits matching the key, the key canonical standard
+// key ID exactly 8 lowercase hex digits matching the key, the key canonical standard
 // base64 of a supported type byte (Ed25519, cosignature/v1 or ML-DSA-44)
 // followed by a public key of that type's size.
 func ParseVerifierKey(vkey string) (VerifierKey, error) {
@@ -128,13 +128,17 @@ func ParseVerifierKey(vkey string) (VerifierKey, error) {
 	return k, nil
 }
 
+// parseKeyID reads a key ID as keys are written: 8 lowercase hex digits.
+// Capitals are refused, so that a key has one spelling and a parsed key
+// writes back as it was read.
 func parseKeyID(s string) (uint32, error) {
-	if len(s) != 8 {
-		return 0, fmt.Errorf("%w: key ID must be 8 hex digits", ErrBadKey)
+	bad := fmt.Errorf("%w: key ID must be 8 lowercase hex digits", ErrBadKey)
+	if len(s) != 8 || strings.ToLower(s) != s {
+		return 0, bad
 	}
 	b, err := hex.DecodeString(s)
 	if err != nil {
-		return 0, fmt.Errorf("%w: key ID must be 8 hex digits", ErrBadKey)
+		return 0, bad
 	}
 	return binary.BigEndian.Uint32(b), nil
 }

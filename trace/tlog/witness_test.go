@@ -21,7 +21,7 @@ type witnessFixture struct {
 	stateOK bool
 }
 
-func newWitnessFixture(t *testing.T) *witnessFixture {
+func newWitnessFixture(t testing.TB) *witnessFixture {
 	t.Helper()
 	f := &witnessFixture{
 		log:    newTestLog(t),
@@ -48,7 +48,7 @@ func (f *witnessFixture) latest(origin string) (TreeHead, bool, error) {
 	return h, ok, nil
 }
 
-func (f *witnessFixture) request(t *testing.T, old, size uint64) []byte {
+func (f *witnessFixture) request(t testing.TB, old, size uint64) []byte {
 	t.Helper()
 	p, err := ProveConsistency(f.log.store, old, size)
 	if err != nil {
