@@ -490,6 +490,7 @@ func (s *Server) serveHistory(c echo.Context, bt *trace.Batch) error {
 			return err
 		}
 		PageHeaders(c)
+		c.Response().Header().Set("Content-Security-Policy", s.pages.batchCSP)
 		return blob(c, echo.MIMETextHTMLCharsetUTF8, p)
 	case repLinkset:
 		return s.linkset(c, e.h)

@@ -68,7 +68,7 @@ func testOut(t testing.TB, sub string) string {
 }
 
 // newBrowser starts headless chromium and returns a tab context.
-func newBrowser(t *testing.T) context.Context {
+func newBrowser(t testing.TB) context.Context {
 	t.Helper()
 	path := needTool(t, "chromium")
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],

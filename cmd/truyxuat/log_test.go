@@ -57,7 +57,7 @@ func startServer(t *testing.T, cfg *Config, demo bool) (*Main, *DemoOutput) {
 
 // runMain runs the real program with cfg until the test ends, once it
 // answers /healthz, and returns what it printed on stdout.
-func runMain(t *testing.T, cfg *Config, demo bool) (*Main, *bytes.Buffer) {
+func runMain(t testing.TB, cfg *Config, demo bool) (*Main, *bytes.Buffer) {
 	t.Helper()
 	var stdout bytes.Buffer
 	m := &Main{Config: cfg, Stdout: &stdout, Stderr: io.Discard, Demo: demo}
@@ -85,7 +85,7 @@ func runMain(t *testing.T, cfg *Config, demo bool) (*Main, *bytes.Buffer) {
 	return m, &stdout
 }
 
-func waitFor(t *testing.T, what string, ok func() bool) {
+func waitFor(t testing.TB, what string, ok func() bool) {
 	t.Helper()
 	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		if ok() {

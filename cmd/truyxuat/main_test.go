@@ -114,7 +114,7 @@ func TestConfigPrecedence(t *testing.T) {
 }
 
 // startMain runs the real program on port 0 in a temporary directory.
-func startMain(t *testing.T, demo bool) (*Main, *bytes.Buffer) {
+func startMain(t testing.TB, demo bool) (*Main, *bytes.Buffer) {
 	t.Helper()
 	return startMainWithOutput(t, t.TempDir(), demo)
 }
@@ -126,7 +126,7 @@ func startMainAt(t *testing.T, dir string, demo bool) *Main {
 	return m
 }
 
-func startMainWithOutput(t *testing.T, dir string, demo bool) (*Main, *bytes.Buffer) {
+func startMainWithOutput(t testing.TB, dir string, demo bool) (*Main, *bytes.Buffer) {
 	t.Helper()
 	cfg := &Config{}
 	cfg.Data = dir
