@@ -350,7 +350,9 @@ func (m *capMapper) event(p string, ev map[string]any) {
 		data[key] = val
 	}
 
-	// truyxuat's own members.
+	// truyxuat's own members. A data field may be named with or without
+	// a prefix; named twice, it is refused rather than one value picked.
+	dataFrom := map[string]string{} // data field → the member that set it
 	for _, k := range keys {
 		term, ok := m.vocabTerm(k)
 		if !ok {
@@ -372,16 +374,26 @@ func (m *capMapper) event(p string, ev map[string]any) {
 				continue
 			}
 			c.pointers["data"] = ptr
-			for dk, dv := range obj {
+			names := make([]string, 0, len(obj))
+			for dk := range obj {
+				names = append(names, dk)
+			}
+			sort.Strings(names)
+			for _, dk := range names {
 				name, ok := m.vocabTerm(dk)
 				if !ok {
 					name = dk
 				}
-				s, ok := dv.(string)
+				s, ok := obj[dk].(string)
 				if !ok {
 					m.errf(ptr+"/"+jsonPointerToken(dk), "data values are strings")
 					continue
 				}
+				if first, dup := dataFrom[name]; dup {
+					m.errf(ptr+"/"+jsonPointerToken(dk), "names the data field %s, as %s does; give each field once", quote(name), quote(first))
+					continue
+				}
+				dataFrom[name] = dk
 				data[name] = s
 			}
 		}

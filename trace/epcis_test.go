@@ -320,6 +320,7 @@ func TestMapEPCISCaptureRefusals(t *testing.T) {
 		{"no output", `{"type":"TransformationEvent",` + when + `,"bizStep":"commissioning","inputQuantityList":[{"epcClass":` + lot + `}],"transformationID":"urn:x:t"}`, "/epcisBody/eventList/0", "no output"},
 		{"correction", `{"type":"ObjectEvent",` + when + `,"action":"ADD","bizStep":"commissioning","epcList":[` + lot + `],"errorDeclaration":{"declarationTime":"2025-08-16T00:00:00Z"}}`, "/epcisBody/eventList/0/errorDeclaration", "append-only"},
 		{"GS1 namespace", `{"type":"ObjectEvent",` + when + `,"action":"ADD","bizStep":"urn:epcglobal:cbv:bizstep:harvesting","epcList":[` + lot + `]}`, "/epcisBody/eventList/0/bizStep", "namespace"},
+		{"data field twice", `{"type":"ObjectEvent",` + when + `,"action":"OBSERVE","bizStep":"storing","epcList":[` + lot + `],"` + trace.VocabBase + `data":{"` + trace.VocabBase + `moisture":"14","moisture":"15"}}`, "/epcisBody/eventList/0/https:~1~1truyxuat.vn~1voc~1data/moisture", "names the data field"},
 		{"offset not in use", `{"type":"ObjectEvent","eventTime":"2025-08-15T06:30:00Z","eventTimeZoneOffset":"+07:17","action":"ADD","bizStep":"commissioning","epcList":[` + lot + `]}`, "/epcisBody/eventList/0/eventTimeZoneOffset", "minutes are 00, 30 or 45"},
 	}
 	for _, tc := range tests {

@@ -3,6 +3,7 @@ package tlog
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"testing"
 )
 
@@ -90,6 +91,14 @@ func FuzzParseProof(f *testing.F) {
 	l := newTestLog(f)
 	l.grow(f, 3)
 	f.Add(append([]byte(ProofHeader+"\nextra AAEC\nindex 2\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n\n"), l.checkpointNote...))
+	for _, p := range []*Proof{
+		{Index: 0, Checkpoint: l.checkpointNote},
+		{Index: 1, Extra: []byte{0}, Inclusion: []Hash{EmptyRoot(), LeafHash(nil)}, Checkpoint: l.checkpointNote},
+	} {
+		f.Add(p.Bytes())
+	}
+	f.Add([]byte(ProofHeader + "\nindex 01\n\n"))
+	f.Add([]byte(ProofHeader + "\nextra \nindex 0\n\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		p, err := ParseProof(b)
 		if err != nil {
@@ -101,17 +110,98 @@ func FuzzParseProof(f *testing.F) {
 	})
 }
 
+// FuzzParsePolicy: a policy parses only if it keeps the rules ParsePolicy
+// documents, and it judges checkpoints as a quorum should: cosigned by
+// every witness it passes, cosigned by none it passes only with quorum
+// none. The seeds use keys the test knows, so mutations that shuffle them
+// can be signed for.
 func FuzzParsePolicy(f *testing.F) {
 	w := testKey(f, "w.example", TypeCosignatureV1, 1).Public().String()
 	f.Add([]byte("witness A " + w + "\ngroup G any A\nquorum G\n"))
 	f.Add([]byte("# c\n\tquorum none"))
+	l := newTestLog(f)
+	l.grow(f, 5)
+	known := map[string]*PrivateKey{}
+	var wk []string
+	for i := 0; i < 4; i++ {
+		typ := TypeCosignatureV1
+		if i%2 == 1 {
+			typ = TypeMLDSA44
+		}
+		k := testKey(f, fmt.Sprintf("w%d.example", i), typ, uint64(30+i))
+		known[k.Public().String()] = k
+		wk = append(wk, k.Public().String())
+	}
+	logs := "log " + l.ed.Public().String() + " https://truyxuat.example/log/\nlog " + l.ml.Public().String() + "\n"
+	for _, text := range []string{
+		logs + "witness X1 " + wk[0] + "\nwitness X2 " + wk[1] + " https://w1.example/\ngroup X 2 X1 X2\n" +
+			"witness Y1\t" + wk[2] + "\nwitness Y2 " + wk[3] + "\ngroup Y any Y1 Y2\n  group XY all X Y  \nquorum XY\n",
+		logs + "witness A " + wk[0] + "\nwitness B " + wk[1] + "\ngroup G 1 A B\nquorum G\n",
+		"witness A " + wk[2] + "\nquorum A\n",
+		logs + "quorum none\n",
+		"witness A " + wk[0] + "\ngroup G 0 A\nquorum G\n",
+		"witness A " + wk[0] + "\nwitness B " + wk[0] + "\nquorum A\n",
+	} {
+		f.Add([]byte(text))
+	}
+	base := mustNote(f, l.checkpointNote)
+	logKeys := map[string]bool{l.ed.Public().String(): true, l.ml.Public().String(): true}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		p, err := ParsePolicy(b)
 		if err != nil {
+			if !errors.Is(err, ErrMalformedPolicy) {
+				t.Fatalf("error %v does not wrap ErrMalformedPolicy", err)
+			}
 			return
 		}
-		n := &Note{Text: "o\n0\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n", Sigs: []Signature{{Name: "w.example", KeyHash: 1, Sig: []byte{1}}}}
-		_ = p.Check(n)
+		defined := map[string]bool{}
+		for _, w := range p.Witnesses {
+			defined[w.Name] = true
+		}
+		member := map[string]bool{}
+		for _, g := range p.Groups {
+			if g.Threshold < 1 || g.Threshold > len(g.Members) {
+				t.Fatalf("group %s: threshold %d of %d members", g.Name, g.Threshold, len(g.Members))
+			}
+			for _, m := range g.Members {
+				if !defined[m] || member[m] {
+					t.Fatalf("group %s: member %q undefined or in two groups", g.Name, m)
+				}
+				member[m] = true
+			}
+			defined[g.Name] = true
+		}
+		if p.Quorum != "none" && !defined[p.Quorum] {
+			t.Fatalf("quorum %q names nothing defined", p.Quorum)
+		}
+		if _, _, err := p.verifiers(); err != nil {
+			t.Fatalf("accepted keys make no verifiers: %v", err)
+		}
+		// Judging checkpoints: only for policies whose keys are known.
+		for _, lk := range p.Logs {
+			if !logKeys[lk.Key.String()] {
+				return
+			}
+		}
+		var all []Signer
+		for _, w := range p.Witnesses {
+			k := known[w.Key.String()]
+			if k == nil {
+				return
+			}
+			all = append(all, k.Signer(fixedNow))
+		}
+		none := &Note{Text: base.Text, Sigs: append([]Signature(nil), base.Sigs...)}
+		if err := p.Check(none); (err == nil) != (p.Quorum == "none") {
+			t.Fatalf("quorum %q, no cosignatures: %v", p.Quorum, err)
+		}
+		every := &Note{Text: base.Text, Sigs: append([]Signature(nil), base.Sigs...)}
+		if err := every.Sign(all...); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Check(every); err != nil {
+			t.Fatalf("quorum %q, every witness cosigned: %v", p.Quorum, err)
+		}
 	})
 }
 
