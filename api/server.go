@@ -235,6 +235,7 @@ func (s *Server) routes() {
 	inspectors := v1.Group("", s.authenticate(store.RoleInspector, store.RoleAdmin, store.RoleCooperative))
 	s.workflowRoutes(v1, coop, inspectors)
 	s.roleRoutes(v1, admin, coop, inspectors)
+	s.registryRoutes(v1, coop)
 	// Inspectors attach lab reports and photos to their inspections.
 	inspectors.POST("/attachments", s.uploadAttachment, middleware.BodyLimit(s.attachmentBodyLimit()))
 }
