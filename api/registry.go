@@ -60,6 +60,8 @@ func (s *Server) registryRoutes(v1, coop *echo.Group) {
 	}
 	coop.POST("/cooperatives/:id/import", s.importEntries)
 	readers.GET("/registry", s.exportRegistry)
+	s.echo.Match([]string{http.MethodGet, http.MethodHead}, ProfilePrefix+":id", s.profile)
+	s.ErrorPage(s.profileError)
 	v1.GET("/units/provinces", s.listProvinces)
 	v1.GET("/units/provinces/:code/communes", s.listCommunes)
 }

@@ -383,3 +383,58 @@ func TestRegistryImport(t *testing.T) {
 		t.Errorf("%s", r.body)
 	}
 }
+
+func TestProfilePage(t *testing.T) {
+	e := newEnv(t)
+	key, coopID := e.registryCoop("HTX <b>Hòa Tú</b>", "31717")
+	e.expect(e.do("POST", "/api/v1/cooperatives/"+coopID+"/members", key, map[string]string{"name": "Hộ Riêng Tư"}, true), 201)
+	e.expect(e.do("POST", "/api/v1/cooperatives/"+coopID+"/plots", key, map[string]string{"name": "Ruộng số 7", "area_ha": "1.25", "crop": "Lúa ST25",
+		"location": `{"type":"Point","coordinates":[105.9381,9.4712]}`, "planting_code": "VN-CTPUC-0012", "planting_code_valid_to": "2020-12-31"}, true), 201)
+	for _, c := range []map[string]string{
+		{"scheme": "vietgap", "number": "VG-OLD", "issuer": "Trung tâm", "valid_from": "2019-01-01", "valid_to": "2021-12-31"},
+		{"scheme": "ocop", "number": "OCOP-1", "issuer": "UBND", "valid_from": "2024-01-01", "valid_to": "2099-12-31", "ocop_stars": "4"},
+	} {
+		e.expect(e.do("POST", "/api/v1/cooperatives/"+coopID+"/certificates", key, c, true), 201)
+	}
+	e.expect(e.do("POST", "/api/v1/cooperatives/"+coopID+"/listings", key, map[string]string{"platform": "tiki", "label": "Gạo trên Tiki", "url": "https://tiki.vn/gao"}, true), 201)
+	page := func(lang string) string {
+		res, body := get(t, e.srv.URL+"/p/"+coopID+"?lang="+lang, map[string]string{"Accept": "text/html"})
+		if res.StatusCode != 200 {
+			t.Fatalf("%d %s", res.StatusCode, body)
+		}
+		if csp := res.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") {
+			t.Errorf("CSP %q", csp)
+		}
+		return body
+	}
+	vi := page("vi")
+	for _, want := range []string{"HTX &lt;b&gt;Hòa Tú&lt;/b&gt;", `href="tel:02993851234"`, `href="https://zalo.me/0912345678"`, "Hết hiệu lực", "Còn hiệu lực",
+		`data-status="expired"`, "VN-CTPUC-0012", "openstreetmap.org/?mlat=9.47120&amp;mlon=105.93810", `href="https://tiki.vn/gao"`, "1,25 ha", "Xã Hòa Tú", "★★★★"} {
+		if !strings.Contains(vi, want) {
+			t.Errorf("the Vietnamese page lacks %s", want)
+		}
+	}
+	if strings.Contains(vi, "Hộ Riêng Tư") || strings.Contains(vi, "<b>Hòa") {
+		t.Error("the page shows a member household or unescaped text")
+	}
+	en := page("en")
+	for _, want := range []string{"Expired", "Where to buy", "Planting-area code", "1.25 ha"} {
+		if !strings.Contains(en, want) {
+			t.Errorf("the English page lacks %s", want)
+		}
+	}
+	if res, body := get(t, e.srv.URL+"/p/khong-co", map[string]string{"Accept": "text/html"}); res.StatusCode != 404 || !strings.Contains(body, "Không tìm thấy hợp tác xã") {
+		t.Errorf("missing cooperative: %d %s", res.StatusCode, body)
+	}
+	// What the lot page shows of the cooperative.
+	face, err := e.server.PublicFace(coopID, "", "vi", "2021-06-01")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(face.Certificates) != 2 || face.Certificates[0].Number != "VG-OLD" || face.Certificates[0].Status != trace.CertValid || face.Certificates[0].StatusToday != trace.CertExpired {
+		t.Errorf("certificates on 1 June 2021: %+v", face.Certificates)
+	}
+	if len(face.Listings) != 1 || face.Contact.ZaloHref != "https://zalo.me/0912345678" || face.ProfilePath != "/p/"+coopID {
+		t.Errorf("face %+v", face)
+	}
+}
