@@ -221,7 +221,7 @@ func platformName(cat *Catalog, p string) string {
 
 type plotView2 struct {
 	Name, Area, Crop, PlantingCode, PlantingValid, PackingCode, PackingValid, OSM, Commune string
-	PlantingExpired, PackingExpired                                                     bool
+	PlantingExpired, PackingExpired                                                        bool
 }
 
 type profilePage struct {
