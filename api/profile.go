@@ -219,7 +219,7 @@ func platformName(cat *Catalog, p string) string {
 	return trace.Platforms[p]
 }
 
-type plotView2 struct {
+type profilePlot struct {
 	Name, Area, Crop, PlantingCode, PlantingValid, PackingCode, PackingValid, OSM, Commune string
 	PlantingExpired, PackingExpired                                                        bool
 }
@@ -232,7 +232,7 @@ type profilePage struct {
 	About       string
 	Founded     string
 	Products    []ProductContent
-	Plots       []plotView2
+	Plots       []profilePlot
 	RecordsPath string
 	Members     int
 }
@@ -283,7 +283,7 @@ func (s *Server) profile(c echo.Context) error {
 	units := adminunits.VN()
 	for _, sr := range plots {
 		f := sr.Record.Fields
-		pv := plotView2{Name: f["name"], Crop: f["crop"], PlantingCode: f["planting_code"], PackingCode: f["packing_code"]}
+		pv := profilePlot{Name: f["name"], Crop: f["crop"], PlantingCode: f["planting_code"], PackingCode: f["packing_code"]}
 		if a := f["area_ha"]; a != "" {
 			pv.Area = formatNumber(cat.Lang, a) + " ha"
 		}
