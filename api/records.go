@@ -243,26 +243,37 @@ func (s *Server) updateProduct(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := mayWrite(c, old.CooperativeID); err != nil {
-		return err
-	}
 	p := &trace.Product{ID: old.ID, CooperativeID: old.CooperativeID, GTIN: old.GTIN, NameVI: req.NameVI, NameEN: req.NameEN,
 		Category: req.Category, OCOPStars: req.OCOPStars, Content: old.Content}
 	if req.Content != nil {
 		p.Content = req.Content
-	}
-	if err := s.checkContent(p); err != nil {
-		return err
 	}
 	if req.GTIN != "" {
 		if p.GTIN, err = trace.NormalizeGTIN(req.GTIN); err != nil {
 			return err
 		}
 	}
-	if err := s.db.UpdateProduct(p, caller(c).ID); err != nil {
+	if err := s.UpdateProductFor(c, p); err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, toProduct(p))
+}
+
+// UpdateProductFor changes a product of the caller's cooperative (its
+// names, category, OCOP rating and content) and signs the next revision
+// of its record, after checking that its photos are stored images.
+func (s *Server) UpdateProductFor(c echo.Context, p *trace.Product) error {
+	old, err := s.db.Product(p.ID)
+	if err != nil {
+		return err
+	}
+	if err := mayWrite(c, old.CooperativeID); err != nil {
+		return err
+	}
+	if err := s.checkContent(p); err != nil {
+		return err
+	}
+	return s.db.UpdateProduct(p, caller(c).ID)
 }
 
 // UpdateCooperativeRequest is the body of PUT /api/v1/cooperatives/{id}.
@@ -288,14 +299,11 @@ func (s *Server) updateCooperative(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	coop := &trace.Cooperative{ID: id, Name: req.Name, Province: req.Province, GLN: req.GLN, Profile: old.Profile}
+	profile := old.Profile
 	if req.Profile != nil {
-		coop.Profile = req.Profile
+		profile = req.Profile
 	}
-	if err := s.checkProfile(coop); err != nil {
-		return err
-	}
-	if err := s.db.UpdateCooperativeBy(coop, caller(c).ID); err != nil {
+	if err := s.UpdateCooperativeFor(c, id, req.Name, req.Province, req.GLN, profile); err != nil {
 		return err
 	}
 	updated, err := s.db.Cooperative(id)
@@ -303,6 +311,20 @@ func (s *Server) updateCooperative(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, toCooperative(updated))
+}
+
+// UpdateCooperativeFor changes a cooperative's profile — name, province
+// (filled from the profile's province code when empty), GLN and the rest
+// of its profile — and signs the next revision of its record.
+func (s *Server) UpdateCooperativeFor(c echo.Context, id, name, province, gln string, profile map[string]string) error {
+	if err := mayWrite(c, id); err != nil {
+		return err
+	}
+	coop := &trace.Cooperative{ID: id, Name: name, Province: province, GLN: gln, Profile: profile}
+	if err := s.checkProfile(coop); err != nil {
+		return err
+	}
+	return s.db.UpdateCooperativeBy(coop, caller(c).ID)
 }
 
 // FactsRequest is the body of POST /api/v1/batches/{id}/facts: the lot's
