@@ -351,12 +351,7 @@ func (s *Workspace) listFields(cat *api.Catalog, coop *trace.Cooperative, kind t
 		}, nil
 	case trace.KindCertificate:
 		schemes := []appOption{}
-		keys := make([]string, 0, len(trace.CertificationSchemes))
-		for k := range trace.CertificationSchemes {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
+		for _, k := range schemeOrder {
 			name := cat.Certifications[k]
 			if name == "" {
 				name = trace.CertificationSchemes[k]
@@ -487,6 +482,10 @@ func rowOf(cat *api.Catalog, sr *store.StoredRecord, today string) regRow {
 	r.Detail = strings.Join(parts, " · ")
 	return r
 }
+
+// schemeOrder is the order certification schemes are offered in, the
+// most common in Vietnam first.
+var schemeOrder = []string{"vietgap", "globalgap", "organic", "ocop", "4c", "rainforest", "fairtrade", "haccp", "iso22000", "vietnam-tcvn"}
 
 var listTitles = map[trace.RecordKind]string{trace.KindMember: "app_reg_members", trace.KindPlot: "app_reg_plots",
 	trace.KindCertificate: "app_reg_certificates", trace.KindListing: "app_reg_listings"}
@@ -1007,7 +1006,7 @@ func (s *Workspace) regAgency(c echo.Context) error {
 		communes = append(communes, communeOptions(f.Province)[1:]...)
 	}
 	schemes := []appOption{{Value: "", Label: p.Cat.Messages["app_reg_all"]}}
-	for _, k := range []string{"vietgap", "globalgap", "organic", "ocop", "4c", "rainforest", "fairtrade", "haccp", "iso22000", "vietnam-tcvn"} {
+	for _, k := range schemeOrder {
 		schemes = append(schemes, appOption{Value: k, Label: p.Cat.Certifications[k]})
 	}
 	q := f.Query()
