@@ -20,8 +20,10 @@ import (
 type CreateCooperativeRequest struct {
 	ID       string `json:"id,omitempty"`
 	Name     string `json:"name"`
-	Province string `json:"province"`
+	Province string `json:"province,omitempty"`
 	GLN      string `json:"gln,omitempty"`
+	// Profile is the rest of its profile (trace.ProfileFields).
+	Profile map[string]string `json:"profile,omitempty"`
 }
 
 // NewAPIKey is a freshly made API key; its secret is shown only once.
@@ -42,7 +44,10 @@ func (s *Server) createCooperative(c echo.Context) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	coop := &trace.Cooperative{ID: req.ID, Name: req.Name, Province: req.Province, GLN: req.GLN}
+	coop := &trace.Cooperative{ID: req.ID, Name: req.Name, Province: req.Province, GLN: req.GLN, Profile: req.Profile}
+	if err := s.checkProfile(coop); err != nil {
+		return err
+	}
 	if err := s.db.CreateCooperative(coop); err != nil {
 		return err
 	}
@@ -77,6 +82,13 @@ func (s *Server) SignerFor(coop *trace.Cooperative) (*trace.Signer, error) {
 }
 
 func (s *Server) listCooperatives(c echo.Context) error {
+	switch format := c.QueryParam("format"); format {
+	case "", "json":
+	case "csv", "xlsx":
+		return s.publicCooperatives(c, format)
+	default:
+		return &trace.FieldError{Field: "format", Reason: "json, csv or xlsx"}
+	}
 	coops, err := s.db.Cooperatives()
 	if err != nil {
 		return err
@@ -104,6 +116,8 @@ type CreateProductRequest struct {
 	NameEN        string `json:"name_en,omitempty"`
 	Category      string `json:"category"`
 	OCOPStars     int    `json:"ocop_stars,omitempty"`
+	// Content is the rest of its record (trace.ContentFields).
+	Content map[string]string `json:"content,omitempty"`
 }
 
 func (s *Server) createProduct(c echo.Context) error {
@@ -122,7 +136,10 @@ func (s *Server) createProduct(c echo.Context) error {
 		return err
 	}
 	p := &trace.Product{CooperativeID: req.CooperativeID, NameVI: req.NameVI, NameEN: req.NameEN, Category: req.Category, OCOPStars: req.OCOPStars,
-		CreatedBy: caller(c).ID}
+		CreatedBy: caller(c).ID, Content: req.Content}
+	if err := s.checkContent(p); err != nil {
+		return err
+	}
 	if req.GTIN != "" {
 		g, err := trace.NormalizeGTIN(req.GTIN)
 		if err != nil {
@@ -155,6 +172,9 @@ type CreateBatchRequest struct {
 	Plot        *Plot    `json:"plot,omitempty"`
 	// Certifications are the certificates the cooperative claims for the lot.
 	Certifications []Certification `json:"certifications,omitempty"`
+	// Member is the id of the member household of the cooperative's
+	// registry the lot came from.
+	Member string `json:"member,omitempty"`
 }
 
 func (s *Server) createBatch(c echo.Context) error {
@@ -173,7 +193,7 @@ func (s *Server) createBatch(c echo.Context) error {
 	}
 	bt := &trace.Batch{ID: req.ID, CooperativeID: p.CooperativeID, ProductID: p.ID, Lot: req.Lot,
 		Quantity: *req.Quantity.domain(), HarvestDate: req.HarvestDate, CreatedBy: caller(c).ID,
-		Certifications: certifications(req.Certifications)}
+		Certifications: certifications(req.Certifications), Member: req.Member}
 	if req.Plot != nil {
 		bt.Plot = &trace.Plot{Name: req.Plot.Name, Lat: req.Plot.Lat, Lon: req.Plot.Lon}
 	}
@@ -193,7 +213,7 @@ func (s *Server) toBatch(bt *trace.Batch, p *trace.Product, n uint64, head trace
 	path := s.batchPath(bt, p)
 	b := Batch{ID: bt.ID, CooperativeID: bt.CooperativeID, ProductID: bt.ProductID, GTIN: p.GTIN, Lot: bt.Lot,
 		Quantity: Quantity{Value: bt.Quantity.Value, Unit: bt.Quantity.Unit}, HarvestDate: bt.HarvestDate,
-		URL: s.cfg.PublicURL + path, Path: path, Events: n, Template: bt.Template, CreatedAt: bt.CreatedAt}
+		URL: s.cfg.PublicURL + path, Path: path, Events: n, Template: bt.Template, CreatedAt: bt.CreatedAt, Member: bt.Member}
 	if !head.IsZero() {
 		b.Head = head.String()
 	}

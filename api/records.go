@@ -102,7 +102,7 @@ func (r *Record) open(name string) (*trace.SignedRecord, error) {
 // batchFields are a wire batch's facts as trace.LotFacts.Fields names them.
 func batchFields(b *Batch) map[string]string {
 	m := map[string]string{"product_id": b.ProductID, "gtin": b.GTIN, "lot": b.Lot,
-		"quantity": string(b.Quantity.Value) + " " + b.Quantity.Unit, "harvest_date": b.HarvestDate}
+		"quantity": string(b.Quantity.Value) + " " + b.Quantity.Unit, "harvest_date": b.HarvestDate, "member": b.Member}
 	if b.Plot != nil {
 		m["plot"] = b.Plot.Name + " " + strconv.FormatFloat(b.Plot.Lat, 'f', -1, 64) + "," + strconv.FormatFloat(b.Plot.Lon, 'f', -1, 64)
 	}
@@ -123,11 +123,11 @@ func batchFields(b *Batch) map[string]string {
 }
 
 func productFields(p *Product) map[string]string {
-	return trace.ProductRecordFields(&trace.Product{GTIN: p.GTIN, NameVI: p.NameVI, NameEN: p.NameEN, Category: p.Category, OCOPStars: p.OCOPStars})
+	return trace.ProductRecordFields(&trace.Product{GTIN: p.GTIN, NameVI: p.NameVI, NameEN: p.NameEN, Category: p.Category, OCOPStars: p.OCOPStars, Content: p.Content})
 }
 
 func cooperativeFields(c *Cooperative) map[string]string {
-	return trace.CooperativeRecordFields(&trace.Cooperative{Name: c.Name, Province: c.Province, GLN: c.GLN})
+	return trace.CooperativeRecordFields(&trace.Cooperative{Name: c.Name, Province: c.Province, GLN: c.GLN, Profile: c.Profile})
 }
 
 // checkSigned checks that what a verified history shows about its lot, its
@@ -229,6 +229,9 @@ type UpdateProductRequest struct {
 	NameEN    string `json:"name_en,omitempty"`
 	Category  string `json:"category"`
 	OCOPStars int    `json:"ocop_stars,omitempty"`
+	// Content replaces the product's content (trace.ContentFields) when
+	// given; left out, the content stays as it is.
+	Content map[string]string `json:"content,omitempty"`
 }
 
 func (s *Server) updateProduct(c echo.Context) error {
@@ -240,27 +243,47 @@ func (s *Server) updateProduct(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := mayWrite(c, old.CooperativeID); err != nil {
-		return err
-	}
 	p := &trace.Product{ID: old.ID, CooperativeID: old.CooperativeID, GTIN: old.GTIN, NameVI: req.NameVI, NameEN: req.NameEN,
-		Category: req.Category, OCOPStars: req.OCOPStars}
+		Category: req.Category, OCOPStars: req.OCOPStars, Content: old.Content}
+	if req.Content != nil {
+		p.Content = req.Content
+	}
 	if req.GTIN != "" {
 		if p.GTIN, err = trace.NormalizeGTIN(req.GTIN); err != nil {
 			return err
 		}
 	}
-	if err := s.db.UpdateProduct(p, caller(c).ID); err != nil {
+	if err := s.UpdateProductFor(c, p); err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, toProduct(p))
 }
 
+// UpdateProductFor changes a product of the caller's cooperative (its
+// names, category, OCOP rating and content) and signs the next revision
+// of its record, after checking that its photos are stored images.
+func (s *Server) UpdateProductFor(c echo.Context, p *trace.Product) error {
+	old, err := s.db.Product(p.ID)
+	if err != nil {
+		return err
+	}
+	if err := mayWrite(c, old.CooperativeID); err != nil {
+		return err
+	}
+	if err := s.checkContent(p); err != nil {
+		return err
+	}
+	return s.db.UpdateProduct(p, caller(c).ID)
+}
+
 // UpdateCooperativeRequest is the body of PUT /api/v1/cooperatives/{id}.
 type UpdateCooperativeRequest struct {
 	Name     string `json:"name"`
-	Province string `json:"province"`
+	Province string `json:"province,omitempty"`
 	GLN      string `json:"gln,omitempty"`
+	// Profile replaces the rest of the profile (trace.ProfileFields) when
+	// given; left out, it stays as it is.
+	Profile map[string]string `json:"profile,omitempty"`
 }
 
 func (s *Server) updateCooperative(c echo.Context) error {
@@ -272,8 +295,15 @@ func (s *Server) updateCooperative(c echo.Context) error {
 	if err := mayWrite(c, id); err != nil {
 		return err
 	}
-	coop := &trace.Cooperative{ID: id, Name: req.Name, Province: req.Province, GLN: req.GLN}
-	if err := s.db.UpdateCooperativeBy(coop, caller(c).ID); err != nil {
+	old, err := s.db.Cooperative(id)
+	if err != nil {
+		return err
+	}
+	profile := old.Profile
+	if req.Profile != nil {
+		profile = req.Profile
+	}
+	if err := s.UpdateCooperativeFor(c, id, req.Name, req.Province, req.GLN, profile); err != nil {
 		return err
 	}
 	updated, err := s.db.Cooperative(id)
@@ -281,6 +311,20 @@ func (s *Server) updateCooperative(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, toCooperative(updated))
+}
+
+// UpdateCooperativeFor changes a cooperative's profile — name, province
+// (filled from the profile's province code when empty), GLN and the rest
+// of its profile — and signs the next revision of its record.
+func (s *Server) UpdateCooperativeFor(c echo.Context, id, name, province, gln string, profile map[string]string) error {
+	if err := mayWrite(c, id); err != nil {
+		return err
+	}
+	coop := &trace.Cooperative{ID: id, Name: name, Province: province, GLN: gln, Profile: profile}
+	if err := s.checkProfile(coop); err != nil {
+		return err
+	}
+	return s.db.UpdateCooperativeBy(coop, caller(c).ID)
 }
 
 // FactsRequest is the body of POST /api/v1/batches/{id}/facts: the lot's
@@ -291,6 +335,8 @@ type FactsRequest struct {
 	HarvestDate    string          `json:"harvest_date,omitempty"`
 	Plot           *Plot           `json:"plot,omitempty"`
 	Certifications []Certification `json:"certifications,omitempty"`
+	// Member is the member household of the registry the lot came from.
+	Member string `json:"member,omitempty"`
 }
 
 func (s *Server) restateFacts(c echo.Context) error {
@@ -305,7 +351,7 @@ func (s *Server) restateFacts(c echo.Context) error {
 	if err := mayWrite(c, bt.CooperativeID); err != nil {
 		return err
 	}
-	f := &trace.LotFacts{Quantity: *req.Quantity.domain(), HarvestDate: req.HarvestDate, Certifications: certifications(req.Certifications)}
+	f := &trace.LotFacts{Quantity: *req.Quantity.domain(), HarvestDate: req.HarvestDate, Certifications: certifications(req.Certifications), Member: req.Member}
 	if req.Plot != nil {
 		f.Plot = &trace.Plot{Name: req.Plot.Name, Lat: req.Plot.Lat, Lon: req.Plot.Lon}
 	}

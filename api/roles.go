@@ -13,6 +13,7 @@ import (
 
 	"github.com/truyxuat/truyxuat/store"
 	"github.com/truyxuat/truyxuat/trace"
+	"github.com/truyxuat/truyxuat/trace/adminunits"
 )
 
 // People and their keys: an API key per person, with its role; inspectors
@@ -264,6 +265,8 @@ type CreateAPIKeyRequest struct {
 	Role          string `json:"role,omitempty"` // default: cooperative for a cooperative's key
 	CooperativeID string `json:"cooperative_id,omitempty"`
 	InspectorID   string `json:"inspector_id,omitempty"`
+	// Province is an agency key's province code (2 digits).
+	Province string `json:"province,omitempty"`
 }
 
 // APIKeyInfo is what is known about an API key; never its secret.
@@ -273,6 +276,7 @@ type APIKeyInfo struct {
 	Role          string     `json:"role"`
 	CooperativeID string     `json:"cooperative_id,omitempty"`
 	InspectorID   string     `json:"inspector_id,omitempty"`
+	Province      string     `json:"province,omitempty"`
 	CreatedAt     time.Time  `json:"created_at"`
 	RevokedAt     *time.Time `json:"revoked_at,omitempty"`
 }
@@ -285,7 +289,7 @@ type CreateAPIKeyResponse struct {
 
 func toAPIKeyInfo(k *store.APIKey) APIKeyInfo {
 	return APIKeyInfo{ID: k.ID, Name: k.Name, Role: string(k.Role), CooperativeID: k.CooperativeID,
-		InspectorID: k.InspectorID, CreatedAt: k.CreatedAt, RevokedAt: k.RevokedAt}
+		InspectorID: k.InspectorID, Province: k.Province, CreatedAt: k.CreatedAt, RevokedAt: k.RevokedAt}
 }
 
 func (s *Server) createKey(c echo.Context) error {
@@ -321,8 +325,18 @@ func (s *Server) createKey(c echo.Context) error {
 		if r.CooperativeID == "" {
 			v.Fields = append(v.Fields, &trace.FieldError{Field: "cooperative_id", Reason: "a cooperative key needs its cooperative"})
 		}
+	case store.RoleAgency:
+		if r.CooperativeID != "" {
+			v.Fields = append(v.Fields, &trace.FieldError{Field: "cooperative_id", Reason: "only a cooperative key belongs to a cooperative"})
+		}
+		if _, ok := adminunits.VN().Province(r.Province); !ok {
+			v.Fields = append(v.Fields, &trace.FieldError{Field: "province", Reason: fmt.Sprintf("an agency key needs the code of its province in the list of 2025, got %q", Clip(r.Province, 10))})
+		}
 	default:
-		v.Fields = append(v.Fields, &trace.FieldError{Field: "role", Reason: fmt.Sprintf("must be admin, cooperative or inspector, got %q", r.Role)})
+		v.Fields = append(v.Fields, &trace.FieldError{Field: "role", Reason: fmt.Sprintf("must be admin, cooperative, inspector or agency, got %q", r.Role)})
+	}
+	if r.Province != "" && store.Role(r.Role) != store.RoleAgency {
+		v.Fields = append(v.Fields, &trace.FieldError{Field: "province", Reason: "only an agency key belongs to a province"})
 	}
 	if r.InspectorID != "" && store.Role(r.Role) != store.RoleInspector {
 		v.Fields = append(v.Fields, &trace.FieldError{Field: "inspector_id", Reason: "only an inspector key belongs to an inspector"})
@@ -330,7 +344,7 @@ func (s *Server) createKey(c echo.Context) error {
 	if len(v.Fields) > 0 {
 		return &v
 	}
-	nk := &store.APIKey{Name: r.Name, Role: store.Role(r.Role), CooperativeID: r.CooperativeID, InspectorID: r.InspectorID}
+	nk := &store.APIKey{Name: r.Name, Role: store.Role(r.Role), CooperativeID: r.CooperativeID, InspectorID: r.InspectorID, Province: r.Province}
 	secret, err := s.db.CreateAPIKey(nk)
 	if errors.Is(err, trace.ErrNotFound) {
 		field := "cooperative_id"

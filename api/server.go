@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"html/template"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -92,9 +93,11 @@ type Server struct {
 	echo    *echo.Echo
 	metrics *metrics
 	pages   *pages
-	cache   historyCache
-	lots    sync.Map // gtin14 "/" lot → *trace.Batch
-	now     func() time.Time
+	// profileTmpl is the cooperative's public profile page (profile.go).
+	profileTmpl *template.Template
+	cache       historyCache
+	lots        sync.Map // gtin14 "/" lot → *trace.Batch
+	now         func() time.Time
 
 	logState logState
 	attach   attachState
@@ -137,6 +140,9 @@ func New(cfg Config, db *store.DB, keys *store.KeyDir, logger *slog.Logger) *Ser
 		panic(fmt.Sprintf("api: web assets: %v", err))
 	}
 	s.pages = pages
+	if s.profileTmpl, err = newProfileTemplate(pages); err != nil {
+		panic(fmt.Sprintf("api: profile page template: %v", err))
+	}
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
@@ -245,6 +251,7 @@ func (s *Server) routes() {
 	s.workflowRoutes(v1, coop, inspectors)
 	s.roleRoutes(v1, admin, coop, inspectors)
 	inspectors.GET("/batches/:id/scans", s.getScans)
+	s.registryRoutes(v1, coop)
 	// Inspectors attach lab reports and photos to their inspections.
 	inspectors.POST("/attachments", s.uploadAttachment, middleware.BodyLimit(s.attachmentBodyLimit()))
 }

@@ -226,6 +226,9 @@ type Cooperative struct {
 	GLN        string    `json:"gln,omitempty"`
 	PublicKeys []string  `json:"public_keys"` // base64 Ed25519 public keys
 	CreatedAt  time.Time `json:"created_at"`
+	// Profile is the rest of the cooperative's signed profile
+	// (trace.ProfileFields): contact, address codes, representative, …
+	Profile map[string]string `json:"profile,omitempty"`
 }
 
 func toCooperative(c *trace.Cooperative) Cooperative {
@@ -233,7 +236,7 @@ func toCooperative(c *trace.Cooperative) Cooperative {
 	for i, k := range c.PublicKeys {
 		keys[i] = base64.StdEncoding.EncodeToString(k)
 	}
-	return Cooperative{ID: c.ID, Name: c.Name, Province: c.Province, GLN: c.GLN, PublicKeys: keys, CreatedAt: c.CreatedAt}
+	return Cooperative{ID: c.ID, Name: c.Name, Province: c.Province, GLN: c.GLN, PublicKeys: keys, CreatedAt: c.CreatedAt, Profile: c.Profile}
 }
 
 // Product is the public view of a product.
@@ -246,11 +249,15 @@ type Product struct {
 	Category      string    `json:"category"`
 	OCOPStars     int       `json:"ocop_stars,omitempty"`
 	CreatedAt     time.Time `json:"created_at"`
+	// Content is the rest of the product's signed record
+	// (trace.ContentFields): its name in Chinese, description, variety and
+	// ingredients per language, photos.
+	Content map[string]string `json:"content,omitempty"`
 }
 
 func toProduct(p *trace.Product) Product {
 	return Product{ID: p.ID, CooperativeID: p.CooperativeID, GTIN: p.GTIN, NameVI: p.NameVI, NameEN: p.NameEN,
-		Category: p.Category, OCOPStars: p.OCOPStars, CreatedAt: p.CreatedAt}
+		Category: p.Category, OCOPStars: p.OCOPStars, CreatedAt: p.CreatedAt, Content: p.Content}
 }
 
 // Quantity is an amount with a UN/ECE unit code.
@@ -292,12 +299,14 @@ type Batch struct {
 	Plot          *Plot    `json:"plot,omitempty"`
 	// Certifications are the certificates the cooperative claims for the lot.
 	Certifications []Certification `json:"certifications,omitempty"`
-	URL            string          `json:"url"`  // the public page of the batch
-	Path           string          `json:"path"` // the same, without the host
-	Events         uint64          `json:"events"`
-	Head           string          `json:"head,omitempty"` // hash of the last event
-	Template       string          `json:"template,omitempty"`
-	CreatedAt      time.Time       `json:"created_at"`
+	// Member is the member household of the registry the lot came from.
+	Member    string    `json:"member,omitempty"`
+	URL       string    `json:"url"`  // the public page of the batch
+	Path      string    `json:"path"` // the same, without the host
+	Events    uint64    `json:"events"`
+	Head      string    `json:"head,omitempty"` // hash of the last event
+	Template  string    `json:"template,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
 }
 
 // ILMD is lot master data of an event.

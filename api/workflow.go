@@ -826,6 +826,7 @@ func (s *Server) FindingsFor(c echo.Context, cooperative, batch string) (int, []
 	}
 	var records []*trace.BatchRecord
 	findings := []trace.Finding{}
+	certs := map[string][]*trace.SignedRecord{}
 	inspectors, err := s.db.Inspectors()
 	if err != nil {
 		return 0, nil, err
@@ -843,6 +844,9 @@ func (s *Server) FindingsFor(c echo.Context, cooperative, batch string) (int, []
 			return 0, nil, err
 		}
 		rec := &trace.BatchRecord{Batch: bt, Product: p}
+		if rec.Certificates, err = s.certificatesOf(bt.CooperativeID, certs); err != nil {
+			return 0, nil, err
+		}
 		events, err := s.db.History(id)
 		if err == nil {
 			coop, cerr := s.db.Cooperative(bt.CooperativeID)

@@ -22,7 +22,16 @@ const (
 	RoleAdmin       Role = "admin"       // creates cooperatives and inspectors
 	RoleCooperative Role = "cooperative" // writes its own cooperative's products, batches and events
 	RoleInspector   Role = "inspector"   // reads everything, records inspections
+	// RoleAgency is a provincial agency's: it reads, and only reads, the
+	// registries of the cooperatives of its province (Province).
+	RoleAgency Role = "agency"
 )
+
+// validProvinceCode reports whether s has the form of a province code (two
+// digits); whether the province exists is the caller's to check.
+func validProvinceCode(s string) bool {
+	return len(s) == 2 && s[0] >= '0' && s[0] <= '9' && s[1] >= '0' && s[1] <= '9'
+}
 
 // APIKeyPrefix starts every API key secret, so a leaked key is easy to spot.
 const APIKeyPrefix = "txk_"
@@ -35,6 +44,7 @@ type APIKey struct {
 	Role          Role       `json:"role"`
 	CooperativeID string     `json:"cooperative_id,omitempty"`
 	InspectorID   string     `json:"inspector_id,omitempty"` // an inspector key's inspector; without one it reads findings but signs nothing
+	Province      string     `json:"province,omitempty"`     // an agency key's province code (adminunits)
 	CreatedAt     time.Time  `json:"created_at"`
 	RevokedAt     *time.Time `json:"revoked_at,omitempty"`
 }
@@ -54,16 +64,21 @@ func (db *DB) CreateAPIKey(k *APIKey) (secret string, err error) {
 	secret = APIKeyPrefix + base64.RawURLEncoding.EncodeToString(raw)
 	switch k.Role {
 	case RoleAdmin:
-		k.CooperativeID, k.InspectorID = "", ""
+		k.CooperativeID, k.InspectorID, k.Province = "", "", ""
 	case RoleInspector:
-		k.CooperativeID = ""
+		k.CooperativeID, k.Province = "", ""
 	case RoleCooperative:
-		k.InspectorID = ""
+		k.InspectorID, k.Province = "", ""
 		if k.CooperativeID == "" {
 			return "", &trace.FieldError{Field: "cooperative_id", Reason: "a cooperative key needs its cooperative"}
 		}
+	case RoleAgency:
+		k.CooperativeID, k.InspectorID = "", ""
+		if !validProvinceCode(k.Province) {
+			return "", &trace.FieldError{Field: "province", Reason: "an agency key needs its province's code, 2 digits such as 92"}
+		}
 	default:
-		return "", &trace.FieldError{Field: "role", Reason: fmt.Sprintf("unknown role %q; use admin, cooperative or inspector", k.Role)}
+		return "", &trace.FieldError{Field: "role", Reason: fmt.Sprintf("unknown role %q; use admin, cooperative, inspector or agency", k.Role)}
 	}
 	if err := trace.ValidateText("name", k.Name, trace.MaxNameLen, false); err != nil {
 		return "", err

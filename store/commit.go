@@ -67,13 +67,14 @@ type group struct {
 // sequencer goroutine touches it.
 type seqState struct {
 	db      *DB
-	heads   map[string]head       // batch id → length and head hash
-	batches map[string]string     // batch id → cooperative id
-	hashes  map[trace.Hash]string // event hash → batch id, for events not yet committed
-	lots    map[string]string     // lot key → batch id, for batches not yet committed
-	records map[string]head       // kind "/" id → revisions and newest hash, as checked or pending
-	ids     map[string]bool       // bucket "/" id of cooperatives and products not yet committed
-	gtins   map[string]string     // GTIN → product id, for products not yet committed
+	heads   map[string]head          // batch id → length and head hash
+	batches map[string]string        // batch id → cooperative id
+	hashes  map[trace.Hash]string    // event hash → batch id, for events not yet committed
+	lots    map[string]string        // lot key → batch id, for batches not yet committed
+	records map[string]head          // kind "/" id → revisions and newest hash, as checked or pending
+	ids     map[string]bool          // bucket "/" id of cooperatives and products not yet committed
+	gtins   map[string]string        // GTIN → product id, for products not yet committed
+	entries map[string]*trace.Record // kind "/" id → newest registry list record, as pending or written through the sequencer
 	// transforms are the transformations not yet committed, by event
 	// hash, for the balances of the lots they take from.
 	transforms map[trace.Hash]*trace.Event
@@ -121,7 +122,8 @@ func (db *DB) submit(ctx context.Context, prepare prepareFunc) (any, error) {
 
 func (db *DB) startPipeline() {
 	st := &seqState{db: db, heads: map[string]head{}, batches: map[string]string{}, hashes: map[trace.Hash]string{}, lots: map[string]string{},
-		records: map[string]head{}, ids: map[string]bool{}, gtins: map[string]string{}, transforms: map[trace.Hash]*trace.Event{}}
+		records: map[string]head{}, ids: map[string]bool{}, gtins: map[string]string{}, transforms: map[trace.Hash]*trace.Event{},
+		entries: map[string]*trace.Record{}}
 	db.toCommit = make(chan *group)
 	db.idle = make(chan struct{}, 1)
 	db.idle <- struct{}{}
@@ -174,6 +176,7 @@ func (db *DB) sequencer(st *seqState, signJobs chan<- func()) {
 			clear(st.ids)
 			clear(st.gtins)
 			clear(st.transforms)
+			clear(st.entries)
 		}
 		st.pruneHashes()
 		g := &group{ready: make(chan struct{}, 1), epoch: epoch}

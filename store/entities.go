@@ -60,8 +60,8 @@ func (db *DB) CreateCooperative(c *trace.Cooperative) error {
 	return err
 }
 
-// UpdateCooperative changes a cooperative's profile (name, province, GLN)
-// to c's and signs the new profile as the next revision of its record; a
+// UpdateCooperative changes a cooperative's profile (name, province, GLN
+// and the rest of its Profile) to c's and signs the new profile as the next revision of its record; a
 // profile that did not change writes nothing. Its keys are not changed
 // here (see AddCooperativeKey).
 func (db *DB) UpdateCooperative(c *trace.Cooperative) error {
@@ -97,7 +97,7 @@ func (db *DB) UpdateCooperativeBy(c *trace.Cooperative, by string) error {
 			if err := getJSON(tx.Bucket(bucketCoops), c.ID, "cooperative", &stored); err != nil {
 				return err
 			}
-			stored.Name, stored.Province, stored.GLN = c.Name, c.Province, c.GLN
+			stored.Name, stored.Province, stored.GLN, stored.Profile = c.Name, c.Province, c.GLN, c.Profile
 			if err := putJSON(tx.Bucket(bucketCoops), c.ID, &stored); err != nil {
 				return err
 			}
@@ -227,8 +227,8 @@ func (db *DB) checkGTINFree(st *seqState, p *trace.Product) error {
 	})
 }
 
-// UpdateProduct changes a product's names, category and OCOP rating and
-// signs them as the next revision of its record; nothing is written when
+// UpdateProduct changes a product's names, category, OCOP rating and
+// content (descriptions, photos, …) and signs them as the next revision of its record; nothing is written when
 // nothing changed. Its cooperative and GTIN never change: lots are known
 // by their GTIN.
 func (db *DB) UpdateProduct(p *trace.Product, by string) error {

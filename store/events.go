@@ -429,7 +429,7 @@ func writeFacts(tx *bolt.Tx, e *trace.Event) error {
 	if bt.ProductID != f.Product || bt.Lot != f.Lot {
 		return &DamagedError{Batch: bt.ID, Record: "batch record", Detail: fmt.Sprintf("it is lot %s of product %s, but its facts record names lot %s of product %s", bt.Lot, bt.ProductID, f.Lot, f.Product)}
 	}
-	bt.Quantity, bt.HarvestDate, bt.Plot, bt.Certifications = f.Quantity, f.HarvestDate, f.Plot, f.Certifications
+	bt.Quantity, bt.HarvestDate, bt.Plot, bt.Certifications, bt.Member = f.Quantity, f.HarvestDate, f.Plot, f.Certifications, f.Member
 	return putJSON(b, bt.ID, &bt)
 }
 
@@ -459,8 +459,11 @@ func (db *DB) RestateFacts(ctx context.Context, batchID string, f *trace.LotFact
 		f.ProductName, f.ProductNameEN = cur.ProductName, cur.ProductNameEN
 	}
 	check := &trace.Batch{ID: bt.ID, CooperativeID: bt.CooperativeID, ProductID: bt.ProductID, Lot: bt.Lot,
-		Quantity: f.Quantity, HarvestDate: f.HarvestDate, Plot: f.Plot, Certifications: f.Certifications}
+		Quantity: f.Quantity, HarvestDate: f.HarvestDate, Plot: f.Plot, Certifications: f.Certifications, Member: f.Member}
 	if err := check.Validate(); err != nil {
+		return nil, err
+	}
+	if err := db.checkMember(bt.CooperativeID, f.Member); err != nil {
 		return nil, err
 	}
 	signer, err := db.SignerFor(bt.CooperativeID)

@@ -39,6 +39,7 @@ type User struct {
 	Role          Role       `json:"role"`
 	CooperativeID string     `json:"cooperative_id,omitempty"`
 	InspectorID   string     `json:"inspector_id,omitempty"`
+	Province      string     `json:"province,omitempty"` // an agency's province code
 	PasswordHash  string     `json:"password_hash"`
 	CreatedAt     time.Time  `json:"created_at"`
 	DisabledAt    *time.Time `json:"disabled_at,omitempty"`
@@ -110,19 +111,24 @@ func (db *DB) CreateUser(u *User, password string) error {
 	}
 	switch u.Role {
 	case RoleAdmin:
+		u.CooperativeID, u.InspectorID, u.Province = "", "", ""
+	case RoleAgency:
 		u.CooperativeID, u.InspectorID = "", ""
+		if !validProvinceCode(u.Province) {
+			v.Fields = append(v.Fields, &trace.FieldError{Field: "province", Reason: "an agency's account needs its province's code, 2 digits such as 92"})
+		}
 	case RoleInspector:
-		u.CooperativeID = ""
+		u.CooperativeID, u.Province = "", ""
 		if u.InspectorID == "" {
 			v.Fields = append(v.Fields, &trace.FieldError{Field: "inspector_id", Reason: "an inspector's account needs the registered inspector"})
 		}
 	case RoleCooperative:
-		u.InspectorID = ""
+		u.InspectorID, u.Province = "", ""
 		if u.CooperativeID == "" {
 			v.Fields = append(v.Fields, &trace.FieldError{Field: "cooperative_id", Reason: "a cooperative's account needs its cooperative"})
 		}
 	default:
-		v.Fields = append(v.Fields, &trace.FieldError{Field: "role", Reason: "must be admin, cooperative or inspector"})
+		v.Fields = append(v.Fields, &trace.FieldError{Field: "role", Reason: "must be admin, cooperative, inspector or agency"})
 	}
 	if len(v.Fields) > 0 {
 		return &v

@@ -327,6 +327,9 @@ func (db *DB) checkNewBatch(st *seqState, bt *trace.Batch) (string, *trace.Produ
 		if p.CooperativeID != bt.CooperativeID {
 			return fmt.Errorf("product %s belongs to another cooperative: %w", p.ID, trace.ErrForbidden)
 		}
+		if err := checkMemberTx(tx, bt.CooperativeID, bt.Member); err != nil {
+			return err
+		}
 		if tx.Bucket(bucketBatches).Get([]byte(bt.ID)) != nil {
 			return fmt.Errorf("batch %s already exists: %w", bt.ID, trace.ErrConflict)
 		}

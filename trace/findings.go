@@ -27,6 +27,10 @@ const (
 	// FindingOverdrawn is a lot from which splits, merges and processing
 	// took more, over its life, than it held (see LotBalance).
 	FindingOverdrawn = "overdrawn_lot"
+	// FindingCertificateInvalid is a lot that claims a certificate which,
+	// by the cooperative's own certificate record, was not valid on the
+	// day it was harvested (expired, or not yet issued).
+	FindingCertificateInvalid = "certificate_not_valid"
 )
 
 // Finding is one problem a check found, with the evidence for it.
@@ -51,6 +55,9 @@ type BatchRecord struct {
 	Batch   *Batch
 	Product *Product
 	Events  []RecordedEvent
+	// Certificates are the newest revisions of the cooperative's
+	// certificate records (KindCertificate), removed ones left out.
+	Certificates []*SignedRecord
 }
 
 // harvestStep is CBV's name for a harvest.
@@ -93,6 +100,61 @@ func CheckBatch(r *BatchRecord) []Finding {
 	}
 	out = append(out, checkPHI(r)...)
 	out = append(out, checkHarvestQuantity(r)...)
+	out = append(out, checkCertificates(r)...)
+	return out
+}
+
+// checkCertificates finds certificates a lot claims that the
+// cooperative's certificate record of the same scheme and number says
+// were not valid on the day the lot was harvested. A claimed certificate
+// the registry does not hold is not a finding here: lots recorded before
+// the registry kept certificates claim such numbers.
+func checkCertificates(r *BatchRecord) []Finding {
+	claimed, harvest, at := r.Batch.Certifications, r.Batch.HarvestDate, ""
+	signed := make([]*SignedEvent, len(r.Events))
+	for i, re := range r.Events {
+		signed[i] = re.SignedEvent
+	}
+	if f, i := LatestFacts(signed); f != nil {
+		claimed, harvest, at = f.Certifications, f.HarvestDate, r.Events[i].Hash.String()
+	}
+	if harvest == "" {
+		for _, re := range r.Events {
+			if re.Event.BizStep == harvestStep {
+				harvest = re.Event.Time().Format("2006-01-02")
+				break
+			}
+		}
+	}
+	if harvest == "" || len(claimed) == 0 {
+		return nil
+	}
+	var out []Finding
+	for _, c := range claimed {
+		for _, sr := range r.Certificates {
+			f := sr.Record.Fields
+			if f["scheme"] != c.Scheme || f["number"] != c.ID || sr.Record.Cooperative != r.Batch.CooperativeID {
+				continue
+			}
+			status := CertificateStatus(f, harvest)
+			if status == CertValid {
+				continue
+			}
+			when := "expired on " + f["valid_to"]
+			if status == CertNotYet {
+				when = "was valid only from " + f["valid_from"]
+			}
+			fd := Finding{Kind: FindingCertificateInvalid, Severity: "high", Cooperative: r.Batch.CooperativeID,
+				Batches: []string{r.Batch.ID},
+				Message: fmt.Sprintf("the lot claims %s certificate %s, which %s; the lot was harvested on %s", c.Scheme, c.ID, when, harvest),
+				Evidence: map[string]string{"scheme": c.Scheme, "number": c.ID, "valid_from": f["valid_from"], "valid_to": f["valid_to"],
+					"harvest_date": harvest, "certificate": sr.Record.ID, "certificate_record": sr.Hash.String(), "status": status}}
+			if at != "" {
+				fd.Events = []string{at}
+			}
+			out = append(out, fd)
+		}
+	}
 	return out
 }
 

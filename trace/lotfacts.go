@@ -32,6 +32,8 @@ const BizStepLotFacts = "creating_class_instance"
 //	plot             the plot's name
 //	plot_lat         the plot's latitude (WGS84 degrees, as written by Go's strconv 'f', -1)
 //	plot_lon         the plot's longitude
+//	member           the id of the member household it came from (a
+//	                 member record of the cooperative's registry), if named
 //
 // Histories signed before lots had facts records keep verifying; their
 // facts are simply not covered by a signature.
@@ -45,13 +47,14 @@ type LotFacts struct {
 	HarvestDate    string // YYYY-MM-DD, empty when not yet harvested
 	Plot           *Plot
 	Certifications []Certification
+	Member         string // id of the member household (KindMember), if named
 }
 
 // FactsOf returns the facts of a batch of a product, as the batch record
 // and the product record hold them.
 func FactsOf(b *Batch, p *Product) *LotFacts {
 	f := &LotFacts{Product: b.ProductID, GTIN: p.GTIN, ProductName: p.NameVI, ProductNameEN: p.NameEN,
-		Lot: b.Lot, Quantity: b.Quantity, HarvestDate: b.HarvestDate, Certifications: slices.Clone(b.Certifications)}
+		Lot: b.Lot, Quantity: b.Quantity, HarvestDate: b.HarvestDate, Certifications: slices.Clone(b.Certifications), Member: b.Member}
 	if b.Plot != nil {
 		plot := *b.Plot
 		f.Plot = &plot
@@ -75,7 +78,7 @@ func (f *LotFacts) Event(cooperative, batch string, first bool, t time.Time) *Ev
 	}
 	e.Certifications = slices.Clone(f.Certifications)
 	d := map[string]string{"product": f.Product, "gtin": f.GTIN, "product_name": f.ProductName,
-		"product_name_en": f.ProductNameEN, "lot": f.Lot}
+		"product_name_en": f.ProductNameEN, "lot": f.Lot, "member": f.Member}
 	if f.Plot != nil {
 		d["plot"] = f.Plot.Name
 		d["plot_lat"] = strconv.FormatFloat(f.Plot.Lat, 'f', -1, 64)
@@ -99,9 +102,9 @@ func LotFactsOf(e *Event) (*LotFacts, error) {
 	}
 	var v ValidationError
 	f := &LotFacts{Product: e.Data["product"], GTIN: e.Data["gtin"], ProductName: e.Data["product_name"],
-		ProductNameEN: e.Data["product_name_en"], Lot: e.Data["lot"], Certifications: slices.Clone(e.Certifications)}
+		ProductNameEN: e.Data["product_name_en"], Lot: e.Data["lot"], Certifications: slices.Clone(e.Certifications), Member: e.Data["member"]}
 	known := map[string]bool{"product": true, "gtin": true, "product_name": true, "product_name_en": true,
-		"lot": true, "plot": true, "plot_lat": true, "plot_lon": true}
+		"lot": true, "plot": true, "plot_lat": true, "plot_lon": true, "member": true}
 	for k := range e.Data {
 		if !known[k] {
 			v.addf("data."+k, "a lot's facts record has no field %s", quote(k))
@@ -112,6 +115,9 @@ func LotFactsOf(e *Event) (*LotFacts, error) {
 	}
 	if f.GTIN != "" {
 		v.add("data", renameField(ValidateGTIN14(f.GTIN), "gtin", "gtin"))
+	}
+	if f.Member != "" && !ValidID(f.Member) {
+		v.addf("data.member", "the member's id is not an identifier")
 	}
 	if f.ProductName == "" {
 		v.addf("data.product_name", "the product's name is required")
@@ -146,10 +152,11 @@ func LotFactsOf(e *Event) (*LotFacts, error) {
 // Fields returns the facts as named strings, for comparing what a reader
 // is shown with what was signed. The names are those of the API's batch:
 // product_id, gtin, lot, quantity ("<value> <unit>"), harvest_date,
-// plot ("<name> <lat>,<lon>"), certifications ("<scheme> <id>; …").
+// plot ("<name> <lat>,<lon>"), certifications ("<scheme> <id>; …"),
+// member.
 func (f *LotFacts) Fields() map[string]string {
 	m := map[string]string{"product_id": f.Product, "gtin": f.GTIN, "lot": f.Lot,
-		"quantity": string(f.Quantity.Value) + " " + f.Quantity.Unit, "harvest_date": f.HarvestDate}
+		"quantity": string(f.Quantity.Value) + " " + f.Quantity.Unit, "harvest_date": f.HarvestDate, "member": f.Member}
 	if f.Plot != nil {
 		m["plot"] = f.Plot.Name + " " + strconv.FormatFloat(f.Plot.Lat, 'f', -1, 64) + "," + strconv.FormatFloat(f.Plot.Lon, 'f', -1, 64)
 	}

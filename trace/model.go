@@ -29,6 +29,11 @@ type Cooperative struct {
 	// cooperative registered to sign events itself.
 	PublicKeys [][]byte  `json:"public_keys"`
 	CreatedAt  time.Time `json:"created_at"`
+	// Profile holds the rest of the cooperative's signed profile, by the
+	// names of its record's fields (ProfileFields): short name,
+	// registration number, province and commune codes, address, contact,
+	// representative, founding date, logo, description per language.
+	Profile map[string]string `json:"profile,omitempty"`
 }
 
 // Validate checks the cooperative's fields.
@@ -45,6 +50,7 @@ func (c *Cooperative) Validate() error {
 			v.addf(fmt.Sprintf("public_keys[%d]", i), "an Ed25519 public key has %d bytes, got %d", PublicKeySize, len(k))
 		}
 	}
+	v.add("", extraFields(KindCooperative, cooperativeBase, "profile", c.Profile))
 	return v.err()
 }
 
@@ -59,6 +65,12 @@ type Product struct {
 	OCOPStars     int       `json:"ocop_stars,omitempty"` // 3 to 5 when the product holds an OCOP rating
 	CreatedAt     time.Time `json:"created_at"`
 	CreatedBy     string    `json:"created_by,omitempty"` // id of the API key that created it
+	// Content holds the rest of the product's signed record, by the names
+	// of its fields (ContentFields): its name in Chinese, description,
+	// variety and ingredients per language (…_vi, …_en, …_zh) and photos
+	// (SHA-256 of stored images, separated by a space, the first the main
+	// one).
+	Content map[string]string `json:"content,omitempty"`
 }
 
 // Validate checks the product's fields; a GTIN must already be normalised
@@ -76,6 +88,7 @@ func (p *Product) Validate() error {
 	if p.OCOPStars != 0 && (p.OCOPStars < 3 || p.OCOPStars > 5) {
 		v.addf("ocop_stars", "an OCOP rating is 3, 4 or 5 stars, got %d", p.OCOPStars)
 	}
+	v.add("", extraFields(KindProduct, productBase, "content", p.Content))
 	return v.err()
 }
 
@@ -114,7 +127,10 @@ type Batch struct {
 	// Certifications are the certificates the cooperative claims for the lot.
 	Certifications []Certification `json:"certifications,omitempty"`
 	// Template is the crop template the batch follows, if any.
-	Template  string    `json:"template,omitempty"`
+	Template string `json:"template,omitempty"`
+	// Member is the member household of the cooperative's registry the
+	// lot came from, if it names one.
+	Member    string    `json:"member,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
 	CreatedBy string    `json:"created_by,omitempty"` // id of the API key that created it
 }
@@ -134,6 +150,9 @@ func (b *Batch) Validate() error {
 		v.add("plot", b.Plot.Validate())
 	}
 	v.add("", validateCertifications(b.Certifications))
+	if b.Member != "" {
+		v.add("", validateID("member", b.Member))
+	}
 	if b.Template != "" {
 		if _, err := TemplateByID(b.Template); err != nil {
 			v.add("", err)

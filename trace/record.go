@@ -16,14 +16,16 @@ type RecordKind string
 // The kinds of registry records.
 const (
 	// KindCooperative is a cooperative's own profile: its name, province
-	// and GLN.
+	// and GLN, and the rest of its profile (Cooperative.Profile).
 	KindCooperative RecordKind = "cooperative"
-	// KindProduct is one of its products: GTIN, names, category, OCOP rating.
+	// KindProduct is one of its products: GTIN, names, category, OCOP
+	// rating, and its content in each language (Product.Content).
 	KindProduct RecordKind = "product"
 )
 
 // Record is one signed revision of an entry in a cooperative's registry:
-// its own profile or one of its products. The revisions of one entry form
+// its own profile, one of its products, or an entry of one of its lists
+// (ListKinds: members, plots, certificates, listings; see registry.go). The revisions of one entry form
 // a chain like a batch's events (Seq from 0, Prev the hash of the revision
 // before), every revision is signed by the cooperative and is an entry of
 // the transparency log, so what a page shows about a producer and a
@@ -86,7 +88,7 @@ func (r *Record) Validate() error {
 	var v ValidationError
 	schema, ok := recordSchemas[r.Kind]
 	if !ok {
-		v.addf("kind", "unknown record kind %s; use cooperative or product", quote(string(r.Kind)))
+		v.addf("kind", "unknown record kind %s; use cooperative, product, member, plot, certificate or listing", quote(string(r.Kind)))
 	}
 	v.add("", validateID("id", r.ID))
 	v.add("", validateID("cooperative", r.Cooperative))
@@ -126,6 +128,9 @@ func (r *Record) Validate() error {
 		if _, set := r.Fields[k]; rule.required && !set {
 			v.addf("fields."+k, "is required")
 		}
+	}
+	if check := recordChecks[r.Kind]; check != nil && len(v.Fields) == 0 {
+		check(r.Fields, &v)
 	}
 	return v.err()
 }
@@ -305,14 +310,25 @@ func OpenRecord(body, sig, signer []byte) (*SignedRecord, error) {
 	return &SignedRecord{Record: r, Body: body, Hash: h, Signature: sig, Signer: signer}, nil
 }
 
-// CooperativeRecordFields are the fields of a cooperative's profile record.
+// CooperativeRecordFields are the fields of a cooperative's profile record:
+// its name, province and GLN, and its Profile.
 func CooperativeRecordFields(c *Cooperative) map[string]string {
-	return compactFields(map[string]string{"name": c.Name, "province": c.Province, "gln": c.GLN})
+	f := map[string]string{}
+	for k, v := range c.Profile {
+		f[k] = v
+	}
+	f["name"], f["province"], f["gln"] = c.Name, c.Province, c.GLN
+	return compactFields(f)
 }
 
-// ProductRecordFields are the fields of a product's record.
+// ProductRecordFields are the fields of a product's record: its GTIN,
+// names, category and OCOP rating, and its Content.
 func ProductRecordFields(p *Product) map[string]string {
-	f := map[string]string{"gtin": p.GTIN, "name_vi": p.NameVI, "name_en": p.NameEN, "category": p.Category}
+	f := map[string]string{}
+	for k, v := range p.Content {
+		f[k] = v
+	}
+	f["gtin"], f["name_vi"], f["name_en"], f["category"] = p.GTIN, p.NameVI, p.NameEN, p.Category
 	if p.OCOPStars != 0 {
 		f["ocop_stars"] = strconv.Itoa(p.OCOPStars)
 	}

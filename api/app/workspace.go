@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"path"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -171,9 +172,10 @@ func (s *Workspace) routes() {
 	e.POST("/app/login", s.appLogin)
 
 	all := []store.Role{store.RoleCooperative, store.RoleInspector, store.RoleAdmin}
+	everyone := append(slices.Clone(all), store.RoleAgency)
 	g := e.Group("/app", s.appSession(all...), s.appCSRF)
-	g.POST("/logout", s.appLogout)
-	e.GET("/app/", s.appHome, s.appSession(all...))
+	e.POST("/app/logout", s.appLogout, s.appSession(everyone...), s.appCSRF)
+	e.GET("/app/", s.appHome, s.appSession(everyone...))
 	g.GET("/batches", s.appBatches)
 	g.GET("/batches/:id", s.appBatch)
 
@@ -204,12 +206,14 @@ func (s *Workspace) routes() {
 	admin.POST("/users/:username/disable", s.appAdminDisable)
 	admin.POST("/keys", s.appAdminKey)
 	admin.POST("/keys/:id/revoke", s.appAdminRevokeKey)
+
+	s.registryRoutes()
 }
 
 // isAppUpload leaves the step form (which may carry a photo) to the
 // attachment limit instead of the server-wide body limit.
 func isAppUpload(c echo.Context) bool {
-	return c.Path() == "/app/batches/:id/step" && c.Request().Method == http.MethodPost
+	return c.Path() == "/app/batches/:id/step" && c.Request().Method == http.MethodPost || isRegistryUpload(c)
 }
 
 // appUser is the signed-in person of a workspace request.
@@ -246,7 +250,7 @@ func (s *Workspace) appSession(roles ...store.Role) echo.MiddlewareFunc {
 			c.Set("app.user", u)
 			c.Set("app.session", sess)
 			api.WithCaller(c, &store.APIKey{ID: "user:" + u.Username, Name: u.Name, Role: u.Role,
-				CooperativeID: u.CooperativeID, InspectorID: u.InspectorID})
+				CooperativeID: u.CooperativeID, InspectorID: u.InspectorID, Province: u.Province})
 			return next(c)
 		}
 	}
@@ -622,6 +626,8 @@ func (s *Workspace) appHome(c echo.Context) error {
 		return c.Redirect(http.StatusSeeOther, "/app/findings")
 	case store.RoleAdmin:
 		return c.Redirect(http.StatusSeeOther, "/app/admin")
+	case store.RoleAgency:
+		return c.Redirect(http.StatusSeeOther, "/app/registry/agency")
 	}
 	return s.appBatches(c)
 }

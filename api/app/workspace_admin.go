@@ -9,6 +9,7 @@ import (
 
 	"github.com/truyxuat/truyxuat/store"
 	"github.com/truyxuat/truyxuat/trace"
+	"github.com/truyxuat/truyxuat/trace/adminunits"
 	"github.com/truyxuat/truyxuat/trace/tlog"
 )
 
@@ -81,7 +82,7 @@ func (s *Workspace) adminData(c echo.Context, p *appPage) error {
 		}
 	}
 	p.Data = map[string]any{"Cooperatives": coops, "Inspectors": ins, "Users": rows, "Keys": keys, "Log": st,
-		"Roles": []store.Role{store.RoleCooperative, store.RoleInspector, store.RoleAdmin}}
+		"Roles": []store.Role{store.RoleCooperative, store.RoleInspector, store.RoleAdmin, store.RoleAgency}, "Provinces": adminunits.VN().Provinces}
 	return nil
 }
 
@@ -159,10 +160,10 @@ func (s *Workspace) appAdminInspector(c echo.Context) error {
 }
 
 func (s *Workspace) appAdminUser(c echo.Context) error {
-	p := s.adminForm(c, "u_username", "u_name", "u_role", "u_cooperative", "u_inspector")
+	p := s.adminForm(c, "u_username", "u_name", "u_role", "u_cooperative", "u_inspector", "u_province")
 	f := p.Form.Values
 	u := &store.User{Username: f["u_username"], Name: f["u_name"], Role: store.Role(f["u_role"]),
-		CooperativeID: f["u_cooperative"], InspectorID: f["u_inspector"]}
+		CooperativeID: f["u_cooperative"], InspectorID: f["u_inspector"], Province: f["u_province"]}
 	err := s.db.CreateUser(u, c.FormValue("u_password"))
 	return s.adminDone(c, p, err, "user", func(f string) string {
 		switch f {
@@ -172,6 +173,8 @@ func (s *Workspace) appAdminUser(c echo.Context) error {
 			return "u_cooperative"
 		case "inspector_id":
 			return "u_inspector"
+		case "province":
+			return "u_province"
 		}
 		return ""
 	})

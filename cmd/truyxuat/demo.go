@@ -91,6 +91,7 @@ type DemoUser struct {
 	Role        string `json:"role"`
 	Cooperative string `json:"cooperative,omitempty"`
 	Inspector   string `json:"inspector,omitempty"`
+	Province    string `json:"province,omitempty"` // an agency's province code
 }
 
 // demoPassword makes a random password that is easy to type on a phone.
@@ -111,7 +112,7 @@ func addDemoUser(db *store.DB, out *DemoOutput, u *store.User) error {
 		return err
 	}
 	out.Users = append(out.Users, DemoUser{Username: u.Username, Password: pw, Role: string(u.Role),
-		Cooperative: u.CooperativeID, Inspector: u.InspectorID})
+		Cooperative: u.CooperativeID, Inspector: u.InspectorID, Province: u.Province})
 	return nil
 }
 
@@ -172,6 +173,7 @@ type demoBatch struct {
 	harvest string
 	plot    trace.Plot
 	plotID  string
+	member  string // the member household of the registry it came from
 	steps   []demoStep
 	problem string // the finding kind planted in the batch
 }
@@ -222,15 +224,15 @@ func demoData() []*demoCoop {
 		return trace.Plot{Name: fmt.Sprintf("Ruộng số %d, ấp Hòa Tú", n), Lat: lat, Lon: lon}
 	}
 	rice := &demoCoop{
-		coop: trace.Cooperative{ID: "htx-hoa-tu", Name: "Hợp tác xã Nông nghiệp Hòa Tú", Province: "Sóc Trăng", GLN: gln("893604000001")},
+		coop: trace.Cooperative{ID: "htx-hoa-tu", Name: "Hợp tác xã Nông nghiệp Hòa Tú", Province: "Thành phố Cần Thơ", GLN: gln("893604000001")},
 		products: []*trace.Product{
 			{ID: "gao-st25", GTIN: gtin("0893604000101"), NameVI: "Gạo ST25 Hòa Tú", NameEN: "ST25 fragrant rice", Category: "Lúa gạo", OCOPStars: 4},
 			{ID: "gao-st24", NameVI: "Gạo ST24 hữu cơ", NameEN: "Organic ST24 rice", Category: "Lúa gạo"},
 		},
 		batches: []demoBatch{
-			{product: "gao-st25", lot: "ST25-2508-A", qty: "6200", harvest: "2025-08-12", plot: hoaTuPlot(7, 9.4712, 105.9381), plotID: "PLOT-07",
+			{product: "gao-st25", lot: "ST25-2508-A", qty: "6200", harvest: "2025-08-12", plot: hoaTuPlot(7, 9.4712, 105.9381), plotID: "PLOT-07", member: "ho-lam-van-tam",
 				steps: riceSteps("2025-05-05", "2025-07-20", "2025-08-12", "6200", "VG-ST-0451")},
-			{product: "gao-st25", lot: "ST25-2508-B", qty: "5400", harvest: "2025-08-14", plot: hoaTuPlot(9, 9.4698, 105.9402), plotID: "PLOT-09",
+			{product: "gao-st25", lot: "ST25-2508-B", qty: "5400", harvest: "2025-08-14", plot: hoaTuPlot(9, 9.4698, 105.9402), plotID: "PLOT-09", member: "ho-tran-thi-muoi",
 				steps: append(riceSteps("2025-05-07", "2025-07-24", "2025-08-14", "5400", "VG-ST-0451"),
 					// The province's quality agency samples the lot and signs the result.
 					demoStep{day: "2025-08-21", clock: "09:30", step: "sampling", disp: "conformant", inspector: true,
@@ -238,7 +240,7 @@ func demoData() []*demoCoop {
 						data: map[string]string{"sample_id": "KN-ST-2508-117", "lab": "Trung tâm Kỹ thuật Tiêu chuẩn Đo lường Chất lượng Sóc Trăng"}})},
 			{product: "gao-st25", lot: "ST25-2601-A", qty: "5900", harvest: "2026-01-18", plot: hoaTuPlot(7, 9.4712, 105.9381), plotID: "PLOT-07",
 				steps: riceSteps("2025-10-10", "2025-12-26", "2026-01-18", "5900", "VG-ST-0451")},
-			{product: "gao-st24", lot: "ST24-2508-HC", qty: "3100", harvest: "2025-08-20", plot: hoaTuPlot(12, 9.4655, 105.9333), plotID: "PLOT-12",
+			{product: "gao-st24", lot: "ST24-2508-HC", qty: "3100", harvest: "2025-08-20", plot: hoaTuPlot(12, 9.4655, 105.9333), plotID: "PLOT-12", member: "ho-thach-so-phal",
 				steps: []demoStep{
 					{day: "2025-05-12", clock: "06:00", step: trace.StepSowing, disp: "in_progress", location: "plot", note: "Gieo sạ giống ST24, canh tác hữu cơ luân canh tôm – lúa", data: map[string]string{"seed_variety": "ST24"}},
 					{day: "2025-08-20", clock: "06:15", step: "commissioning", disp: "active", qty: "3100", harvest: true, location: "plot", note: "Thu hoạch", cert: &trace.Certification{Scheme: "organic", ID: "HC-VN-2025-118"}},
@@ -252,7 +254,7 @@ func demoData() []*demoCoop {
 			note: "Xay xát, tách trấu và cám; gộp hai lô lúa ST25 vụ hè thu thành gạo trắng"},
 	}
 	dragon := &demoCoop{
-		coop: trace.Cooperative{ID: "htx-ham-minh", Name: "Hợp tác xã Thanh long Hàm Minh", Province: "Bình Thuận", GLN: gln("893604000002")},
+		coop: trace.Cooperative{ID: "htx-ham-minh", Name: "Hợp tác xã Thanh long Hàm Minh", Province: "Lâm Đồng", GLN: gln("893604000002")},
 		products: []*trace.Product{
 			{ID: "thanh-long-ruot-do", GTIN: gtin("0893604000201"), NameVI: "Thanh long ruột đỏ Hàm Minh", NameEN: "Red-flesh dragon fruit", Category: "Trái cây", OCOPStars: 3},
 			{ID: "thanh-long-ruot-trang", GTIN: gtin("0893604000202"), NameVI: "Thanh long ruột trắng", NameEN: "White-flesh dragon fruit", Category: "Trái cây"},
@@ -275,6 +277,16 @@ func demoData() []*demoCoop {
 				{day: addDays(b.harvest, 1), clock: "15:00", step: "shipping", disp: "in_transit", note: "Xuất cho đại lý tại TP. Hồ Chí Minh"},
 			}})
 	}
+	// A lot that claims the cooperative's VietGAP certificate, which
+	// expired on 31/05/2024, more than a year before the harvest.
+	dragon.batches = append(dragon.batches, demoBatch{product: "thanh-long-ruot-do", lot: "TLD-2510-04", qty: "1800", harvest: "2025-10-06",
+		plot: trace.Plot{Name: "Vườn thanh long số 3, xã Hàm Minh", Lat: 10.8712, Lon: 107.9734}, plotID: "VUON-03", member: "ho-nguyen-van-hung",
+		problem: trace.FindingCertificateInvalid,
+		steps: []demoStep{
+			{day: "2025-10-06", clock: "05:30", step: "commissioning", disp: "active", qty: "1800", harvest: true, location: "plot",
+				note: "Thu hái đợt cuối vụ nghịch", cert: &trace.Certification{Scheme: "vietgap", ID: "VG-BT-0087"}},
+			{day: "2025-10-07", clock: "07:30", step: "packing", disp: "in_progress", note: "Đóng thùng 5 kg cho chợ đầu mối"},
+		}})
 	coffee := &demoCoop{
 		coop: trace.Cooperative{ID: "htx-ea-tu", Name: "Hợp tác xã Cà phê Ea Tu", Province: "Đắk Lắk", GLN: gln("893604000003")},
 		products: []*trace.Product{
@@ -365,6 +377,9 @@ func seedDemo(ctx context.Context, db *store.DB, keys *store.KeyDir, publicURL s
 	out.Inspectors = append(out.Inspectors, DemoInspector{ID: insp.ID, Name: insp.Name, APIKey: inspKey})
 	for _, dc := range demoData() {
 		coop := dc.coop
+		if err := demoProfile(db, &coop); err != nil {
+			return nil, err
+		}
 		if err := db.CreateCooperative(&coop); err != nil {
 			return nil, err
 		}
@@ -382,10 +397,16 @@ func seedDemo(ctx context.Context, db *store.DB, keys *store.KeyDir, publicURL s
 		for _, p := range dc.products {
 			p := *p
 			p.CooperativeID, p.CreatedBy = coop.ID, "demo"
+			if err := demoContent(db, &p); err != nil {
+				return nil, err
+			}
 			if err := db.CreateProduct(&p); err != nil {
 				return nil, err
 			}
 			products[p.ID] = &p
+		}
+		if err := seedRegistry(ctx, db, coop.ID); err != nil {
+			return nil, fmt.Errorf("demo registry of %s: %w", coop.ID, err)
 		}
 		site := publicURL + "/414/" + coop.GLN
 		var made []*trace.Batch
@@ -393,7 +414,7 @@ func seedDemo(ctx context.Context, db *store.DB, keys *store.KeyDir, publicURL s
 			p := products[b.product]
 			plot := b.plot
 			bt := &trace.Batch{CooperativeID: coop.ID, ProductID: p.ID, Lot: b.lot,
-				Quantity: trace.Quantity{Value: trace.Decimal(b.qty), Unit: "KGM"}, HarvestDate: b.harvest, Plot: &plot, CreatedBy: "demo"}
+				Quantity: trace.Quantity{Value: trace.Decimal(b.qty), Unit: "KGM"}, HarvestDate: b.harvest, Plot: &plot, CreatedBy: "demo", Member: b.member}
 			for _, s := range b.steps {
 				// The lot claims the certificates its harvest is recorded under.
 				if s.cert != nil && !slices.Contains(bt.Certifications, *s.cert) {
@@ -433,6 +454,10 @@ func seedDemo(ctx context.Context, db *store.DB, keys *store.KeyDir, publicURL s
 		return nil, err
 	}
 	if err := addDemoUser(db, out, &store.User{Username: "kiemtra", Name: insp.Name, Role: store.RoleInspector, InspectorID: insp.ID}); err != nil {
+		return nil, err
+	}
+	// A provincial agency reads the registries of Cần Thơ's cooperatives.
+	if err := addDemoUser(db, out, &store.User{Username: "sonongnghiep", Name: "Sở Nông nghiệp và Môi trường Cần Thơ", Role: store.RoleAgency, Province: "92"}); err != nil {
 		return nil, err
 	}
 	for i, dc := range out.Cooperatives {

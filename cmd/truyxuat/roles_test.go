@@ -59,7 +59,7 @@ func TestDemoProblemsAndRoles(t *testing.T) {
 				t.Errorf("batch %s: %s planted but not found (found %v)", b.Lot, b.Problem, found[b.ID])
 			}
 		}
-		for _, k := range []string{trace.FindingPreHarvestInterval, trace.FindingOutOfOrder, trace.FindingUnbalanced, trace.FindingCopiedValues} {
+		for _, k := range []string{trace.FindingPreHarvestInterval, trace.FindingOutOfOrder, trace.FindingUnbalanced, trace.FindingCopiedValues, trace.FindingCertificateInvalid} {
 			if !planted[k] {
 				t.Errorf("the demo plants no %s", k)
 			}
