@@ -198,10 +198,7 @@ func (s *Server) ownCheckpointVerifier() *tlog.CheckpointVerifier {
 // than it.
 func checkRecordsInLog(h *History, c *tlog.Checkpoint) ([]string, error) {
 	var pending []string
-	for _, r := range []*Record{h.ProductRecord, h.CooperativeRecord} {
-		if r == nil {
-			continue
-		}
+	for _, r := range h.records() {
 		name := r.Kind + " " + r.ID
 		fail := func(format string, args ...any) error {
 			return &trace.VerifyError{Index: int(r.Seq), Hash: r.Hash, Reason: ReasonNotInLog, Record: name, Detail: fmt.Sprintf(format, args...)}

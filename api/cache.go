@@ -55,12 +55,15 @@ type historyState struct {
 	cpLength int
 	recalls  uint64
 	records  uint64
+	// today: a page says which certificates have expired since, and a
+	// lot with no date of its own lists those valid today.
+	today string
 }
 
 // etag is the strong validator of one representation of a state.
 func (st historyState) etag(batchID, variant string) string {
 	h := sha256.New()
-	h.Write([]byte(batchID + "\x00" + variant + "\x00"))
+	h.Write([]byte(batchID + "\x00" + variant + "\x00" + st.today + "\x00"))
 	h.Write(st.head[:])
 	var b [40]byte
 	binary.BigEndian.PutUint64(b[0:], st.n)
@@ -120,7 +123,7 @@ type historyCache struct {
 
 // historyState reads what a batch's cached representations depend on.
 func (s *Server) historyState(batchID string) (historyState, error) {
-	var st historyState
+	st := historyState{today: s.Today()}
 	err := s.db.ViewLog(func(v *store.LogView) error {
 		var err error
 		if st.n, st.head, err = v.Head(batchID); err != nil {
@@ -142,7 +145,7 @@ func (s *Server) cachedHistory(bt *trace.Batch) (*cachedHistory, error) {
 	s.cache.mu.Lock()
 	e := s.cache.m[bt.ID]
 	s.cache.mu.Unlock()
-	if e != nil && e.gen.Load() == gen {
+	if e != nil && e.gen.Load() == gen && e.state.today == s.Today() {
 		return e, nil
 	}
 	st, err := s.historyState(bt.ID)

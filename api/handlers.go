@@ -442,6 +442,14 @@ func (s *Server) history(batchID string, prev *cachedHistory) (*History, []*stor
 		h.CooperativeRecord = toRecord(cr)
 		records = append(records, cr)
 	}
+	reg, err := s.lotRegistry(coop.ID, p.ID, lotDay(h), claimedCertificates(h))
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, sr := range reg {
+		h.RegistryRecords = append(h.RegistryRecords, toRecord(sr))
+	}
+	records = append(records, reg...)
 	if h.Unsigned, err = checkSigned(h, signed, coop.PublicKeys); err != nil {
 		return nil, nil, err
 	}
@@ -456,6 +464,13 @@ func (s *Server) history(batchID string, prev *cachedHistory) (*History, []*stor
 	rec := &trace.BatchRecord{Batch: bt, Product: p}
 	for _, st := range events {
 		rec.Events = append(rec.Events, trace.RecordedEvent{SignedEvent: st.SignedEvent, ReceivedAt: st.ReceivedAt})
+	}
+	// The registry's records of every certificate the lot claims are
+	// among those the page shows.
+	for _, sr := range reg {
+		if sr.Record.Kind == trace.KindCertificate {
+			rec.Certificates = append(rec.Certificates, sr.SignedRecord)
+		}
 	}
 	h.findings = trace.CheckBatch(rec)
 	h.inputLots = s.inputLots(events)

@@ -447,8 +447,8 @@ func (s *Server) addLogProofs(h *History, events []*store.StoredEvent, records [
 			if err != nil {
 				return err
 			}
-			for _, r := range []*Record{h.ProductRecord, h.CooperativeRecord} {
-				if r != nil && r.Hash == sr.Hash.String() {
+			for _, r := range h.records() {
+				if r.Hash == sr.Hash.String() {
 					r.InclusionProof = p
 				}
 			}

@@ -378,6 +378,8 @@ type batchPage struct {
 	// inside a pre-harvest interval); Inputs the lots it was made from.
 	Problems []string
 	Inputs   []inputView
+	// Face is what the page shows of the cooperative's registry.
+	Face lotFace
 }
 
 // shownFacts maps the facts a page shows to the history fields they come
@@ -475,6 +477,7 @@ func (s *Server) batchPageBytes(c echo.Context, h *History, events []*store.Stor
 		HistoryJSON: template.JS(historyJSON),
 	}
 	d.InlineCSS, d.InlineJS = s.pages.inlineCSS, s.pages.inlineJS
+	d.Face = s.lotFace(cat, h)
 	unsigned := map[string]bool{}
 	for _, f := range h.Unsigned {
 		unsigned[f] = true
@@ -497,6 +500,9 @@ func (s *Server) batchPageBytes(c echo.Context, h *History, events []*store.Stor
 	}
 	certs := map[string]bool{}
 	addCert := func(scheme, id string) {
+		if d.Face.registered(scheme, id) {
+			return // shown with its validity from the registry
+		}
 		name := cat.Certifications[scheme]
 		if name == "" {
 			name = scheme
@@ -804,7 +810,8 @@ type link struct {
 
 // linkset is the RFC 9264 linkset of a batch: the page in each language
 // (gs1:pip), the signed history (gs1:traceability), certificates
-// (gs1:certificationInfo) and the default link.
+// (gs1:certificationInfo), the places to buy (gs1:hasRetailers) and the
+// default link.
 func (s *Server) linkset(c echo.Context, h *History) error {
 	r := c.Request()
 	anchor := s.cfg.PublicURL + r.URL.EscapedPath()
@@ -852,6 +859,24 @@ func (s *Server) linkset(c echo.Context, h *History) error {
 	}
 	if len(certs) > 0 {
 		entry[gs1Voc+"certificationInfo"] = certs
+	}
+	// Where to buy: every listing the cooperative signed for the product
+	// or its whole shop; its own shop and website also describe the
+	// product, so they are product information pages too.
+	var retailers []link
+	for _, r := range h.RegistryRecords {
+		if r.Kind != string(trace.KindListing) {
+			continue
+		}
+		l := link{Href: r.Fields["url"], Title: r.Fields["label"], Type: "text/html"}
+		retailers = append(retailers, l)
+		if p := r.Fields["platform"]; p == "shop" || p == "website" {
+			pip = append(pip, l)
+		}
+	}
+	if len(retailers) > 0 {
+		entry[gs1Voc+"hasRetailers"] = retailers
+		entry[gs1Voc+"pip"] = pip
 	}
 	b, err := json.Marshal(map[string]any{"linkset": []any{entry}})
 	if err != nil {

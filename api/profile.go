@@ -346,3 +346,99 @@ func (s *Server) profileError(c echo.Context, p *Problem) bool {
 	}
 	return true
 }
+
+// lotFace is what a lot's page shows of its cooperative's registry: the
+// product's photos and description, the cooperative's contact, the
+// certificates and the places to buy. All of it comes from the history
+// (the product's and the cooperative's signed records, and the
+// certificate and listing records it carries), so the shopper's browser
+// checks each against its signature, as it checks the steps.
+type lotFace struct {
+	ProfilePath  string
+	Description  string
+	Photos       []photoView
+	Contact      Contact
+	Certificates []lotCertView
+	Listings     []lotListingView
+}
+
+// lotCertView is a certificate on a lot's page: its signed scheme,
+// number, issuer and dates, its state on the lot's day and today.
+type lotCertView struct {
+	Hash, Scheme, SchemeName, Number, Issuer string
+	ValidFrom, ValidTo                       string // dd/mm/yyyy
+	OCOPStars                                int
+	AtLot, Today                             string // trace.CertValid, CertExpired, CertNotYet
+	AtLotText                                string
+	ExpiredNow                               bool // valid on the lot's day, expired since
+	ScanHref                                 string
+}
+
+// lotListingView is a place to buy the product, from a signed listing.
+type lotListingView struct {
+	Hash, Platform, PlatformName, Label, URL string
+}
+
+func (s *Server) lotFace(cat *Catalog, h *History) lotFace {
+	coop := &trace.Cooperative{ID: h.Cooperative.ID, Name: h.Cooperative.Name, Province: h.Cooperative.Province, Profile: h.Cooperative.Profile}
+	f := lotFace{ProfilePath: ProfilePath(h.Cooperative.ID), Contact: ContactOf(coop)}
+	f.Contact.Logo = nil // the lot's page shows the product, not the logo
+	if h.CooperativeRecord == nil {
+		// Not yet signed (a read-only copy of an old store): the page
+		// shows no contact rather than an unchecked one.
+		f.Contact = Contact{}
+	}
+	if h.ProductRecord != nil {
+		content := h.Product.Content
+		if f.Description = content["description_"+cat.Lang]; f.Description == "" {
+			f.Description = content["description_vi"]
+		}
+		for _, sum := range strings.Fields(content["photos"]) {
+			f.Photos = append(f.Photos, photoFor(sum))
+		}
+	}
+	day, today := lotDay(h), s.Today()
+	when := "cert_harvest_"
+	if h.Batch.HarvestDate == "" {
+		when = "cert_made_"
+	}
+	if day == "" {
+		day = today
+	}
+	for _, r := range h.RegistryRecords {
+		rf := r.Fields
+		switch trace.RecordKind(r.Kind) {
+		case trace.KindCertificate:
+			v := lotCertView{Hash: r.Hash, Scheme: rf["scheme"], SchemeName: cat.Certifications[rf["scheme"]], Number: rf["number"],
+				Issuer: rf["issuer"], ValidFrom: DateText(rf["valid_from"]), ValidTo: DateText(rf["valid_to"]),
+				AtLot: trace.CertificateStatus(rf, day), Today: trace.CertificateStatus(rf, today)}
+			if v.SchemeName == "" {
+				v.SchemeName = v.Scheme
+			}
+			if n, err := strconv.Atoi(rf["ocop_stars"]); err == nil {
+				v.OCOPStars = n
+			}
+			v.AtLotText = cat.Messages[when+v.AtLot]
+			v.ExpiredNow = v.AtLot == trace.CertValid && v.Today == trace.CertExpired
+			if sum := rf["scan"]; sum != "" {
+				v.ScanHref = AttachmentPath + sum
+			}
+			f.Certificates = append(f.Certificates, v)
+		case trace.KindListing:
+			f.Listings = append(f.Listings, lotListingView{Hash: r.Hash, Platform: rf["platform"], PlatformName: platformName(cat, rf["platform"]),
+				Label: rf["label"], URL: rf["url"]})
+		}
+	}
+	return f
+}
+
+// registered reports whether a certificate a lot names is one of the
+// registry's certificates its page shows.
+func (f *lotFace) registered(scheme, number string) bool {
+	for _, c := range f.Certificates {
+		if c.Scheme == scheme && c.Number == number {
+			return true
+		}
+	}
+	return false
+}

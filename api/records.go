@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sort"
 	"strconv"
 
 	"github.com/labstack/echo/v4"
@@ -200,7 +201,122 @@ func checkSigned(h *History, signed []*trace.SignedEvent, coopKeys [][]byte) ([]
 		return nil, &trace.VerifyError{Index: at, Hash: signed[at].Hash.String(), Reason: trace.ReasonMismatch, Field: "batch.product_id",
 			Detail: fmt.Sprintf("the batch names product %s, the history shows product %s", h.Batch.ProductID, h.Product.ID)}
 	}
+	for i, r := range h.RegistryRecords {
+		if err := checkRegistryRecord(h, fmt.Sprintf("registry_records[%d]", i), r, coopKeys); err != nil {
+			return nil, err
+		}
+	}
 	return unsigned, nil
+}
+
+// checkRegistryRecord checks one of the certificate and listing records a
+// history carries: signed by the cooperative, a current entry of its
+// registry, and about the history's product (a listing of the whole shop
+// is too).
+func checkRegistryRecord(h *History, field string, r *Record, coopKeys [][]byte) error {
+	if r == nil {
+		return &trace.VerifyError{Reason: trace.ReasonMalformed, Field: field, Detail: "the record is null"}
+	}
+	label := r.Kind + " " + r.ID
+	sr, err := r.open(label)
+	if err != nil {
+		return err
+	}
+	rec := sr.Record
+	fail := func(format string, args ...any) error {
+		return &trace.VerifyError{Index: int(rec.Seq), Hash: sr.Hash.String(), Reason: trace.ReasonMismatch, Record: label, Field: field, Detail: fmt.Sprintf(format, args...)}
+	}
+	switch {
+	case rec.Kind != trace.KindCertificate && rec.Kind != trace.KindListing:
+		return fail("a lot's page shows certificates and listings, not a %s record", rec.Kind)
+	case rec.Cooperative != h.Cooperative.ID:
+		return fail("the record is signed for cooperative %s, not %s", rec.Cooperative, h.Cooperative.ID)
+	case !trace.HasKey(coopKeys, sr.Signer):
+		return &trace.VerifyError{Index: int(rec.Seq), Hash: sr.Hash.String(), Reason: trace.ReasonUnknownKey, Record: label, Field: field,
+			Detail: fmt.Sprintf("key %s is not a key of cooperative %s", trace.KeyID(sr.Signer), h.Cooperative.ID)}
+	case rec.Removed():
+		return fail("the record removes %s from the registry", label)
+	case rec.Kind == trace.KindCertificate && !trace.InScope(rec.Fields["products"], h.Product.ID):
+		return fail("the certificate's scope does not name product %s", h.Product.ID)
+	case rec.Kind == trace.KindListing && rec.Fields["product"] != "" && rec.Fields["product"] != h.Product.ID:
+		return fail("the listing is of product %s, not %s", rec.Fields["product"], h.Product.ID)
+	}
+	return nil
+}
+
+// records are the signed registry records a history carries.
+func (h *History) records() []*Record {
+	var out []*Record
+	for _, r := range append([]*Record{h.ProductRecord, h.CooperativeRecord}, h.RegistryRecords...) {
+		if r != nil {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// lotDay is the day a lot's certificates must be valid on: its harvest
+// date, else the date of its first event (a lot made from others).
+func lotDay(h *History) string {
+	if h.Batch.HarvestDate != "" {
+		return h.Batch.HarvestDate
+	}
+	if len(h.Events) > 0 && len(h.Events[0].EventTime) >= 10 {
+		return h.Events[0].EventTime[:10]
+	}
+	return ""
+}
+
+// claimedCertificates are the certificates a lot's history names, as
+// "scheme number".
+func claimedCertificates(h *History) map[string]bool {
+	out := map[string]bool{}
+	for _, c := range h.Batch.Certifications {
+		out[c.Scheme+" "+c.ID] = true
+	}
+	for _, ev := range h.Events {
+		for _, c := range ev.Certifications {
+			out[c.Scheme+" "+c.ID] = true
+		}
+	}
+	return out
+}
+
+// lotRegistry reads the certificate and listing records a lot's page
+// shows (see History.RegistryRecords): the product's certificates valid on
+// day and those claimed names whatever their state, then the product's
+// and the whole shop's listings, its own shop and website first.
+func (s *Server) lotRegistry(coopID, productID, day string, claimed map[string]bool) ([]*store.StoredRecord, error) {
+	if day == "" {
+		day = s.Today()
+	}
+	certs, err := s.db.CertificatesOn(coopID, productID, day)
+	if err != nil {
+		return nil, err
+	}
+	var out []*store.StoredRecord
+	for _, co := range certs {
+		f := co.Record.Record.Fields
+		if co.Status == trace.CertValid || claimed[f["scheme"]+" "+f["number"]] {
+			out = append(out, co.Record)
+		}
+	}
+	listings, err := s.db.Entries(trace.KindListing, coopID, false)
+	if err != nil {
+		return nil, err
+	}
+	// The cooperative's own shop and website first, then the rest.
+	own := func(sr *store.StoredRecord) bool {
+		p := sr.Record.Fields["platform"]
+		return p == "shop" || p == "website"
+	}
+	sort.SliceStable(listings, func(i, j int) bool { return own(listings[i]) && !own(listings[j]) })
+	for _, sr := range listings {
+		if p := sr.Record.Fields["product"]; p == "" || p == productID {
+			out = append(out, sr)
+		}
+	}
+	return out, nil
 }
 
 // signedRecords reads the newest signed revisions of a history's product

@@ -534,6 +534,13 @@ type History struct {
 	// signed.
 	ProductRecord     *Record `json:"product_record,omitempty"`
 	CooperativeRecord *Record `json:"cooperative_record,omitempty"`
+	// RegistryRecords are the cooperative's signed certificate and listing
+	// records the lot's page shows: the certificates of the product valid
+	// on the lot's day (its harvest date, else the date of its first
+	// event) and those the lot claims whatever their state, then the
+	// places to buy the product. Readers work out each certificate's
+	// state on that day from its signed dates.
+	RegistryRecords []*Record `json:"registry_records,omitempty"`
 	// Unsigned lists the readable fields above that no signature covers
 	// ("batch.quantity" of a lot registered before lots had signed facts);
 	// readers show them as the server's word.

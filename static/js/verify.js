@@ -157,11 +157,12 @@ function sameQuantity(el, q, lang) {
 // carries none.
 async function openRecord(r, kind, id, coopID, keys) {
   if (!r) return null;
+  if (typeof r.canonical !== "string") throw new Failure("hashes", `${kind} record: it carries no signed bytes`);
   const body = b64(r.canonical);
   const hash = await sha256(body);
   if (hex(hash) !== r.hash) throw new Failure("hashes", `${kind} record: hash does not match its bytes`);
   const c = parseJSON(body, `${kind} record`);
-  if (c.v !== 1 || c.kind !== kind || c.id !== id || c.cooperative !== coopID) throw new Failure("links", `${kind} record: it is another ${kind}'s`);
+  if (c.v !== 1 || c.kind !== kind || (id !== null && c.id !== id) || c.cooperative !== coopID) throw new Failure("links", `${kind} record: it is another ${kind}'s`);
   if (!keys.has(r.signer)) throw new Failure("signatures", `${kind} record: signed by a key that is not the cooperative's`);
   const sig = b64(r.signature), signer = b64(r.signer);
   if (!(await ed25519Verify(signer, sig, body))) throw new Failure("signatures", `${kind} record: bad signature`);
@@ -179,6 +180,52 @@ function labelLot() {
 // checkPage checks what the page shows against what was signed: facts is
 // the newest facts record of the chain (null for a lot registered before
 // lots had signed facts), product and coop the opened registry records.
+// A certificate's state on a day (YYYY-MM-DD) from its signed dates, as
+// trace.CertificateStatus says it.
+function certStatus(f, day) {
+  if (f.valid_to && day > f.valid_to) return "expired";
+  if (f.valid_from && day < f.valid_from) return "not_yet";
+  return "valid";
+}
+
+// checkRegistry checks the certificates and the places to buy the page
+// shows against the signed registry records the history carries: each
+// record shown once, as it was signed, and each certificate's state on
+// the lot's day worked out here from its signed dates.
+function checkRegistry(h, facts, registry) {
+  const byHash = new Map(registry.map((r) => [r.r.hash, r]));
+  const day = (facts && facts.ilmd && facts.ilmd.harvestDate) || h.batch.harvest_date || (h.events[0] ? h.events[0].event_time.slice(0, 10) : "");
+  const yesterday = new Date(Date.now() + 7 * 3600e3 - 864e5).toISOString().slice(0, 10); // in Vietnam
+  const seen = new Set();
+  const use = (el, kind) => {
+    const r = byHash.get(el.dataset.record);
+    if (!r || r.kind !== kind || seen.has(r.r.hash)) throw new Failure("hashes", `the page shows a ${kind} that was not signed`);
+    seen.add(r.r.hash);
+    return r.fields;
+  };
+  for (const li of document.querySelectorAll(".certs li[data-record]")) {
+    const f = use(li, "certificate");
+    if (li.dataset.scheme !== f.scheme || li.dataset.number !== f.number || text(li.querySelector(".c-number")) !== f.number ||
+        text(li.querySelector(".c-issuer")) !== f.issuer || text(li.querySelector(".c-from")) !== ddmmyyyy(f.valid_from) ||
+        text(li.querySelector(".c-to")) !== ddmmyyyy(f.valid_to)) {
+      throw new Failure("hashes", `the page shows certificate ${f.number} otherwise than it was signed`);
+    }
+    if (li.dataset.atLot !== certStatus(f, day)) throw new Failure("hashes", `the page misstates whether certificate ${f.number} was valid for this lot`);
+    // Expired is never shown as current (a day's leeway for clocks).
+    if ((li.dataset.today === "valid" && certStatus(f, yesterday) === "expired") ||
+        !!li.querySelector(".badge.now") !== (li.dataset.atLot === "valid" && li.dataset.today === "expired")) {
+      throw new Failure("hashes", `the page shows certificate ${f.number} as current; it has expired`);
+    }
+  }
+  for (const a of document.querySelectorAll(".buy a")) {
+    const f = use(a, "listing");
+    if (a.getAttribute("href") !== f.url || a.textContent !== f.label || a.dataset.platform !== f.platform) {
+      throw new Failure("hashes", "the page shows a place to buy otherwise than it was signed");
+    }
+  }
+  if (seen.size !== registry.length) throw new Failure("hashes", "the page leaves out a certificate or a place to buy the history carries");
+}
+
 function checkPage(h, lang, facts, product, coop, signedCerts, signedPhotos) {
   const unsigned = new Set(h.unsigned || []);
   const f = facts ? facts.data || {} : null;
@@ -195,6 +242,14 @@ function checkPage(h, lang, facts, product, coop, signedCerts, signedPhotos) {
     lot: [f, ["batch.lot"], (el) => el.textContent === f.lot],
     quantity: [f, ["batch.quantity"], (el) => sameQuantity(el, facts.quantity, lang)],
     harvest_date: [f && facts.ilmd && facts.ilmd.harvestDate, ["batch.harvest_date"], (el) => el.textContent === ddmmyyyy(facts.ilmd.harvestDate)],
+    description: [product, [], (el) =>
+      el.textContent === (product.fields["description_" + lang] || product.fields.description_vi)],
+    phone: [coop, [], (el) => el.getAttribute("href") === "tel:" + coop.fields.phone && el.textContent.endsWith(" " + coop.fields.phone)],
+    zalo: [coop, [], (el) => {
+      const z = coop.fields.zalo || "";
+      return el.getAttribute("href") === "https://zalo.me/" + (z.startsWith("+84") ? "0" + z.slice(3) : z) && el.textContent.endsWith(" " + z);
+    }],
+    address: [coop, [], (el) => el.textContent.startsWith(coop.fields.address || "") && el.textContent.endsWith(coop.fields.province)],
     plot: [plot, ["batch.plot"], (el) => {
       const osm = document.querySelector(".farm a.osm");
       return el.textContent === plot.name && !!osm &&
@@ -225,10 +280,10 @@ function checkPage(h, lang, facts, product, coop, signedCerts, signedPhotos) {
   if (label && f && (label.lot !== f.lot || (f.gtin && label.gtin !== f.gtin))) {
     throw new Failure("hashes", "the label names another lot than the signed one");
   }
-  for (const li of document.querySelectorAll(".certs li")) {
+  for (const li of document.querySelectorAll(".certs li:not([data-record])")) {
     if (!signedCerts.has(li.dataset.scheme + " " + li.dataset.id)) throw new Failure("hashes", "the page shows a certificate that was not signed");
   }
-  for (const img of document.querySelectorAll(".photos img")) {
+  for (const img of document.querySelectorAll(".photos img, img.hero")) {
     if (!signedPhotos.has(img.dataset.sha256) || !img.getAttribute("src").startsWith("/attachments/" + img.dataset.sha256 + "?")) {
       throw new Failure("hashes", "the page shows a photo that was not signed");
     }
@@ -318,9 +373,20 @@ async function verifyHistory(h, batchID, vkey, origin) {
   const product = await openRecord(h.product_record, "product", h.product.id, h.cooperative.id, keys);
   const coop = await openRecord(h.cooperative_record, "cooperative", h.cooperative.id, h.cooperative.id, keys);
   if (product && facts && facts.data.product !== h.product.id) throw new Failure("links", "the lot's signed facts name another product");
-  for (const r of [product, coop]) if (r) checked.push({ what: `${r.r.kind} record`, rec: r.r, hash: r.hash, sig: r.sig, signer: r.signer });
+  if (product) for (const sum of (product.fields.photos || "").split(" ")) if (sum) signedPhotos.add(sum);
+  const registry = [];
+  for (const [i, r] of (h.registry_records || []).entries()) {
+    const kind = r && (r.kind === "certificate" || r.kind === "listing") ? r.kind : null;
+    if (!kind) throw new Failure("links", `registry record ${i}: a lot's page shows certificates and places to buy only`);
+    const o = await openRecord(r, kind, null, h.cooperative.id, keys);
+    if (o.fields.removed) throw new Failure("links", `registry record ${i}: it was removed from the registry`);
+    o.kind = kind;
+    registry.push(o);
+  }
+  for (const r of [product, coop, ...registry]) if (r) checked.push({ what: `${r.r.kind} record`, rec: r.r, hash: r.hash, sig: r.sig, signer: r.signer });
   mark("hashes"); mark("links"); mark("signatures");
   checkPage(h, lang, facts, product, coop, signedCerts, signedPhotos);
+  checkRegistry(h, facts, registry);
   // The log signs a checkpoint within about a second of an event.
   if (!h.checkpoint) return { cp: null, missing: checked.length };
   const cp = await openCheckpoint(h.checkpoint, vkey, origin);

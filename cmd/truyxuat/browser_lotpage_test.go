@@ -1,0 +1,99 @@
+package main
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+// TestBrowserLotPageRegistry opens demo lots as a shopper does, in
+// Vietnamese, English and Chinese: the product's photo, the cooperative's
+// call and Zalo buttons, its certificates with their state on the harvest
+// date (a valid one, and an expired one the lot claims, shown as expired),
+// the places to buy, and the page's own check passing over all of it; a
+// server that rewrites any of them is caught.
+func TestBrowserLotPageRegistry(t *testing.T) {
+	needTool(t, "chromium")
+	m, stdout := startMain(t, true)
+	var demo DemoOutput
+	if err := json.Unmarshal(stdout.Bytes(), &demo); err != nil {
+		t.Fatal(err)
+	}
+	ctx := newBrowser(t)
+	base := "http://" + m.Addr()
+	var expired, valid DemoBatch
+	for _, b := range demo.Batches {
+		switch b.Lot {
+		case "TLD-2510-04":
+			expired = b
+		case "ST25-2508-A":
+			valid = b
+		}
+	}
+	if expired.URL == "" || valid.URL == "" {
+		t.Fatalf("demo lots not found: %+v", demo.Batches)
+	}
+	js := func(expr string) string {
+		return pageText(t, ctx, "(() => { try { return String("+expr+"); } catch (e) { return 'error: ' + e; } })()")
+	}
+	check := func(lang string, want map[string]string) {
+		t.Helper()
+		if got := verification(t, ctx, base+expired.URL+"?lang="+lang); got != "verified" {
+			t.Fatalf("%s: data-verification=%q\n%s", lang, got, js("document.body.innerText"))
+		}
+		for expr, w := range want {
+			if got := js(expr); !strings.Contains(got, w) {
+				t.Errorf("%s: %s = %q, want %q", lang, expr, got, w)
+			}
+		}
+		// The product's photo has loaded, and nothing is wider than the phone.
+		if got := js(`document.querySelector("img.hero").complete && document.querySelector("img.hero").naturalWidth > 0`); got != "true" {
+			t.Errorf("%s: the product's photo did not load", lang)
+		}
+		if w := js("document.documentElement.scrollWidth"); w != "390" {
+			t.Errorf("%s: the page is %s px wide", lang, w)
+		}
+	}
+	cert := `document.querySelector('.certs li[data-number="VG-BT-0087"]')`
+	check("vi", map[string]string{
+		cert + `.dataset.atLot`:                                        "expired",
+		cert + `.innerText`:                                            "Đã hết hiệu lực trước ngày thu hoạch",
+		`document.getElementById("records").innerText`:                 "không còn hiệu lực vào ngày thu hoạch",
+		`document.querySelector('#contact a[href^="tel:"]').innerText`: "Gọi 0",
+		`document.querySelector('#contact a[href^="https://zalo.me/"]').getAttribute("href")`: "https://zalo.me/0",
+		`document.querySelectorAll("#buy a[data-record]").length > 0`:                         "true",
+		`document.querySelector("#contact .profile-link").getAttribute("href")`:               "/p/htx-ham-minh",
+	})
+	screenshot(t, ctx, "lot-registry-vi")
+	check("en", map[string]string{
+		cert + `.innerText`:                        "Expired before the harvest date",
+		`document.getElementById("buy").innerText`: "Where to buy",
+	})
+	screenshot(t, ctx, "lot-registry-en")
+	check("zh", map[string]string{cert + `.innerText`: "收获日前已过期"})
+	screenshot(t, ctx, "lot-registry-zh")
+
+	// A lot whose certificate was valid when it was harvested.
+	if got := verification(t, ctx, base+valid.URL+"?lang=vi"); got != "verified" {
+		t.Fatalf("valid lot: %q", got)
+	}
+	if got := js(`document.querySelector('.certs li[data-number="VG-ST-0451"]').dataset.atLot + " " + document.querySelector('.certs li[data-number="VG-ST-0451"]').innerText`); !strings.HasPrefix(got, "valid ") || !strings.Contains(got, "Còn hiệu lực vào ngày thu hoạch") {
+		t.Errorf("valid certificate: %q", got)
+	}
+
+	// The expired certificate passed off as valid, its dates moved, a shop
+	// link pointed elsewhere, the Zalo number swapped, a photo that was
+	// never signed: each is caught by the page's own check.
+	for _, rewrite := range [][]string{
+		{`data-at-lot="expired"`, `data-at-lot="valid"`},
+		{"31/05/2024", "31/05/2027"},
+		{`href="https://www.lazada.vn/`, `href="https://lazada.example/`},
+		{`href="https://zalo.me/0`, `href="https://zalo.me/9`},
+		{`class="hero" data-sha256="`, `class="hero" data-sha256="00`},
+	} {
+		proxy := startRewritingProxy(t, base, rewrite...)
+		if got := verification(t, ctx, proxy+expired.URL+"?lang=vi"); got != "failed" {
+			t.Errorf("page rewritten %q: data-verification=%q", rewrite, got)
+		}
+	}
+}
