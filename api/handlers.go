@@ -347,8 +347,25 @@ func (s *Server) resolveDigitalLink(c echo.Context) error {
 		return err
 	case err != nil:
 		return BadRequest(err)
+	case dl.GTIN == "" && dl.GLN != "":
+		// A cooperative's location (events name it as where they
+		// happened): its profile page, or its JSON for a program.
+		coop, err := s.db.CooperativeByGLN(dl.GLN)
+		if errors.Is(err, trace.ErrNotFound) {
+			return echo.NewHTTPError(http.StatusNotFound, "no cooperative here has GLN "+dl.GLN)
+		} else if err != nil {
+			return err
+		}
+		to := "/api/v1/cooperatives/" + coop.ID
+		if negotiate(r) == repHTML {
+			to = ProfilePath(coop.ID)
+			if dl.GLNExtension != "" {
+				to += "#plots"
+			}
+		}
+		return c.Redirect(http.StatusSeeOther, to)
 	case dl.GTIN == "":
-		return echo.NewHTTPError(http.StatusNotFound, "this Digital Link names a location or a logistic unit; truyxuat resolves lots: /01/<GTIN>/10/<lot>")
+		return echo.NewHTTPError(http.StatusNotFound, "this Digital Link names a logistic unit; truyxuat resolves lots (/01/<GTIN>/10/<lot>) and cooperatives (/414/<GLN>)")
 	case dl.Lot == "":
 		return echo.NewHTTPError(http.StatusNotFound, "this Digital Link names a product but no lot (add /10/<lot>)")
 	}

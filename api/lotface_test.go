@@ -144,6 +144,22 @@ func TestLotPageRegistry(t *testing.T) {
 		t.Errorf("pip %+v", pip)
 	}
 
+	// A cooperative's GLN, as events name where they happened, opens its
+	// profile page (or its JSON for a program).
+	var coop Cooperative
+	e.do("GET", "/api/v1/cooperatives/"+coopID, "", nil, true).decode(t, &coop)
+	e.expect(e.do("PUT", "/api/v1/cooperatives/"+coopID, key, UpdateCooperativeRequest{Name: coop.Name, GLN: "8936040000019"}, true), 200)
+	for _, tt := range []struct{ path, accept, to string }{
+		{"/414/8936040000019", "text/html", "/p/" + coopID},
+		{"/414/8936040000019/254/RUONG-7", "text/html", "/p/" + coopID + "#plots"},
+		{"/414/8936040000019", "application/json", "/api/v1/cooperatives/" + coopID},
+	} {
+		res, _ := get(t, e.srv.URL+tt.path, map[string]string{"Accept": tt.accept})
+		if res.StatusCode != 303 || res.Header.Get("Location") != tt.to {
+			t.Errorf("%s (%s): %d to %q, want %s", tt.path, tt.accept, res.StatusCode, res.Header.Get("Location"), tt.to)
+		}
+	}
+
 	// Removing a certificate takes it off the page and out of the history.
 	e.expect(e.do("DELETE", "/api/v1/certificates/"+current.ID, key, nil, true), 200)
 	e.do("GET", "/api/v1/batches/"+bt.ID, "", nil, true).decode(t, &h)

@@ -241,7 +241,7 @@ func TestFriendlyErrorPages(t *testing.T) {
 		{"/01/08931234567897/10/X/", 400, "the link ends with &#39;/&#39;: a Digital Link has no trailing slash"},
 		{"/01/08931234567897/10/X?422=999", 400, "ISO 3166"},
 		{"/01/08931234567897/235/X", 404, "Không tìm thấy lô hàng"},
-		{"/414/8931234000011", 404, "Không tìm thấy lô hàng"},
+		{"/414/8931234000011", 404, "Không tìm thấy hợp tác xã"},
 		{"/8004/8931234000", 404, "Không tìm thấy lô hàng"},
 		{"/8004/89", 400, "company prefix"},
 		{"/b/nope/", 400, "trailing slash"},

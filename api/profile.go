@@ -330,7 +330,8 @@ func validity(from, to, today string) (string, bool) {
 // profileError answers a failed request for a profile page in a browser
 // with the site's error page, saying that no such cooperative exists.
 func (s *Server) profileError(c echo.Context, p *Problem) bool {
-	if !strings.HasPrefix(c.Request().URL.Path, ProfilePrefix) || c.Request().Method == http.MethodHead {
+	path := c.Request().URL.Path
+	if !(strings.HasPrefix(path, ProfilePrefix) || strings.HasPrefix(path, "/414/")) || c.Request().Method == http.MethodHead || negotiate(c.Request()) != repHTML {
 		return false
 	}
 	cat := s.SetLanguage(c)
