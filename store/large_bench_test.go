@@ -48,50 +48,83 @@ type grownStore struct {
 	batches []string
 }
 
-// growStore fills db with about n events: lots of eventsPerLot events
-// each, recorded through Apply in changes of 50 new lots whose events are
-// interleaved (as lots recorded side by side are), four changes at a
-// time so that they are group-committed.
+// growStore fills db with about n events the way a cooperative's lots
+// collect them: activeLots lots are open at a time, each event goes to one
+// of them picked at random, and a lot that has its eventsPerLot events (its
+// facts record first) is closed and a new one opened. The events are
+// recorded through Apply in changes of 1,000 (new lots and events), four
+// changes at a time so that they are group-committed.
 func growStore(tb testing.TB, db *DB, n int) *grownStore {
 	tb.Helper()
 	f := newFixture(tb, db, "HTX Grow")
 	g := &grownStore{db: db, f: f}
-	const lotsPerChange = 50
-	changes := (n + lotsPerChange*eventsPerLot - 1) / (lotsPerChange * eventsPerLot)
-	var next atomic.Int64
-	var mu sync.Mutex
+	const activeLots, perChange = 500, 1000
+	type lot struct {
+		id   string
+		next int // events it has
+	}
+	rng := rand.New(rand.NewPCG(uint64(n), 7))
+	var active []*lot
+	opened := 0
+	// Changes are made in order here and committed by four goroutines:
+	// each change's events follow those of the changes before it, so
+	// the changes are sent one after the other per lot; a change waits
+	// for the ones before it that touch the same lots by being sent in
+	// order on one channel and applied in that order by one writer per
+	// stripe of lots.
+	changes := make([]chan Change, 4)
+	errs := make(chan error, len(changes))
 	var wg sync.WaitGroup
-	errs := make(chan error, 4)
-	for w := 0; w < 4; w++ {
+	for i := range changes {
+		changes[i] = make(chan Change, 2)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for {
-				c := int(next.Add(1)) - 1
-				if c >= changes {
-					return
-				}
-				var ch Change
-				for l := 0; l < lotsPerChange; l++ {
-					ch.NewBatches = append(ch.NewBatches, &trace.Batch{ID: NewID(), CooperativeID: f.coop.ID, ProductID: f.prod.ID,
-						Lot: fmt.Sprintf("G%d-%d", c, l), Quantity: trace.Quantity{Value: "1250", Unit: "KGM"}, HarvestDate: "2025-08-15"})
-				}
-				for i := 1; i < eventsPerLot; i++ {
-					for _, bt := range ch.NewBatches {
-						ch.Events = append(ch.Events, AppendRequest{Event: f.eventOf(bt.ID, i), Signer: f.signer, KeyID: "key-grow"})
-					}
-				}
+			for ch := range changes[i] {
 				if _, err := db.Apply(context.Background(), ch); err != nil {
 					errs <- err
+					for range changes[i] {
+					}
 					return
 				}
-				mu.Lock()
-				for _, bt := range ch.NewBatches {
-					g.batches = append(g.batches, bt.ID)
-				}
-				mu.Unlock()
 			}
 		}()
+	}
+	stripe := func(id string) int { return int(id[0]) % len(changes) }
+	total := 0
+	for total < n {
+		// One change per stripe, each with only lots of its stripe.
+		var chs [4]Change
+		for k := 0; k < perChange*len(changes) && total < n; k++ {
+			for len(active) < activeLots {
+				bt := &trace.Batch{ID: NewID(), CooperativeID: f.coop.ID, ProductID: f.prod.ID,
+					Lot: fmt.Sprintf("G%d", opened), Quantity: trace.Quantity{Value: "1250", Unit: "KGM"}, HarvestDate: "2025-08-15"}
+				opened++
+				s := stripe(bt.ID)
+				chs[s].NewBatches = append(chs[s].NewBatches, bt)
+				g.batches = append(g.batches, bt.ID)
+				active = append(active, &lot{id: bt.ID, next: 1})
+				total++
+			}
+			i := rng.IntN(len(active))
+			l := active[i]
+			s := stripe(l.id)
+			chs[s].Events = append(chs[s].Events, AppendRequest{Event: f.eventOf(l.id, l.next), Signer: f.signer, KeyID: "key-grow"})
+			l.next++
+			total++
+			if l.next == eventsPerLot {
+				active[i] = active[len(active)-1]
+				active = active[:len(active)-1]
+			}
+		}
+		for s, ch := range chs {
+			if len(ch.NewBatches)+len(ch.Events) > 0 {
+				changes[s] <- ch
+			}
+		}
+	}
+	for _, c := range changes {
+		close(c)
 	}
 	wg.Wait()
 	close(errs)
