@@ -272,6 +272,7 @@ func (db *DB) committer(st *seqState) {
 			err = ro
 		} else {
 			err = db.bolt.Update(func(tx *bolt.Tx) error {
+				fillPages(tx)
 				// Number the group's events in the log first: each
 				// event's record holds its log index.
 				var items []logItem
@@ -336,6 +337,26 @@ func (db *DB) committer(st *seqState) {
 			close(r.done)
 		}
 		db.idle <- struct{}{}
+	}
+}
+
+// fillPercent is how full bbolt fills a page when it splits a node of a
+// bucket the committer writes to, where bbolt's default (half full) is
+// not right. The log's buckets are keyed by log index: a page once split
+// never takes another key, so with the default every page of them would
+// stay half empty.
+var fillPercent = []struct {
+	bucket []byte
+	fill   float64
+}{
+	{bucketLogEvents, 1}, {bucketLogTiles, 1}, {bucketLogBundles, 1},
+}
+
+// fillPages sets the fill of each bucket in fillPercent for a write
+// transaction (bbolt does not keep it in the file).
+func fillPages(tx *bolt.Tx) {
+	for _, f := range fillPercent {
+		tx.Bucket(f.bucket).FillPercent = f.fill
 	}
 }
 
