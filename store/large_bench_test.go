@@ -142,9 +142,12 @@ func (f *fixture) eventOf(batch string, i int) *trace.Event {
 }
 
 // appendRandom appends n events with the given number of writers, each
-// to a lot picked at random, and returns events per second.
-func (g *grownStore) appendRandom(tb testing.TB, writers, n int, seed uint64) float64 {
+// to a lot picked at random, and returns events per second and the bytes
+// of pages its commits wrote per event (bbolt's page allocations: every
+// page a commit writes, the freelist's included, but not the meta page).
+func (g *grownStore) appendRandom(tb testing.TB, writers, n int, seed uint64) (float64, float64) {
 	tb.Helper()
+	before := g.db.bolt.Stats().TxStats
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	var failed atomic.Value
@@ -168,10 +171,13 @@ func (g *grownStore) appendRandom(tb testing.TB, writers, n int, seed uint64) fl
 		}()
 	}
 	wg.Wait()
+	rate := float64(n) / time.Since(start).Seconds()
 	if err, _ := failed.Load().(error); err != nil {
 		tb.Fatal(err)
 	}
-	return float64(n) / time.Since(start).Seconds()
+	after := g.db.bolt.Stats().TxStats
+	written := after.Sub(&before)
+	return rate, float64(written.GetPageAlloc()) / float64(n)
 }
 
 // fileStats describes how a store's file holds its events.
@@ -349,7 +355,7 @@ func BenchmarkLargeStore(b *testing.B) {
 	big.db = ldb
 	big.f.db = ldb
 
-	var rs, rl, ratios []float64
+	var rs, rl, ratios, sws, lws []float64
 	for r := 0; r < rounds; r++ {
 		rdir := filepath.Join(b.TempDir(), "small")
 		copyDir(b, tmpl, rdir)
@@ -358,24 +364,28 @@ func BenchmarkLargeStore(b *testing.B) {
 			b.Fatal(err)
 		}
 		small.db, small.f.db = sdb, sdb
-		var s, l float64
+		var s, l, sw, lw float64
 		if r%2 == 0 {
-			s = small.appendRandom(b, writers, appends, uint64(r))
-			l = big.appendRandom(b, writers, appends, uint64(r))
+			s, sw = small.appendRandom(b, writers, appends, uint64(r))
+			l, lw = big.appendRandom(b, writers, appends, uint64(r))
 		} else {
-			l = big.appendRandom(b, writers, appends, uint64(r))
-			s = small.appendRandom(b, writers, appends, uint64(r))
+			l, lw = big.appendRandom(b, writers, appends, uint64(r))
+			s, sw = small.appendRandom(b, writers, appends, uint64(r))
 		}
+		sws, lws = append(sws, sw), append(lws, lw)
 		if err := sdb.Close(); err != nil {
 			b.Fatal(err)
 		}
 		rs, rl, ratios = append(rs, s), append(rl, l), append(ratios, l/s)
-		b.Logf("round %d: 10^4 %.0f events/s, %d: %.0f events/s, ratio %.2f (load %s)", r+1, s, ls.events, l, l/s, loadAvg())
+		b.Logf("round %d: 10^4 %.0f events/s (%.0f page bytes written per event), %d: %.0f events/s (%.0f), ratio %.2f (load %s)",
+			r+1, s, sw, ls.events, l, lw, l/s, loadAvg())
 	}
 	b.Logf("medians of %d rounds at %d writers: 10^4 %.0f events/s, large %.0f events/s, median ratio %.2f; load average %s",
 		rounds, writers, median(rs), median(rl), median(ratios), loadAvg())
 	b.ReportMetric(median(rs), "small-events/s")
 	b.ReportMetric(median(rl), "large-events/s")
 	b.ReportMetric(median(ratios), "large/small")
+	b.ReportMetric(median(sws), "small-written-B/event")
+	b.ReportMetric(median(lws), "large-written-B/event")
 	b.Logf("large store after the rounds: %s", statFile(b, ldb))
 }

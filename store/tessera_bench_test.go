@@ -61,15 +61,19 @@ func BenchmarkTessera(b *testing.B) {
 					return err
 				})
 			}
-			var ss, ts, ratios []float64
+			var ss, ts, ratios, written []float64
 			for r := 0; r < rounds; r++ {
 				var o, t float64
+				before := db.bolt.Stats().TxStats
 				if r%2 == 0 {
 					o, t = ours(), theirs()
 				} else {
 					t = theirs()
 					o = ours()
 				}
+				after := db.bolt.Stats().TxStats
+				d := after.Sub(&before)
+				written = append(written, float64(d.GetPageAlloc())/float64(tc.ops))
 				ss, ts, ratios = append(ss, o), append(ts, t), append(ratios, o/t)
 				b.Logf("round %d: store %.0f events/s, tessera %.0f entries/s, ratio %.2f (load %s)", r+1, o, t, o/t, loadAvg())
 			}
@@ -78,6 +82,7 @@ func BenchmarkTessera(b *testing.B) {
 			b.ReportMetric(median(ss), "store-events/s")
 			b.ReportMetric(median(ts), "tessera-entries/s")
 			b.ReportMetric(median(ratios), "store/tessera")
+			b.ReportMetric(median(written), "store-written-B/event")
 		})
 	}
 }
