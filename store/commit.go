@@ -172,25 +172,16 @@ func (db *DB) startPipeline() {
 // is closed, its signatures finished and it is handed over.
 func (db *DB) sequencer(st *seqState, signJobs chan<- func()) {
 	for {
-		if db.resetNeeded.Swap(false) {
-			// A commit failed: the in-memory view may hold events that
-			// were never written. Start again from the file.
-			st.epoch++
-			db.epoch.Store(st.epoch)
-			db.loaded.Clear()
-			clear(st.heads)
-			clear(st.batches)
-			clear(st.hashes)
-			clear(st.lots)
-			clear(st.records)
-			clear(st.ids)
-			clear(st.gtins)
-			clear(st.transforms)
-		}
+		st.resetIfNeeded()
 		st.pruneHashes()
 		g := &group{ready: make(chan struct{}, 1), epoch: st.epoch}
 		select {
 		case r := <-db.reqs:
+			// A commit may have failed while the sequencer waited: the
+			// group is still empty, so it can start from the file.
+			if st.resetIfNeeded() {
+				g.epoch = st.epoch
+			}
 			db.prepareInto(st, g, r, signJobs)
 		case <-db.stop:
 			// Commit what was queued before Close, then stop.
@@ -220,6 +211,28 @@ func (db *DB) sequencer(st *seqState, signJobs chan<- func()) {
 		}
 		db.handOver(g)
 	}
+}
+
+// resetIfNeeded starts the sequencer's view again from the file after a
+// commit failed (the view may hold events that were never written), and
+// says whether it did.
+func (st *seqState) resetIfNeeded() bool {
+	db := st.db
+	if !db.resetNeeded.Swap(false) {
+		return false
+	}
+	st.epoch++
+	db.epoch.Store(st.epoch)
+	db.loaded.Clear()
+	clear(st.heads)
+	clear(st.batches)
+	clear(st.hashes)
+	clear(st.lots)
+	clear(st.records)
+	clear(st.ids)
+	clear(st.gtins)
+	clear(st.transforms)
+	return true
 }
 
 // handOver waits for a group's signatures and passes it to the committer,
