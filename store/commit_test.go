@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"testing"
 
 	bolt "go.etcd.io/bbolt"
@@ -94,5 +95,36 @@ func TestAppendAfterAFailedCommit(t *testing.T) {
 	hist, err := db.History(f.batch.ID)
 	if err != nil || len(hist) != 4 || hist[3].Hash != h {
 		t.Fatalf("history of %d events: %v", len(hist), err)
+	}
+}
+
+// The caller of an append reads its lot's head only while the sequencer
+// does not have it: not for a lot the sequencer created or already read.
+func TestHeadHintOnlyWhileTheSequencerLacksTheHead(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "truyxuat.db")
+	db, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFixture(t, db, "HTX A")
+	if h := db.headHint(f.batch.ID); h != nil {
+		t.Errorf("a lot just created: the caller read its head (%+v)", h)
+	}
+	f.append(t, 1)
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if db, err = Open(path, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	h := db.headHint(f.batch.ID)
+	if h == nil || h.err != nil || h.hd.n != 2 {
+		t.Fatalf("after reopening, the caller's read of the head: %+v", h)
+	}
+	f.db = db
+	f.append(t, 2)
+	if h := db.headHint(f.batch.ID); h != nil {
+		t.Errorf("a lot the sequencer has read: the caller read its head again (%+v)", h)
 	}
 }
