@@ -47,11 +47,14 @@ type Setup struct {
 		ID     string `json:"id"`
 		APIKey string `json:"api_key"`
 	} `json:"cooperatives"`
-	Batches []struct {
-		ID          string `json:"id"`
-		Cooperative string `json:"cooperative"`
-		URL         string `json:"url"`
-	} `json:"batches"`
+	Batches []SetupBatch `json:"batches"`
+}
+
+// SetupBatch is a demo batch: its id, its cooperative and its public path.
+type SetupBatch struct {
+	ID          string `json:"id"`
+	Cooperative string `json:"cooperative"`
+	URL         string `json:"url"`
 }
 
 // Result is what one run measured.
