@@ -36,12 +36,24 @@ func envInt(name string, def int) int {
 	return def
 }
 
+// binDir holds the binaries the benchmarks build, removed by TestMain.
+var binDir string
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
 // binaries builds truyxuat and truyxuat-load once per benchmark binary.
 var binaries = sync.OnceValues(func() (string, error) {
 	dir, err := os.MkdirTemp("", "truyxuat-bench-bin")
 	if err != nil {
 		return "", err
 	}
+	binDir = dir
 	for _, pkg := range []string{"../truyxuat", "."} {
 		cmd := exec.Command("go", "build", "-o", dir, pkg)
 		if out, err := cmd.CombinedOutput(); err != nil {
