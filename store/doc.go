@@ -20,10 +20,12 @@
 // trace.VerifyChain) and fails with trace.ErrVerification if the file was
 // altered.
 //
-// Writes re-check too, before anything is signed: the first time the
-// sequencer reads a batch's head from the file it compares it with the
-// last stored event of the chain (its hash, its number, its link to the
-// event before it and its entry in the event-hash index); an input a
+// Writes re-check too, before anything is signed: the first time a
+// batch's head is read from the file for a write (by the caller of an
+// append, in parallel with others, and handed to the sequencer; or by the
+// sequencer itself) it is compared with the last stored event of the
+// chain (its hash, its number, its link to the event before it and its
+// entry in the event-hash index); an input a
 // transformation names must lead, through the event-hash index, to a
 // record with that hash; a lot-index entry must name a batch of that lot,
 // and, before a label of a batch is signed, give its lot to it (CheckLot).
@@ -58,6 +60,10 @@
 //	eventhash   event hash → events key
 //	apikeys     SHA-256(secret) → JSON APIKey
 //	apikeyids   key id → SHA-256(secret)
+//
+// Pages of the buckets whose new keys come last (the log's, and events,
+// whose new key comes last among its lot's) are filled completely when
+// bbolt splits them; the others keep bbolt's default of half.
 //
 // An event record is: version byte 2, then body, signature, signer and the
 // API key id, each as a uvarint length and bytes, then the receive time as

@@ -54,7 +54,7 @@ func (db *DB) Append(ctx context.Context, req AppendRequest) (*StoredEvent, erro
 	} else {
 		batch = req.Event.Batch
 	}
-	res, err := db.submit(ctx, func(st *seqState) (*pending, error) { return db.prepareAppend(st, req) })
+	res, err := db.submitHinted(ctx, db.headHint(batch), func(st *seqState) (*pending, error) { return db.prepareAppend(st, req) })
 	if err != nil {
 		return nil, fmt.Errorf("store: append to batch %s: %w", batch, err)
 	}

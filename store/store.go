@@ -86,6 +86,8 @@ type DB struct {
 	toCommit        chan *group
 	idle            chan struct{} // holds a token while the committer is free
 	resetNeeded     atomic.Bool
+	epoch           atomic.Uint64 // the sequencer's resets, for headHint
+	loaded          sync.Map      // batch id → struct{}: heads the sequencer holds
 	pendingMu       sync.Mutex
 	committedHashes []trace.Hash
 

@@ -240,6 +240,9 @@ func (db *DB) prepareChange(st *seqState, ch Change, signers map[string]*trace.S
 		remember(bt.ID)
 		st.batches[bt.ID] = bt.CooperativeID
 		st.heads[bt.ID] = head{}
+		// Appends to it need not read its head (headHint). If the change
+		// is refused, the mark only makes the sequencer read the file.
+		db.loaded.Store(bt.ID, struct{}{})
 		st.lots[lk] = bt.ID
 		newLots = append(newLots, lk)
 		bt := bt
