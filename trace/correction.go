@@ -120,12 +120,13 @@ func correctable(orig, c *Event) bool {
 }
 
 // StepData returns an event's step fields without the names that belong
-// to corrections and confirmations, for showing a step.
+// to corrections and confirmations (and the device time of a step kept
+// on a phone while offline), for showing a step.
 func StepData(e *Event) map[string]string {
 	out := make(map[string]string, len(e.Data))
 	for k, v := range e.Data {
 		switch k {
-		case DataCorrects, DataCorrectionReason, DataCorrectedAt:
+		case DataCorrects, DataCorrectionReason, DataCorrectedAt, DataIntervalOverride, "device_time":
 			continue
 		}
 		out[k] = v
