@@ -182,6 +182,8 @@ func (s *Workspace) routes() {
 	coop.POST("/batches/new", s.appNewBatch)
 	coop.GET("/batches/:id/step", s.appStepPage)
 	coop.POST("/batches/:id/step", s.appStep)
+	coop.GET("/batches/:id/correct/:hash", s.appCorrectPage)
+	coop.POST("/batches/:id/correct/:hash", s.appCorrect)
 	coop.GET("/batches/:id/labels", s.appLabelsPage)
 	coop.GET("/batches/:id/labels/file", s.appLabelFile)
 	coop.GET("/batches/:id/transform", s.appTransformPage)

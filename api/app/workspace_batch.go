@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/big"
 	"net/http"
+	"net/url"
 	"regexp"
 	"slices"
 	"sort"
@@ -54,26 +55,21 @@ func (s *Workspace) productName(cat *api.Catalog, p *trace.Product) string {
 	return p.NameVI
 }
 
-// waiting says what a batch waits for, from its history.
+// waiting says what a batch waits for, from its history: its recall, the
+// next step of its template (the general steps for a lot without one),
+// or the end of its season.
 func (s *Workspace) waiting(cat *api.Catalog, bt *trace.Batch, events []*store.StoredEvent) (string, bool, bool) {
 	for _, e := range events {
 		if e.Event.Disposition == "recalled" {
 			return cat.Messages["app_recalled"], true, true
 		}
 	}
-	if bt.Template == "" {
-		return "", true, false
-	}
-	tpl, err := trace.TemplateByID(bt.Template)
+	ns, _, err := s.api.NextStepOf(bt)
 	if err != nil {
 		return "", true, false
 	}
-	done := make([]string, len(events))
-	for i, e := range events {
-		done[i] = e.Event.BizStep
-	}
-	if st := tpl.NextStep(done); st != nil {
-		return st.Name.In(cat.Lang), false, false
+	if ns.Step != nil {
+		return ns.Step.Name.In(cat.Lang), false, false
 	}
 	return cat.Messages["app_season_done"], true, false
 }
@@ -120,6 +116,55 @@ type historyRow struct {
 	Details                                              []string
 	Photos                                               []string
 	Recall                                               bool
+	// Override is the reason a harvest was recorded inside a spraying's
+	// pre-harvest interval.
+	Override string
+	// Corrections say when, by whom and why the step was corrected,
+	// newest last; Correct links to the correction form.
+	Corrections []correctionRow
+	Correct     string
+}
+
+type correctionRow struct {
+	Text string
+	Was  []string // the values the correction replaced
+}
+
+// whoName names the person or device that recorded an event, from the
+// key it was recorded with.
+func (s *Workspace) whoName(cache map[string]string, keyID string) string {
+	if n, ok := cache[keyID]; ok {
+		return n
+	}
+	n := keyID
+	if name, ok := strings.CutPrefix(keyID, "user:"); ok {
+		if u, err := s.db.User(name); err == nil && u.Name != "" {
+			n = u.Name
+		}
+	} else if keys, err := s.db.APIKeys(""); err == nil {
+		for _, k := range keys {
+			if k.ID == keyID {
+				n = k.Name
+			}
+		}
+	}
+	cache[keyID] = n
+	return n
+}
+
+// eventDetails are an event's step fields in the page's language, sorted.
+func (s *Workspace) eventDetails(cat *api.Catalog, e *trace.Event) []string {
+	data := trace.StepData(e)
+	keys := make([]string, 0, len(data))
+	for k := range data {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var out []string
+	for _, k := range keys {
+		out = append(out, s.fieldName(cat, e.BizStep, k)+": "+data[k])
+	}
+	return out
 }
 
 func (s *Workspace) appBatch(c echo.Context) error {
@@ -138,42 +183,56 @@ func (s *Workspace) appBatch(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	coop, err := s.db.Cooperative(bt.CooperativeID)
+	if err != nil {
+		return err
+	}
 	w, done, recalled := s.waiting(cat, bt, events)
+	byHash := map[trace.Hash]*store.StoredEvent{}
+	signed := make([]*trace.SignedEvent, len(events))
+	for i, st := range events {
+		signed[i] = st.SignedEvent
+		byHash[st.Hash] = st
+	}
+	mayCorrect := appUser(c).Role != store.RoleInspector
+	names := map[string]string{}
 	var rows []historyRow
-	for _, ev := range h.Events {
-		r := historyRow{Step: api.StepName(cat, ev.BizStep), Date: ev.EventTime, Note: ev.Note,
-			Received: ev.ReceivedAt.In(s.cfg.Location).Format("02/01/2006 15:04"), Recall: ev.Disposition == "recalled"}
-		if t, err := time.Parse(time.RFC3339Nano, ev.EventTime); err == nil {
-			r.Date = t.Format("02/01/2006 15:04")
-		}
+	for _, eff := range trace.EffectiveEvents(signed) {
+		ev := eff.Shown.Event
+		st := byHash[eff.Shown.Hash]
+		r := historyRow{Step: api.StepName(cat, ev.BizStep), Date: s.whenText(ev.Time()), Note: ev.Note,
+			Received: st.ReceivedAt.In(s.cfg.Location).Format("02/01/2006 15:04"), Recall: ev.Disposition == "recalled",
+			By: s.whoName(names, byHash[eff.Original.Hash].KeyID), Override: ev.Data[trace.DataIntervalOverride]}
 		if ev.Quantity != nil {
 			r.Quantity = api.QuantityText(cat, ev.Quantity.Value, ev.Quantity.Unit)
 		}
-		keys := make([]string, 0, len(ev.Data))
-		for k := range ev.Data {
-			if ev.BizStep == trace.BizStepLotFacts {
-				break // the lot's facts are the report's heading
-			}
-			if k == "device_time" {
-				if t, err := time.Parse(time.RFC3339, ev.Data[k]); err == nil {
-					r.DeviceTime = t.In(s.cfg.Location).Format("02/01/2006 15:04")
-				}
-				continue
-			}
-			keys = append(keys, k)
+		if ev.BizStep != trace.BizStepLotFacts { // the lot's facts are the report's heading
+			r.Details = s.eventDetails(cat, ev)
 		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			name := cat.Fields[k]
-			if name == "" {
-				name = strings.ReplaceAll(k, "_", " ")
+		if dt := ev.Data["device_time"]; dt != "" {
+			if t, err := time.Parse(time.RFC3339, dt); err == nil {
+				r.DeviceTime = t.In(s.cfg.Location).Format("02/01/2006 15:04")
 			}
-			r.Details = append(r.Details, name+": "+ev.Data[k])
 		}
 		for _, a := range ev.Attachments {
 			if strings.HasPrefix(a.MediaType, "image/") {
-				r.Photos = append(r.Photos, api.AttachmentPath+a.SHA256+"?w=320")
+				r.Photos = append(r.Photos, api.AttachmentPath+a.SHA256.String()+"?w=320")
 			}
+		}
+		prev := eff.Original.Event
+		for _, ce := range eff.Corrections {
+			c := ce.Event
+			when := c.Data[trace.DataCorrectedAt]
+			if t, err := time.Parse(time.RFC3339, when); err == nil {
+				when = t.In(s.cfg.Location).Format("02/01/2006 15:04")
+			}
+			row := correctionRow{Text: fmt.Sprintf(cat.Messages["app_corrected_by"], when, s.whoName(names, byHash[ce.Hash].KeyID), c.Data[trace.DataCorrectionReason])}
+			row.Was = s.changedValues(cat, prev, c)
+			r.Corrections = append(r.Corrections, row)
+			prev = c
+		}
+		if mayCorrect && correctable(eff.Original.Event, eff.Original.Signer, coop) {
+			r.Correct = correctionLink(bt.ID, eff.Original.Hash)
 		}
 		rows = append(rows, r)
 	}
@@ -190,12 +249,48 @@ func (s *Workspace) appBatch(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-		data["Findings"] = findingRows(cat, findings)
+		data["Findings"] = s.findingRows(cat, findings)
 		data["Inspect"] = u.Role == store.RoleInspector
 		data["InspectIdem"] = newToken()
 	}
 	p.Data = data
 	return s.appRender(c, http.StatusOK, "app_batch", p)
+}
+
+// changedValues lists what a correction changed, as the values were
+// before it: the time, quantity, note and each step field.
+func (s *Workspace) changedValues(cat *api.Catalog, before, after *trace.Event) []string {
+	var out []string
+	if before.EventTime != after.EventTime {
+		out = append(out, cat.Messages["app_time"]+": "+s.whenText(before.Time()))
+	}
+	if bq, aq := before.Quantity, after.Quantity; bq != nil && (aq == nil || *bq != *aq) {
+		out = append(out, cat.Messages["quantity"]+": "+api.QuantityText(cat, bq.Value, bq.Unit))
+	}
+	if before.Note != after.Note && before.Note != "" {
+		out = append(out, cat.Messages["app_note"]+": "+before.Note)
+	}
+	bd, ad := trace.StepData(before), trace.StepData(after)
+	keys := make([]string, 0, len(bd))
+	for k := range bd {
+		if ad[k] != bd[k] {
+			keys = append(keys, k)
+		}
+	}
+	for k := range ad {
+		if _, ok := bd[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		v := bd[k]
+		if v == "" {
+			v = "—"
+		}
+		out = append(out, s.fieldName(cat, before.BizStep, k)+": "+v)
+	}
+	return out
 }
 
 // New batch from a crop template.
@@ -231,12 +326,17 @@ func (s *Workspace) appNewBatchPage(c echo.Context) error {
 	return s.appRender(c, http.StatusOK, "app_new", p)
 }
 
-// decimalText turns what a person typed as a number ("1.200,5" or
-// "1200.5") into a decimal string.
+// decimalText turns what a person typed as a number ("1.200,5", "0,4",
+// "1,200.5" or "1200.5") into a decimal string.
 func decimalText(v string) string {
 	v = strings.TrimSpace(v)
-	if strings.Contains(v, ",") && !strings.Contains(v, ".") {
+	comma, dot := strings.LastIndex(v, ","), strings.LastIndex(v, ".")
+	switch {
+	case comma >= 0 && dot < 0:
 		return strings.Replace(v, ",", ".", 1)
+	case comma > dot:
+		// 1.180,5: dots group thousands, the comma is the decimal point.
+		return strings.Replace(strings.ReplaceAll(v, ".", ""), ",", ".", 1)
 	}
 	return strings.ReplaceAll(v, ",", "")
 }
@@ -301,179 +401,6 @@ func batchField(f string) string {
 		return strings.TrimPrefix(f, "plot.")
 	case strings.HasPrefix(f, "plot"):
 		return "plot"
-	}
-	return ""
-}
-
-// Record a step.
-
-type stepField struct {
-	Key, Label, Type, Hint string
-	Required               bool
-}
-
-func (s *Workspace) stepPage(c echo.Context, p *appPage, bt *trace.Batch, pr *trace.Product, stepKey string, fill bool) (*appPage, error) {
-	cat := p.Cat
-	ns, tpl, err := s.api.NextStepOf(bt)
-	if err != nil {
-		return nil, err
-	}
-	step := ns.Step
-	if stepKey != "" {
-		if step, err = tpl.Step(stepKey); err != nil {
-			return nil, err
-		}
-	}
-	if step == nil {
-		step = &tpl.Steps[len(tpl.Steps)-1]
-	}
-	type opt struct {
-		Value, Label string
-		Done         bool
-	}
-	var steps []opt
-	for _, st := range tpl.Steps {
-		steps = append(steps, opt{st.Key, st.Name.In(cat.Lang), slices.Contains(ns.Done, st.BizStep)})
-	}
-	var fields []stepField
-	prev := map[string]string{}
-	if fill {
-		// Prefill from the last time this step was recorded on the batch,
-		// else from the template's defaults.
-		events, err := s.db.History(bt.ID)
-		if err != nil {
-			return nil, err
-		}
-		for i := len(events) - 1; i >= 0; i-- {
-			if events[i].Event.BizStep == step.BizStep {
-				prev = events[i].Event.Data
-				break
-			}
-		}
-	}
-	for _, f := range step.Fields {
-		sf := stepField{Key: "v_" + f.Key, Label: f.Label.In(cat.Lang), Type: f.Type, Required: f.Required}
-		if f.Hint != nil {
-			sf.Hint = f.Hint.In(cat.Lang)
-		}
-		fields = append(fields, sf)
-		if fill {
-			v := f.Default
-			if pv, ok := prev[f.Key]; ok {
-				v = pv
-			}
-			p.Form.Values[sf.Key] = v
-		}
-	}
-	if fill {
-		p.Form.Values["note"] = step.Note
-		if step.Quantity {
-			p.Form.Values["quantity"] = string(bt.Quantity.Value)
-		}
-		p.Form.Values["idem"] = newToken()
-	}
-	p.Title = step.Name.In(cat.Lang) + " · " + bt.Lot
-	p.Data = map[string]any{"ID": bt.ID, "Lot": bt.Lot, "Product": s.productName(cat, pr), "Step": step.Key,
-		"StepName": step.Name.In(cat.Lang), "Steps": steps, "Fields": fields, "Quantity": step.Quantity, "Unit": bt.Quantity.Unit}
-	return p, nil
-}
-
-func (s *Workspace) appStepPage(c echo.Context) error {
-	bt, pr, err := s.appLoadBatch(c)
-	if err != nil {
-		return err
-	}
-	p, err := s.stepPage(c, s.appPage(c, "", "batches"), bt, pr, c.QueryParam("step"), true)
-	if err != nil {
-		return err
-	}
-	return s.appRender(c, http.StatusOK, "app_step", p)
-}
-
-func (s *Workspace) appStep(c echo.Context) error {
-	bt, pr, err := s.appLoadBatch(c)
-	if err != nil {
-		return err
-	}
-	p := s.appPage(c, "", "batches")
-	form, err := c.FormParams()
-	if err != nil {
-		return api.BadRequest(err)
-	}
-	r := api.StepRequest{Step: form.Get("step"), Values: map[string]string{}, Note: strings.TrimSpace(form.Get("note")),
-		DeviceTime: form.Get("device_time")}
-	for k, vs := range form {
-		if len(vs) > 0 {
-			p.Form.Values[k] = vs[0]
-		}
-		if key, ok := strings.CutPrefix(k, "v_"); ok && len(vs) > 0 {
-			r.Values[key] = strings.TrimSpace(vs[0])
-		}
-	}
-	delete(p.Form.Values, "csrf")
-	if q := strings.TrimSpace(form.Get("quantity")); q != "" {
-		r.Quantity = &api.Quantity{Value: trace.Decimal(decimalText(q)), Unit: bt.Quantity.Unit}
-	}
-	if r.DeviceTime != "" {
-		// Kept on the device while offline: the step happened when it
-		// was recorded there, not when it arrived.
-		if t, err := time.Parse(time.RFC3339, r.DeviceTime); err == nil {
-			r.DeviceTime = t.UTC().Format(time.RFC3339)
-			if t.Before(s.api.Now()) {
-				r.EventTime = t.In(s.cfg.Location).Format(time.RFC3339)
-			}
-		}
-	}
-	if fh, err := c.FormFile("photo"); err == nil && fh.Size > 0 {
-		if fh.Size > s.api.AttachmentLimit() {
-			return api.TooLarge(s.api.AttachmentLimit())
-		}
-		f, err := fh.Open()
-		if err != nil {
-			return err
-		}
-		data, err := api.ReadLimited(f, s.api.AttachmentLimit(), fh.Size)
-		f.Close()
-		if err != nil {
-			return err
-		}
-		info, _, err := s.api.StoreAttachment(c, "photo", fh.Header.Get(echo.HeaderContentType), data)
-		if err != nil {
-			if !p.Form.fieldErrors(p.Cat, err, func(string) string { return "photo" }) {
-				return err
-			}
-		} else {
-			r.Attachments = append(r.Attachments, api.Attachment{SHA256: info.SHA256.String(), MediaType: info.MediaType, Name: fh.Filename})
-		}
-	}
-	if !p.Form.HasErrors() {
-		_, _, _, err = s.api.RecordStepFor(c, bt.ID, &r, form.Get("idem"))
-		if err == nil {
-			if c.Request().Header.Get("X-Queued") != "" {
-				return c.JSON(http.StatusCreated, map[string]string{"batch": bt.ID})
-			}
-			return c.Redirect(http.StatusSeeOther, "/app/batches/"+bt.ID+"?ok=recorded")
-		}
-		if !p.Form.fieldErrors(p.Cat, err, stepFormField) {
-			return err
-		}
-	}
-	if _, err := s.stepPage(c, p, bt, pr, r.Step, false); err != nil {
-		return err
-	}
-	return s.appRender(c, http.StatusUnprocessableEntity, "app_step", p)
-}
-
-func stepFormField(f string) string {
-	switch {
-	case strings.HasPrefix(f, "data."):
-		return "v_" + strings.TrimPrefix(f, "data.")
-	case strings.HasPrefix(f, "quantity"):
-		return "quantity"
-	case f == "note" || f == "step":
-		return f
-	case strings.HasPrefix(f, "attachments"):
-		return "photo"
 	}
 	return ""
 }
@@ -757,28 +684,56 @@ func (s *Workspace) appRecall(c echo.Context) error {
 // The inspector's screens.
 
 type findingRow struct {
-	Kind, Severity, Cooperative, Message string
-	Batches                              []string
-	Evidence                             []string
+	Title, Severity, SeverityName, Cooperative, Detail string
+	Lots                                               []lotLink
 }
 
-func findingRows(cat *api.Catalog, fs []trace.Finding) []findingRow {
+type lotLink struct{ ID, Lot string }
+
+var severityRank = map[string]int{"high": 0, "medium": 1, "low": 2}
+
+// findingRows says findings in the page's language (trace.FindingTitle
+// and FindingDetail, as `truyxuat inspect` does), naming cooperatives and
+// lots, the most severe first.
+func (s *Workspace) findingRows(cat *api.Catalog, fs []trace.Finding) []findingRow {
+	coops := map[string]string{}
+	lots := map[string]string{}
 	var out []findingRow
 	for _, f := range fs {
-		r := findingRow{Kind: f.Kind, Severity: f.Severity, Cooperative: f.Cooperative, Message: f.Message, Batches: f.Batches}
-		if m := cat.Messages["finding_"+f.Kind]; m != "" {
-			r.Kind = m
+		r := findingRow{Title: trace.FindingTitle(f.Kind, cat.Lang), Severity: f.Severity,
+			SeverityName: trace.SeverityName(f.Severity, cat.Lang), Detail: trace.FindingDetail(f, cat.Lang)}
+		name, ok := coops[f.Cooperative]
+		if !ok {
+			name = f.Cooperative
+			if c, err := s.db.Cooperative(f.Cooperative); err == nil {
+				name = c.Name
+			}
+			coops[f.Cooperative] = name
 		}
-		keys := make([]string, 0, len(f.Evidence))
-		for k := range f.Evidence {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			r.Evidence = append(r.Evidence, k+": "+f.Evidence[k])
+		r.Cooperative = name
+		for _, id := range f.Batches {
+			lot, ok := lots[id]
+			if !ok {
+				lot = id
+				if b, err := s.db.Batch(id); err == nil {
+					lot = b.Lot
+				}
+				lots[id] = lot
+			}
+			r.Lots = append(r.Lots, lotLink{id, lot})
 		}
 		out = append(out, r)
 	}
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if severityRank[a.Severity] != severityRank[b.Severity] {
+			return severityRank[a.Severity] < severityRank[b.Severity]
+		}
+		if a.Cooperative != b.Cooperative {
+			return a.Cooperative < b.Cooperative
+		}
+		return a.Title < b.Title
+	})
 	return out
 }
 
@@ -786,25 +741,31 @@ func (s *Workspace) appFindings(c echo.Context) error {
 	p := s.appPage(c, "", "findings")
 	p.Title = p.Cat.Messages["app_findings_title"]
 	coop := c.QueryParam("cooperative")
+	sev := c.QueryParam("severity")
 	n, fs, err := s.api.FindingsFor(c, coop, "")
 	if err != nil {
 		return err
 	}
+	if sev != "" {
+		fs = slices.DeleteFunc(fs, func(f trace.Finding) bool { return f.Severity != sev })
+	}
 	page, _ := strconv.Atoi(c.QueryParam("page"))
 	page = max(page, 0)
-	rows := findingRows(p.Cat, fs)
+	rows := s.findingRows(p.Cat, fs)
 	total := len(rows)
 	from := min(page*appPageSize, total)
 	to := min(from+appPageSize, total)
 	next := ""
 	if to < total {
-		next = fmt.Sprintf("/app/findings?cooperative=%s&page=%d", coop, page+1)
+		next = "/app/findings?" + url.Values{"cooperative": {coop}, "severity": {sev}, "page": {strconv.Itoa(page + 1)}}.Encode()
 	}
 	coops, err := s.db.Cooperatives()
 	if err != nil {
 		return err
 	}
-	p.Data = map[string]any{"Checked": n, "Total": total, "Rows": rows[from:to], "Next": next, "Cooperative": coop, "Cooperatives": coops}
+	sort.Slice(coops, func(i, j int) bool { return coops[i].Name < coops[j].Name })
+	p.Data = map[string]any{"Checked": n, "Total": total, "Rows": rows[from:to], "Next": next, "Cooperative": coop,
+		"Cooperatives": coops, "Severity": sev}
 	return s.appRender(c, http.StatusOK, "app_findings", p)
 }
 

@@ -381,14 +381,38 @@ func TestWorkspaceSeason(t *testing.T) {
 	if n := len(hist.Events); n != 4 || len(hist.Events[3].Attachments) != 1 || hist.Events[3].Attachments[0].MediaType != "image/png" {
 		t.Fatalf("spraying with photo: %+v", hist.Events[n-1])
 	}
-	// Harvest, prefilled with the batch's quantity.
+	// Harvest: the quantity is weighed, never copied from the lot; the
+	// spraying's 14 days have not passed, which the form says before
+	// anything is sent.
 	r = a.get("/app/batches/" + id + "/step")
-	if !strings.Contains(r.body, `name="quantity" type="text" value="5000"`) {
-		t.Fatalf("harvest not prefilled: %s", r.body)
+	if !strings.Contains(r.body, `name="quantity" type="text" value=""`) || !strings.Contains(r.body, `id="phi-warning"`) ||
+		strings.Contains(r.body, `id="phi-warning" data-days-left="còn {n} ngày" data-hours-left="còn {n} giờ" hidden`) ||
+		!strings.Contains(r.body, "Đã phun Filia 525SE (Propiconazole)") || !strings.Contains(r.body, "còn 14 ngày") {
+		t.Fatalf("harvest form: %s", r.body)
 	}
 	idem = regexp.MustCompile(`name="idem" value="([^"]+)"`).FindStringSubmatch(r.body)[1]
-	if r := a.postMultipart("/app/batches/"+id+"/step", url.Values{"step": {"harvest"}, "idem": {idem}, "quantity": {"4800"}}, nil); r.status != http.StatusSeeOther {
-		t.Fatalf("harvest: %d %s", r.status, r.body)
+	today := time.Now().In(time.FixedZone("", 7*3600)).Format(time.DateOnly)
+	harvest := url.Values{"step": {"harvest"}, "idem": {idem}, "date": {today}, "quantity": {""}}
+	r = a.postMultipart("/app/batches/"+id+"/step", harvest, nil)
+	if r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, `id="e-quantity"`) {
+		t.Fatalf("harvest without its quantity: %d %s", r.status, r.body)
+	}
+	harvest.Set("quantity", "4800")
+	r = a.postMultipart("/app/batches/"+id+"/step", harvest, nil)
+	if r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, `id="e-phi_reason"`) || !strings.Contains(r.body, "Chưa hết thời gian cách ly") {
+		t.Fatalf("harvest inside the interval: %d %s", r.status, r.body)
+	}
+	harvest.Set("phi_confirm", "1")
+	harvest.Set("phi_reason", "Bão số 5 sắp vào, phải thu gấp")
+	if r := a.postMultipart("/app/batches/"+id+"/step", harvest, nil); r.status != http.StatusSeeOther {
+		t.Fatalf("harvest confirmed: %d %s", r.status, r.body)
+	}
+	hist, _ = e.history(id)
+	if ev := hist.Events[len(hist.Events)-1]; ev.Data[trace.DataIntervalOverride] != "Bão số 5 sắp vào, phải thu gấp" || ev.Quantity == nil || ev.Quantity.Value != "4800" {
+		t.Fatalf("the confirmed harvest: %+v", ev)
+	}
+	if r := a.get("/app/batches/" + id); !strings.Contains(r.body, "Bão số 5 sắp vào") {
+		t.Errorf("the batch page does not show the reason")
 	}
 
 	// Labels: the preview PNG and the PDF download.

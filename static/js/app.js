@@ -118,3 +118,58 @@
     });
   });
 })();
+
+// The step form: a product used before fills in its active ingredient and
+// pre-harvest interval (never a dose); a harvest's date and hour show the
+// sprayings whose pre-harvest interval they fall inside.
+(function () {
+  "use strict";
+  var form = document.getElementById("step-form") || document.getElementById("correct-form");
+  if (!form) { return; }
+  var fill = [];
+  try { fill = JSON.parse(form.getAttribute("data-product-fill") || "[]") || []; } catch (e) { fill = []; }
+  var product = form.elements.v_product;
+  if (product && fill.length) {
+    product.addEventListener("change", function () {
+      fill.forEach(function (p) {
+        if (p.Value !== product.value) { return; }
+        Object.keys(p.Fields || {}).forEach(function (k) {
+          if (form.elements[k]) { form.elements[k].value = p.Fields[k]; }
+        });
+      });
+    });
+  }
+  var warn = document.getElementById("phi-warning");
+  var date = form.elements.date, hour = form.elements.hour;
+  if (!warn || !date) { return; }
+  function chosen() {
+    var d = /^(\d{4})-(\d{2})-(\d{2})$/.exec(date.value);
+    if (!d) { return null; }
+    var h = /^(\d{2}):(\d{2})/.exec(hour && hour.value || "");
+    var today = new Date();
+    var iso = d[1] + "-" + d[2] + "-" + d[3];
+    var sameDay = iso === today.getFullYear() + "-" + ("0" + (today.getMonth() + 1)).slice(-2) + "-" + ("0" + today.getDate()).slice(-2);
+    if (!h && sameDay) { return today.getTime(); }
+    // The service's zone is UTC+7.
+    return Date.parse(iso + "T" + (h ? h[1] + ":" + h[2] : "00:00") + ":00+07:00");
+  }
+  function update() {
+    var t = chosen();
+    var any = false;
+    Array.prototype.forEach.call(warn.querySelectorAll("li[data-safe]"), function (li) {
+      var sprayed = +li.getAttribute("data-sprayed"), safe = +li.getAttribute("data-safe");
+      var on = t !== null && t >= sprayed && t < safe;
+      li.hidden = !on;
+      if (on) {
+        any = true;
+        var left = safe - t, msg;
+        if (left >= 864e5) { msg = warn.getAttribute("data-days-left").replace("{n}", Math.ceil(left / 864e5)); }
+        else { msg = warn.getAttribute("data-hours-left").replace("{n}", Math.max(1, Math.ceil(left / 36e5))); }
+        li.querySelector(".left").textContent = msg;
+      }
+    });
+    warn.hidden = !any;
+  }
+  date.addEventListener("change", update);
+  if (hour) { hour.addEventListener("change", update); }
+})();

@@ -1,0 +1,189 @@
+package app
+
+import (
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/truyxuat/truyxuat/api"
+	"github.com/truyxuat/truyxuat/store"
+	"github.com/truyxuat/truyxuat/trace"
+)
+
+var idemRE = regexp.MustCompile(`name="idem" value="([^"]+)"`)
+
+// A lot created through the API records steps over the general steps;
+// the date a step was done is asked for, bounded, and said in Vietnamese
+// when it is wrong; what legitimately repeats is filled in from an earlier
+// record, what is measured never is; a mistake is corrected, not edited.
+func TestWorkspaceStepsAndCorrections(t *testing.T) {
+	e := newEnv(t)
+	_, batch := e.clerkSeed(t)
+	a := e.appClient(t)
+	a.mustLogin("thuky", "mat-khau-123")
+	ict := time.FixedZone("", 7*3600)
+	now := time.Now().In(ict)
+
+	// The lot has no crop template: it waits for its harvest, and every
+	// general step can be chosen.
+	r := a.get("/app/batches/" + batch.ID)
+	if !strings.Contains(r.body, `id="next-step"`) || !strings.Contains(r.body, "Ghi bước: Thu hoạch") {
+		t.Fatalf("an API lot's page: %s", r.body)
+	}
+	r = a.get("/app/batches/" + batch.ID + "/step?step=spraying")
+	for _, want := range []string{`<option value="storing"`, `<option value="sampling"`, `name="date" type="date" value="` + now.Format(time.DateOnly) + `"`,
+		`name="hour" type="time" value=""`, `name="v_plot" type="text" value="Ruộng số 7"`, `name="v_dose" type="text" value=""`} {
+		if !strings.Contains(r.body, want) {
+			t.Errorf("spraying form lacks %s", want)
+		}
+	}
+	post := func(form url.Values) *appResponse {
+		t.Helper()
+		r := a.get("/app/batches/" + batch.ID + "/step?step=" + form.Get("step"))
+		form.Set("idem", idemRE.FindStringSubmatch(r.body)[1])
+		return a.postMultipart("/app/batches/"+batch.ID+"/step", form, nil)
+	}
+	spray := url.Values{"step": {"spraying"}, "v_product": {"Anvil 5SC"}, "v_active_ingredient": {"Hexaconazole"}, "v_dose": {"1 l/ha"},
+		"v_phi_days": {"7"}, "v_applied_by": {"Anh Tư"}, "v_plot": {"Ruộng số 7"}}
+	// A date in the future, and one years before the lot began.
+	spray.Set("date", now.AddDate(0, 0, 2).Format(time.DateOnly))
+	r = post(spray)
+	if r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, `id="e-date"`) || !strings.Contains(r.body, "chưa tới") {
+		t.Fatalf("a spraying dated the day after tomorrow: %d %s", r.status, r.body)
+	}
+	spray.Set("date", "2019-04-02")
+	r = post(spray)
+	if r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, "sớm hơn lúc lô bắt đầu") {
+		t.Fatalf("a spraying in 2019: %d %s", r.status, r.body)
+	}
+	spray.Set("date", "02/04/2026x")
+	if r = post(spray); r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, "Ngày không hợp lệ") {
+		t.Fatalf("not a date: %d", r.status)
+	}
+	// Back-dated three days, with the hour.
+	sprayed := now.AddDate(0, 0, -3)
+	spray.Set("date", sprayed.Format("02/01/2006"))
+	spray.Set("hour", "07:00")
+	if r = post(spray); r.status != http.StatusSeeOther {
+		t.Fatalf("spraying: %d %s", r.status, r.body)
+	}
+	h, _ := e.history(batch.ID)
+	sp := h.Events[len(h.Events)-1]
+	if want := sprayed.Format(time.DateOnly) + "T07:00:00+07:00"; sp.EventTime != want || sp.Data["applied_by"] != "Anh Tư" {
+		t.Fatalf("spraying recorded at %s (want %s): %v", sp.EventTime, want, sp.Data)
+	}
+	// The next spraying's form: the product, its ingredient and interval
+	// and who did it are filled in; the dose is not.
+	r = a.get("/app/batches/" + batch.ID + "/step?step=spraying")
+	for _, want := range []string{`name="v_product" type="text" value="Anvil 5SC"`, `name="v_active_ingredient" type="text" value="Hexaconazole"`,
+		`name="v_phi_days" type="text" value="7"`, `name="v_applied_by" type="text" value="Anh Tư"`, `name="v_dose" type="text" value=""`, `list="dl-v_product"`} {
+		if !strings.Contains(r.body, want) {
+			t.Errorf("second spraying form lacks %s", want)
+		}
+	}
+	// A harvest by its date alone, inside the interval: the warning says
+	// which spraying and how long remains; confirmed with a reason.
+	harvest := url.Values{"step": {"harvest"}, "date": {now.AddDate(0, 0, -1).Format(time.DateOnly)}, "quantity": {"1.180,5"}}
+	r = post(harvest)
+	if r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, "Đã phun Anvil 5SC (Hexaconazole) lúc "+sprayed.Format("02/01/2006")+" 07:00") ||
+		!strings.Contains(r.body, "còn 6 ngày") {
+		t.Fatalf("harvest inside the interval: %d %s", r.status, r.body)
+	}
+	harvest.Set("phi_reason", "mưa to")
+	if r = post(harvest); r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, `id="e-phi_confirm"`) {
+		t.Fatalf("a reason without the confirmation: %d", r.status)
+	}
+	harvest.Set("phi_confirm", "1")
+	if r = post(harvest); r.status != http.StatusSeeOther {
+		t.Fatalf("harvest confirmed: %d %s", r.status, r.body)
+	}
+	h, _ = e.history(batch.ID)
+	hv := h.Events[len(h.Events)-1]
+	if hv.EventTime != now.AddDate(0, 0, -1).Format(time.DateOnly)+"T00:00:00+07:00" || hv.Quantity.Value != "1180.5" || hv.Data[trace.DataIntervalOverride] != "mưa to" {
+		t.Fatalf("harvest %s %+v %v", hv.EventTime, hv.Quantity, hv.Data)
+	}
+
+	// The dose was mistyped: correct it. The batch page shows the new
+	// value, and on request who corrected it, when and why, and the old value.
+	r = a.get("/app/batches/" + batch.ID)
+	link := regexp.MustCompile(`href="(/app/batches/[^/]+/correct/` + sp.Hash + `)"`).FindStringSubmatch(r.body)
+	if link == nil {
+		t.Fatalf("no correction link for the spraying: %s", r.body)
+	}
+	r = a.get(link[1])
+	if r.status != 200 || !strings.Contains(r.body, `name="v_dose" type="text" value="1 l/ha"`) || !strings.Contains(r.body, `name="hour" type="time" value="07:00"`) {
+		t.Fatalf("correction form: %d %s", r.status, r.body)
+	}
+	fix := url.Values{"date": {sprayed.Format(time.DateOnly)}, "hour": {"07:00"}, "v_product": {"Anvil 5SC"}, "v_active_ingredient": {"Hexaconazole"},
+		"v_dose": {"0,1 l/ha"}, "v_phi_days": {"7"}, "v_applied_by": {"Anh Tư"}, "v_plot": {"Ruộng số 7"}}
+	if r = a.post(link[1], fix); r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, `id="e-reason"`) {
+		t.Fatalf("a correction without a reason: %d", r.status)
+	}
+	fix.Set("reason", "gõ nhầm liều lượng")
+	if r = a.post(link[1], fix); r.status != http.StatusSeeOther {
+		t.Fatalf("correction: %d %s", r.status, r.body)
+	}
+	h, _ = e.history(batch.ID)
+	c := h.Events[len(h.Events)-1]
+	if c.Data[trace.DataCorrects] != sp.Hash || c.Data["dose"] != "0,1 l/ha" || c.EventTime != sp.EventTime || len(h.Events) != 4 {
+		t.Fatalf("correction event %+v", c)
+	}
+	r = a.get("/app/batches/" + batch.ID)
+	for _, want := range []string{"Liều lượng: 0,1 l/ha", "Đã sửa (1)", "bởi Thư ký HTX A: gõ nhầm liều lượng", "Trước đó: Liều lượng: 1 l/ha"} {
+		if !strings.Contains(r.body, want) {
+			t.Errorf("batch page after the correction lacks %q", want)
+		}
+	}
+	if strings.Contains(r.body, "<br><small>Liều lượng: 1 l/ha</small>") {
+		t.Error("the old dose is still shown as the step's")
+	}
+	// A lot's facts record offers no correction here.
+	if n := strings.Count(r.body, "/correct/"); n != 2 {
+		t.Errorf("%d correction links, want the spraying's and the harvest's", n)
+	}
+}
+
+// The inspector's findings screen speaks Vietnamese: titles, sentences
+// with dates day first, lot codes, cooperative names, the most severe
+// first.
+func TestWorkspaceFindingsInVietnamese(t *testing.T) {
+	e := newEnv(t)
+	key, batch := e.clerkSeed(t)
+	e.do("POST", "/api/v1/batches/"+batch.ID+"/events", key, map[string]any{"biz_step": trace.StepSpraying, "event_time": "2026-04-02T07:00:00+07:00",
+		"data": map[string]string{"product": "Anvil 5SC", "active_ingredient": "Hexaconazole", "phi_days": "7"}}, 201)
+	e.do("POST", "/api/v1/batches/"+batch.ID+"/events", key, map[string]any{"biz_step": "commissioning", "event_time": "2026-04-06T06:00:00+07:00",
+		"data": map[string]string{trace.DataIntervalOverride: "mưa bão"}}, 201)
+	in := e.newInspector("Trần Thị Mai")
+	if err := e.db.CreateUser(&store.User{Username: "kiemtra", Name: "Mai", Role: store.RoleInspector, InspectorID: in.Inspector.ID}, "mat-khau-321"); err != nil {
+		t.Fatal(err)
+	}
+	a := e.appClient(t)
+	a.mustLogin("kiemtra", "mat-khau-321")
+	r := a.get("/app/findings")
+	for _, want := range []string{"Thu hoạch trong thời gian cách ly thuốc bảo vệ thực vật", "CAO",
+		"Thu hoạch lúc 06/04/2026 06:00, 4 ngày sau khi phun Anvil 5SC (Hexaconazole) lúc 02/04/2026 07:00; thời gian cách ly của thuốc là 7 ngày.",
+		"lý do: mưa bão", "Mở báo cáo lô LOT-A", "HTX A"} {
+		if !strings.Contains(r.body, want) {
+			t.Errorf("findings screen lacks %q", want)
+		}
+	}
+	for _, raw := range []string{"pre_harvest_interval", "https://truyxuat.vn/voc", "2026-04-06T", ">high<", batch.ID + "<"} {
+		if strings.Contains(r.body, raw) {
+			t.Errorf("findings screen shows %q", raw)
+		}
+	}
+}
+
+// clerkSeed makes a cooperative with a product, a batch of it and its
+// clerk thuky; it returns the cooperative's API key and the batch.
+func (e *testEnv) clerkSeed(t *testing.T) (string, api.Batch) {
+	t.Helper()
+	key, coop, batch := e.seed("HTX A", "8931234567897", "LOT-A")
+	if err := e.db.CreateUser(&store.User{Username: "thuky", Name: "Thư ký HTX A", Role: store.RoleCooperative, CooperativeID: coop.ID}, "mat-khau-123"); err != nil {
+		t.Fatal(err)
+	}
+	return key, batch
+}
