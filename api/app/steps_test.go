@@ -144,6 +144,33 @@ func TestWorkspaceStepsAndCorrections(t *testing.T) {
 	if n := strings.Count(r.body, "/correct/"); n != 2 {
 		t.Errorf("%d correction links, want the spraying's and the harvest's", n)
 	}
+
+	// Milling into a new lot, which then waits for its packing; its steps
+	// cannot be dated before the milling.
+	r = a.get("/app/batches/" + batch.ID + "/transform?kind=process")
+	if !strings.Contains(r.body, `id="process-form"`) || !strings.Contains(r.body, `<option value="https://truyxuat.vn/voc/bizstep/milling"`) {
+		t.Fatalf("process form: %s", r.body)
+	}
+	r = a.post("/app/batches/"+batch.ID+"/process", url.Values{"p_step": {trace.StepMilling}, "date": {now.Format(time.DateOnly)}, "hour": {""},
+		"p_qty_self": {"1000"}, "p_lot": {"LOT-A-XAY"}, "p_out_qty": {"680"}, "p_loss": {"320"}})
+	if r.status != http.StatusSeeOther {
+		t.Fatalf("milling: %d %s", r.status, r.body)
+	}
+	milled := strings.TrimSuffix(strings.TrimPrefix(r.header.Get("Location"), "/app/batches/"), "?ok=transformed")
+	r = a.get("/app/batches/" + milled)
+	if !strings.Contains(r.body, "Ghi bước: Đóng gói") {
+		t.Fatalf("the milled lot: %s", r.body)
+	}
+	r = a.get("/app/batches/" + milled + "/step")
+	pack := url.Values{"step": {"packing"}, "idem": {idemRE.FindStringSubmatch(r.body)[1]}, "date": {now.AddDate(0, 0, -1).Format(time.DateOnly)}}
+	r = a.postMultipart("/app/batches/"+milled+"/step", pack, nil)
+	if r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, "lô được tạo ra bằng bước Xay xát") {
+		t.Fatalf("packing before the milling: %d %s", r.status, r.body)
+	}
+	pack.Set("date", now.Format(time.DateOnly))
+	if r = a.postMultipart("/app/batches/"+milled+"/step", pack, nil); r.status != http.StatusSeeOther {
+		t.Fatalf("packing: %d %s", r.status, r.body)
+	}
 }
 
 // The inspector's findings screen speaks Vietnamese: titles, sentences

@@ -189,6 +189,7 @@ func (s *Workspace) routes() {
 	coop.GET("/batches/:id/transform", s.appTransformPage)
 	coop.POST("/batches/:id/split", s.appSplit)
 	coop.POST("/batches/:id/merge", s.appMerge)
+	coop.POST("/batches/:id/process", s.appProcess)
 	coop.GET("/batches/:id/recall", s.appRecallPage)
 	coop.POST("/batches/:id/recall", s.appRecall)
 

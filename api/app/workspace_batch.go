@@ -466,8 +466,41 @@ func (s *Workspace) transformPage(c echo.Context, p *appPage, bt *trace.Batch, p
 		}
 		others = append(others, cand{o.ID, o.Lot, s.productName(p.Cat, op), api.QuantityText(p.Cat, o.Quantity.Value, o.Quantity.Unit)})
 	}
-	p.Data = map[string]any{"ID": bt.ID, "Lot": bt.Lot, "Product": s.productName(p.Cat, pr), "Unit": bt.Quantity.Unit,
-		"Quantity": api.QuantityText(p.Cat, bt.Quantity.Value, bt.Quantity.Unit), "Others": others, "Rows": []int{0, 1, 2}}
+	type opt struct{ Value, Label string }
+	tpls := []opt{{"", p.Cat.Messages["app_template_keep"]}}
+	for _, t := range trace.Templates() {
+		tpls = append(tpls, opt{t.ID, t.Name.In(p.Cat.Lang)})
+	}
+	var prods []opt
+	products, err := s.db.Products(bt.CooperativeID)
+	if err != nil {
+		return err
+	}
+	for _, o := range products {
+		prods = append(prods, opt{o.ID, s.productName(p.Cat, o)})
+	}
+	var processes []opt
+	for _, st := range []string{trace.StepMilling, trace.StepDrying, trace.StepSorting} {
+		processes = append(processes, opt{st, api.StepName(p.Cat, st)})
+	}
+	if p.Form.Values["date"] == "" {
+		p.Form.Values["date"] = s.api.Now().In(s.cfg.Location).Format(time.DateOnly)
+	}
+	if p.Form.Values["p_product"] == "" {
+		p.Form.Values["p_product"] = bt.ProductID
+	}
+	kind := c.QueryParam("kind")
+	if k := c.FormValue("kind"); k != "" {
+		kind = k
+	}
+	switch kind {
+	case "merge", "process":
+	default:
+		kind = "split"
+	}
+	p.Data = map[string]any{"Kind": kind, "ID": bt.ID, "Lot": bt.Lot, "Product": s.productName(p.Cat, pr), "Unit": p.Cat.Units[bt.Quantity.Unit],
+		"Quantity": api.QuantityText(p.Cat, bt.Quantity.Value, bt.Quantity.Unit), "Others": others, "Rows": []int{0, 1, 2},
+		"Templates": tpls, "Products": prods, "Processes": processes, "Today": s.api.Now().In(s.cfg.Location).Format(time.DateOnly)}
 	return nil
 }
 
@@ -477,7 +510,8 @@ func (s *Workspace) appTransformPage(c echo.Context) error {
 		return err
 	}
 	p := s.appPage(c, "", "batches")
-	p.Form.Values["in_qty_self"] = string(s.lotLeft(bt))
+	p.Form.Values["in_qty_self"] = numberInput(p.Cat, string(s.lotLeft(bt)))
+	p.Form.Values["p_qty_self"] = p.Form.Values["in_qty_self"]
 	if err := s.transformPage(c, p, bt, pr); err != nil {
 		return err
 	}
@@ -567,11 +601,35 @@ func (s *Workspace) appSplit(c echo.Context) error {
 }
 
 func (s *Workspace) appTransformDone(c echo.Context, p *appPage, bt *trace.Batch, pr *trace.Product, r *api.TransformationRequest, mapField func(string) string) error {
-	res, err := s.api.TransformFor(c, r)
+	// When it was done, and the template its new lots follow.
+	for _, k := range []string{"date", "hour", "template"} {
+		p.Form.Values[k] = strings.TrimSpace(c.FormValue(k))
+	}
+	form, _ := c.FormParams()
+	if !form.Has("date") {
+		// A form without the date (an older page): now.
+	} else if t, ok := s.stepTimeOf(p.Form, p.Cat, p.Form.Values["date"], p.Form.Values["hour"], s.api.Now()); ok {
+		if err := s.api.CheckStepTime(bt, "event_time", t); err != nil {
+			if !timeError(p.Form, p.Cat, err) {
+				return err
+			}
+		} else {
+			r.EventTime, _ = trace.FormatEventTime(t)
+		}
+	}
+	for i := range r.Outputs {
+		r.Outputs[i].Template = p.Form.Values["template"]
+	}
+	var res *api.TransformationResult
+	err := errFormErrors
+	if !p.Form.HasErrors() {
+		res, err = s.api.TransformFor(c, r)
+	}
 	if err == nil {
 		return c.Redirect(http.StatusSeeOther, "/app/batches/"+res.Outputs[0].ID+"?ok=transformed")
 	}
-	if !p.Form.fieldErrors(p.Cat, err, mapField) {
+	if err == errFormErrors {
+	} else if !p.Form.fieldErrors(p.Cat, err, mapField) {
 		if errors.Is(err, trace.ErrConflict) || errors.Is(err, trace.ErrInvalid) {
 			p.Form.Error = localReason(p.Cat, err.Error())
 		} else {
@@ -637,6 +695,47 @@ func (s *Workspace) appMerge(c echo.Context) error {
 		i, _ := strconv.Atoi(m[2])
 		if i < len(ids) {
 			return "m_qty_" + ids[i]
+		}
+		return ""
+	}
+	return s.appTransformDone(c, p, bt, pr, &r, mapField)
+}
+
+// errFormErrors stands for the errors already on a form.
+var errFormErrors = errors.New("the form has errors")
+
+func (s *Workspace) appProcess(c echo.Context) error {
+	bt, pr, err := s.appLoadBatch(c)
+	if err != nil {
+		return err
+	}
+	p := s.appPage(c, "", "batches")
+	form, _ := c.FormParams()
+	unit := bt.Quantity.Unit
+	for _, k := range []string{"p_step", "p_qty_self", "p_lot", "p_out_qty", "p_loss", "p_product", "note"} {
+		p.Form.Values[k] = strings.TrimSpace(form.Get(k))
+	}
+	f := p.Form.Values
+	r := api.TransformationRequest{Kind: "process", BizStep: f["p_step"], Note: f["note"],
+		Inputs:  []api.TransformInput{{Batch: bt.ID, Quantity: api.Quantity{Value: trace.Decimal(decimalText(f["p_qty_self"])), Unit: unit}}},
+		Outputs: []api.TransformOutput{{Lot: f["p_lot"], ProductID: f["p_product"], Quantity: api.Quantity{Value: trace.Decimal(decimalText(f["p_out_qty"])), Unit: unit}}}}
+	if f["p_loss"] != "" {
+		r.Loss = &api.Quantity{Value: trace.Decimal(decimalText(f["p_loss"])), Unit: unit}
+	}
+	mapField := func(f string) string {
+		switch {
+		case strings.HasPrefix(f, "inputs"):
+			return "p_qty_self"
+		case strings.HasPrefix(f, "loss"):
+			return "p_loss"
+		case f == "biz_step":
+			return "p_step"
+		case strings.HasPrefix(f, "outputs") && strings.Contains(f, "quantity"):
+			return "p_out_qty"
+		case strings.HasPrefix(f, "outputs") && strings.Contains(f, "product"):
+			return "p_product"
+		case strings.HasPrefix(f, "outputs"), strings.HasPrefix(f, "batches"):
+			return "p_lot"
 		}
 		return ""
 	}
