@@ -214,3 +214,36 @@ func (e *testEnv) clerkSeed(t *testing.T) (string, api.Batch) {
 	}
 	return key, batch
 }
+
+// The labels page offers each format its own layouts, checks the choice
+// on one label before sending the file, and says what is wrong next to
+// the field, in Vietnamese.
+func TestWorkspaceLabels(t *testing.T) {
+	e := newEnv(t)
+	_, batch := e.clerkSeed(t)
+	a := e.appClient(t)
+	a.mustLogin("thuky", "mat-khau-123")
+	r := a.get("/app/batches/" + batch.ID + "/labels")
+	for _, want := range []string{`<option value="a4-3x8" data-kind="sheet"`, `<option value="roll-40x30" data-kind="roll" hidden disabled`,
+		"Tờ A4 · 3×8 nhãn 70×37 mm", "Cuộn · nhãn 40×30 mm", "Máy in nhiệt Zebra (ZPL)"} {
+		if !strings.Contains(r.body, want) {
+			t.Errorf("labels page lacks %s", want)
+		}
+	}
+	r = a.get("/app/batches/" + batch.ID + "/labels?print=1&format=pdf&layout=roll-40x30&count=24")
+	if r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, `id="e-layout"`) || !strings.Contains(r.body, "Khổ này là cuộn cho máy in nhiệt") {
+		t.Fatalf("a roll for a PDF: %d %s", r.status, r.body)
+	}
+	r = a.get("/app/batches/" + batch.ID + "/labels?print=1&format=zpl&layout=roll-40x30&dpi=203&count=0")
+	if r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, "Số nhãn từ 1 đến 100.000") {
+		t.Fatalf("0 labels: %d %s", r.status, r.body)
+	}
+	r = a.get("/app/batches/" + batch.ID + "/labels?print=1&format=zpl&layout=roll-40x30&dpi=203&count=2")
+	if r.status != http.StatusSeeOther {
+		t.Fatalf("a 40×30 roll: %d %s", r.status, r.body)
+	}
+	r = a.get(r.header.Get("Location"))
+	if r.status != 200 || strings.Count(r.body, "^XA") != 1 || !strings.Contains(r.body, "^PQ2") {
+		t.Fatalf("the ZPL file: %d %.200s", r.status, r.body)
+	}
+}

@@ -3,6 +3,7 @@ package app
 import (
 	"errors"
 	"fmt"
+	"io"
 	"math/big"
 	"net/http"
 	"net/url"
@@ -415,32 +416,163 @@ func (s *Workspace) appLabelFile(c echo.Context) error {
 	return s.api.Labels(c)
 }
 
+// labelChoice is a layout the labels page offers, for the formats it
+// prints in.
+type labelChoice struct {
+	Value, Label, Kind string // Kind: sheet (PDF) or roll (ZPL, TSPL)
+}
+
+// labelLayouts lists the layouts the batch's label fits: A4 sheets for
+// PDF, rolls for thermal printers (at 203 dpi, or noted as needing 300).
+func (s *Workspace) labelLayouts(cat *api.Catalog, content label.Content) []labelChoice {
+	job := label.Job{Count: 1, Item: label.Repeat(content), Level: s.cfg.LabelErrorCorrection}
+	var out []labelChoice
+	for _, l := range append(label.SheetLayouts(), s.cfg.SheetLayouts...) {
+		if label.WritePDF(io.Discard, l, job) != nil {
+			continue
+		}
+		out = append(out, labelChoice{l.Name, fmt.Sprintf(cat.Messages["app_label_sheet"], l.Columns, l.Rows, mm(cat, l.LabelWidth), mm(cat, l.LabelHeight)), "sheet"})
+	}
+	for _, l := range append(label.RollLayouts(), s.cfg.RollLayouts...) {
+		name := fmt.Sprintf(cat.Messages["app_label_roll"], mm(cat, l.Width), mm(cat, l.Height))
+		switch {
+		case label.WriteZPL(io.Discard, l, 203, job) == nil:
+		case label.WriteZPL(io.Discard, l, 300, job) == nil:
+			name += " " + cat.Messages["app_label_300dpi"]
+		default:
+			continue
+		}
+		out = append(out, labelChoice{l.Name, name, "roll"})
+	}
+	return out
+}
+
+// mm writes a size in millimetres the language's way (52,5).
+func mm(cat *api.Catalog, v float64) string {
+	s := strconv.FormatFloat(v, 'f', -1, 64)
+	if cat.Lang == "vi" {
+		s = strings.Replace(s, ".", ",", 1)
+	}
+	return s
+}
+
+// labelError says in the page's language why a label cannot be printed
+// on a layout.
+func labelError(cat *api.Catalog, err error, layout string, dpi int) string {
+	switch {
+	case errors.Is(err, label.ErrQRTooSmall):
+		if dpi == 203 {
+			return fmt.Sprintf(cat.Messages["app_label_err_qr_dpi"], layout)
+		}
+		return fmt.Sprintf(cat.Messages["app_label_err_qr"], layout)
+	case errors.Is(err, label.ErrTextDoesNotFit):
+		return fmt.Sprintf(cat.Messages["app_label_err_text"], layout)
+	}
+	return localReason(cat, err.Error())
+}
+
 func (s *Workspace) appLabelsPage(c echo.Context) error {
 	bt, pr, err := s.appLoadBatch(c)
 	if err != nil {
 		return err
 	}
 	p := s.appPage(c, "", "batches")
-	p.Title = p.Cat.Messages["app_labels_title"] + " · " + bt.Lot
+	cat := p.Cat
+	p.Title = cat.Messages["app_labels_title"] + " · " + bt.Lot
 	content, _, err := s.api.LabelContent(bt)
 	if err != nil {
 		return err
 	}
-	type opt struct{ Value, Label string }
-	var sheets, rolls []opt
-	for _, l := range append(label.SheetLayouts(), s.cfg.SheetLayouts...) {
-		sheets = append(sheets, opt{l.Name, fmt.Sprintf("%s (%d×%d)", l.Name, l.Columns, l.Rows)})
+	layouts := s.labelLayouts(cat, content)
+	f := p.Form.Values
+	for k, def := range map[string]string{"format": "pdf", "layout": "", "dpi": "203", "count": ""} {
+		f[k] = strings.TrimSpace(c.QueryParam(k))
+		if f[k] == "" {
+			f[k] = def
+		}
 	}
-	for _, l := range append(label.RollLayouts(), s.cfg.RollLayouts...) {
-		rolls = append(rolls, opt{l.Name, l.Name})
+	kind := "sheet"
+	if f["format"] == "zpl" || f["format"] == "tspl" {
+		kind = "roll"
+	}
+	status := http.StatusOK
+	if c.QueryParam("print") != "" {
+		// Check the choice and the label on one label before sending the
+		// file; errors go next to their fields.
+		var chosen *labelChoice
+		for i := range layouts {
+			if layouts[i].Value == f["layout"] {
+				chosen = &layouts[i]
+			}
+		}
+		dpi, _ := strconv.Atoi(f["dpi"])
+		count, cerr := strconv.Atoi(f["count"])
+		switch {
+		case f["format"] != "pdf" && kind != "roll":
+			p.Form.Errors["format"] = cat.Messages["app_err_invalid"]
+		case chosen == nil:
+			p.Form.Errors["layout"] = cat.Messages["app_label_err_layout"]
+		case chosen.Kind != kind:
+			p.Form.Errors["layout"] = cat.Messages["app_label_err_kind_"+kind]
+		case kind == "roll" && dpi != 203 && dpi != 300 && dpi != 600:
+			p.Form.Errors["dpi"] = cat.Messages["app_err_invalid"]
+		}
+		maxCount := label.MaxCount
+		if kind == "sheet" {
+			maxCount = api.MaxPDFLabels
+		}
+		if f["count"] != "" && (cerr != nil || count < 1 || count > maxCount) {
+			maxText := strconv.Itoa(maxCount)
+			if cat.Lang == "vi" {
+				maxText = trace.FormatNumberVI(maxText)
+			}
+			p.Form.Errors["count"] = strings.ReplaceAll(cat.Messages["app_label_err_count"], "{max}", maxText)
+		}
+		if !p.Form.HasErrors() {
+			job := label.Job{Count: 1, Item: label.Repeat(content), Level: s.cfg.LabelErrorCorrection}
+			var err error
+			if kind == "sheet" {
+				var l label.SheetLayout
+				for _, x := range append(label.SheetLayouts(), s.cfg.SheetLayouts...) {
+					if x.Name == chosen.Value {
+						l = x
+					}
+				}
+				err = label.WritePDF(io.Discard, l, job)
+			} else {
+				var l label.RollLayout
+				for _, x := range append(label.RollLayouts(), s.cfg.RollLayouts...) {
+					if x.Name == chosen.Value {
+						l = x
+					}
+				}
+				err = label.WriteZPL(io.Discard, l, dpi, job)
+			}
+			if err != nil {
+				p.Form.Errors["layout"] = labelError(cat, err, chosen.Label, dpi)
+			}
+		}
+		if !p.Form.HasErrors() {
+			q := url.Values{"format": {f["format"]}, "layout": {f["layout"]}}
+			if f["count"] != "" {
+				q.Set("count", f["count"])
+			}
+			if kind == "roll" {
+				q.Set("dpi", f["dpi"])
+			}
+			return c.Redirect(http.StatusSeeOther, "/app/batches/"+bt.ID+"/labels/file?"+q.Encode())
+		}
+		status = http.StatusUnprocessableEntity
 	}
 	harvest := ""
 	if !content.Harvest.IsZero() {
 		harvest = content.Harvest.Format("02/01/2006")
 	}
-	p.Data = map[string]any{"ID": bt.ID, "Lot": bt.Lot, "Product": s.productName(p.Cat, pr), "Cooperative": content.Cooperative,
-		"Harvest": harvest, "URI": content.URI, "Sheets": sheets, "Rolls": rolls, "MaxPDF": api.MaxPDFLabels}
-	return s.appRender(c, http.StatusOK, "app_labels", p)
+	formats := []appOption{{"pdf", cat.Messages["app_label_pdf"]}, {"zpl", cat.Messages["app_label_zpl"]}, {"tspl", cat.Messages["app_label_tspl"]}}
+	dpis := []appOption{{"203", "203 dpi"}, {"300", "300 dpi"}}
+	p.Data = map[string]any{"ID": bt.ID, "Lot": bt.Lot, "Product": s.productName(cat, pr), "Cooperative": content.Cooperative,
+		"Harvest": harvest, "URI": content.URI, "Layouts": layouts, "Formats": formats, "DPIs": dpis, "Kind": kind, "MaxPDF": api.MaxPDFLabels}
+	return s.appRender(c, status, "app_labels", p)
 }
 
 // Split and merge.

@@ -173,3 +173,27 @@
   date.addEventListener("change", update);
   if (hour) { hour.addEventListener("change", update); }
 })();
+
+// The labels form offers the layouts of the chosen format only: A4
+// sheets for PDF, rolls for thermal printers (with their resolution).
+(function () {
+  "use strict";
+  var form = document.getElementById("labels-form");
+  if (!form) { return; }
+  var format = form.elements.format, layout = form.elements.layout, dpi = document.getElementById("dpi-field");
+  function update() {
+    var kind = format.value === "pdf" ? "sheet" : "roll";
+    var first = null, keep = false;
+    Array.prototype.forEach.call(layout.options, function (o) {
+      var on = o.getAttribute("data-kind") === kind;
+      o.hidden = !on;
+      o.disabled = !on;
+      if (on && !first) { first = o; }
+      if (on && o.selected) { keep = true; }
+    });
+    if (!keep && first) { first.selected = true; }
+    if (dpi) { dpi.hidden = kind !== "roll"; }
+  }
+  format.addEventListener("change", update);
+  update();
+})();
