@@ -247,3 +247,40 @@ func TestWorkspaceLabels(t *testing.T) {
 		t.Fatalf("the ZPL file: %d %.200s", r.status, r.body)
 	}
 }
+
+// The farm diary comes out per lot, per plot and per season, as PDF, CSV
+// and XLSX; a form with a wrong choice says so next to the field.
+func TestWorkspaceDiary(t *testing.T) {
+	e := newEnv(t)
+	key, batch := e.clerkSeed(t)
+	e.do("POST", "/api/v1/batches/"+batch.ID+"/events", key, map[string]any{"biz_step": trace.StepSpraying, "event_time": "2026-04-02T07:00:00+07:00",
+		"data": map[string]string{"product": "Anvil 5SC", "active_ingredient": "Hexaconazole", "dose": "1 l/ha", "phi_days": "7", "applied_by": "Anh Tư"}}, 201)
+	a := e.appClient(t)
+	a.mustLogin("thuky", "mat-khau-123")
+	r := a.get("/app/diary")
+	if r.status != 200 || !strings.Contains(r.body, `<option value="`+batch.ID+`"`) || !strings.Contains(r.body, `<option value="Ruộng số 7"`) {
+		t.Fatalf("diary page: %d %s", r.status, r.body)
+	}
+	for _, c := range []struct{ query, ctype, want string }{
+		{"scope=lot&batch=" + batch.ID + "&format=csv", "text/csv; charset=utf-8", "Anvil 5SC"},
+		{"scope=plot&plot=Ruộng+số+7&format=csv", "text/csv; charset=utf-8", "Hexaconazole"},
+		{"scope=season&from=2026-01-01&to=2026-06-30&format=xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "PK"},
+		{"scope=lot&batch=" + batch.ID + "&format=pdf", "application/pdf", "%PDF-"},
+	} {
+		r := a.get("/app/diary/file?" + c.query)
+		if r.status != 200 || r.header.Get("Content-Type") != c.ctype || !strings.Contains(r.body, c.want) || !strings.Contains(r.header.Get("Content-Disposition"), "attachment") {
+			t.Errorf("%s: %d %s %.80q", c.query, r.status, r.header.Get("Content-Type"), r.body)
+		}
+	}
+	// A season that ends before it starts; a season with nothing in it.
+	r = a.get("/app/diary/file?scope=season&from=2026-06-30&to=2026-01-01&format=pdf")
+	if r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, `id="e-to"`) {
+		t.Errorf("a season backwards: %d", r.status)
+	}
+	if r := a.get("/app/diary/file?scope=season&from=2025-01-01&to=2025-03-01&format=csv"); r.status != 200 || strings.Contains(r.body, "Anvil") {
+		t.Errorf("an empty season: %d %s", r.status, r.body)
+	}
+	if r := a.get("/app/diary/file?scope=lot&format=pdf"); r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, `id="e-batch"`) {
+		t.Errorf("no lot chosen: %d", r.status)
+	}
+}

@@ -176,6 +176,8 @@ func (s *Workspace) routes() {
 	e.GET("/app/", s.appHome, s.appSession(all...))
 	g.GET("/batches", s.appBatches)
 	g.GET("/batches/:id", s.appBatch)
+	g.GET("/diary", s.appDiaryPage)
+	g.GET("/diary/file", s.appDiaryFile)
 
 	coop := e.Group("/app", s.appSession(store.RoleCooperative, store.RoleAdmin), s.appCSRF)
 	coop.GET("/batches/new", s.appNewBatchPage)

@@ -239,7 +239,7 @@ func (s *Workspace) appBatch(c echo.Context) error {
 	}
 	slices.Reverse(rows)
 	data := map[string]any{
-		"ID": bt.ID, "Lot": bt.Lot, "Product": s.productName(cat, pr), "Cooperative": h.Cooperative.Name,
+		"ID": bt.ID, "Lot": bt.Lot, "Product": s.productName(cat, pr), "Cooperative": h.Cooperative.Name, "CooperativeID": bt.CooperativeID,
 		"Quantity": api.QuantityText(cat, bt.Quantity.Value, bt.Quantity.Unit), "Harvest": api.DateText(bt.HarvestDate),
 		"Waiting": w, "Done": done, "Recalled": recalled || h.Recall != nil, "Verified": h.Verified,
 		"PublicURL": h.Batch.Path, "History": rows, "Template": bt.Template,

@@ -197,3 +197,19 @@
   format.addEventListener("change", update);
   update();
 })();
+
+// The diary form shows the choice its scope needs: a lot, a plot or the
+// season's dates.
+(function () {
+  "use strict";
+  var form = document.getElementById("diary-form");
+  if (!form) { return; }
+  var scope = form.elements.scope;
+  function update() {
+    Array.prototype.forEach.call(form.querySelectorAll("[data-scope]"), function (el) {
+      el.hidden = el.getAttribute("data-scope") !== scope.value;
+    });
+  }
+  scope.addEventListener("change", update);
+  update();
+})();
