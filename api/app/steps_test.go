@@ -284,3 +284,47 @@ func TestWorkspaceDiary(t *testing.T) {
 		t.Errorf("no lot chosen: %d", r.status)
 	}
 }
+
+// An inspector signs an inspection with no verdict chosen for them, a
+// sample code, the lab and the lab's report, and recalls a lot, with a
+// confirmation and a reason.
+func TestWorkspaceInspectorRecordsAndRecalls(t *testing.T) {
+	e := newEnv(t)
+	_, batch := e.clerkSeed(t)
+	in := e.newInspector("Trần Thị Mai")
+	if err := e.db.CreateUser(&store.User{Username: "kiemtra", Name: "Mai", Role: store.RoleInspector, InspectorID: in.Inspector.ID}, "mat-khau-321"); err != nil {
+		t.Fatal(err)
+	}
+	a := e.appClient(t)
+	a.mustLogin("kiemtra", "mat-khau-321")
+	r := a.get("/app/batches/" + batch.ID)
+	if !strings.Contains(r.body, `<option value="" selected>— Chọn —</option>`) || !strings.Contains(r.body, `name="sample_id"`) || !strings.Contains(r.body, `name="report" type="file"`) {
+		t.Fatalf("inspection form: %s", r.body)
+	}
+	form := url.Values{"biz_step": {"sampling"}, "lab": {"Trung tâm Kỹ thuật Sóc Trăng"}}
+	r = a.postMultipart("/app/batches/"+batch.ID+"/inspect", form, nil)
+	if r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, `id="e-disposition"`) || !strings.Contains(r.body, `id="e-sample_id"`) {
+		t.Fatalf("an inspection without a verdict: %d %s", r.status, r.body)
+	}
+	form.Set("disposition", "conformant")
+	form.Set("sample_id", "KN-ST-2512-001")
+	if r = a.postFile("/app/batches/"+batch.ID+"/inspect", form, "report", testPNG(t)); r.status != http.StatusSeeOther {
+		t.Fatalf("sampling: %d %s", r.status, r.body)
+	}
+	h, _ := e.history(batch.ID)
+	s := h.Events[len(h.Events)-1]
+	if s.BizStep != "sampling" || s.Data["sample_id"] != "KN-ST-2512-001" || s.Data["lab"] != "Trung tâm Kỹ thuật Sóc Trăng" || len(s.Attachments) != 1 || len(h.Inspectors) != 1 {
+		t.Fatalf("the sampling %+v", s)
+	}
+	r = a.get("/app/batches/" + batch.ID + "/recall")
+	if r.status != 200 || !strings.Contains(r.body, "Tôi xác nhận thu hồi lô LOT-A") {
+		t.Fatalf("inspector's recall page: %d", r.status)
+	}
+	if r = a.post("/app/batches/"+batch.ID+"/recall", url.Values{"reason": {"Mẫu vượt mức dư lượng"}, "confirm": {"1"}}); r.status != http.StatusSeeOther {
+		t.Fatalf("inspector's recall: %d %s", r.status, r.body)
+	}
+	h, _ = e.history(batch.ID)
+	if h.Recall == nil || h.Recall.Reason != "Mẫu vượt mức dư lượng" {
+		t.Fatalf("recall %+v", h.Recall)
+	}
+}

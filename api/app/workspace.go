@@ -176,6 +176,10 @@ func (s *Workspace) routes() {
 	e.GET("/app/", s.appHome, s.appSession(all...))
 	g.GET("/batches", s.appBatches)
 	g.GET("/batches/:id", s.appBatch)
+	// Cooperatives recall their lots; inspectors any lot, signing with
+	// their own key.
+	g.GET("/batches/:id/recall", s.appRecallPage)
+	g.POST("/batches/:id/recall", s.appRecall)
 	g.GET("/diary", s.appDiaryPage)
 	g.GET("/diary/file", s.appDiaryFile)
 
@@ -192,8 +196,6 @@ func (s *Workspace) routes() {
 	coop.POST("/batches/:id/split", s.appSplit)
 	coop.POST("/batches/:id/merge", s.appMerge)
 	coop.POST("/batches/:id/process", s.appProcess)
-	coop.GET("/batches/:id/recall", s.appRecallPage)
-	coop.POST("/batches/:id/recall", s.appRecall)
 
 	insp := e.Group("/app", s.appSession(store.RoleInspector, store.RoleAdmin), s.appCSRF)
 	insp.GET("/findings", s.appFindings)
@@ -211,10 +213,11 @@ func (s *Workspace) routes() {
 	admin.POST("/keys/:id/revoke", s.appAdminRevokeKey)
 }
 
-// isAppUpload leaves the step form (which may carry a photo) to the
-// attachment limit instead of the server-wide body limit.
+// isAppUpload leaves the step form (which may carry a photo) and the
+// inspection form (a lab report) to the attachment limit instead of the
+// server-wide body limit.
 func isAppUpload(c echo.Context) bool {
-	return c.Path() == "/app/batches/:id/step" && c.Request().Method == http.MethodPost
+	return (c.Path() == "/app/batches/:id/step" || c.Path() == "/app/batches/:id/inspect") && c.Request().Method == http.MethodPost
 }
 
 // appUser is the signed-in person of a workspace request.

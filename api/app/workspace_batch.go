@@ -75,40 +75,136 @@ func (s *Workspace) waiting(cat *api.Catalog, bt *trace.Batch, events []*store.S
 	return cat.Messages["app_season_done"], true, false
 }
 
+// appBatches is the start page: the lots and what each waits for, found
+// by lot code or product, filtered by state; a cooperative's newest
+// first, an inspector's or admin's by cooperative and lot code.
 func (s *Workspace) appBatches(c echo.Context) error {
 	p := s.appPage(c, "", "batches")
-	p.Title = p.Cat.Messages["app_batches_title"]
+	cat := p.Cat
+	p.Title = cat.Messages["app_batches_title"]
 	u := appUser(c)
 	coop := u.CooperativeID
 	if u.Role != store.RoleCooperative {
 		coop = c.QueryParam("cooperative")
 	}
-	page, err := s.db.Batches(coop, c.QueryParam("after"), appPageSize)
+	q := strings.TrimSpace(c.QueryParam("q"))
+	state := c.QueryParam("state")
+	p.Form.Values["q"], p.Form.Values["state"], p.Form.Values["cooperative"] = q, state, coop
+	lots, err := s.diaryLots(coop)
 	if err != nil {
 		return err
 	}
-	var rows []batchRow
-	for _, bt := range page.Batches {
-		pr, err := s.db.Product(bt.ProductID)
-		if err != nil {
-			return err
+	coops := map[string]string{}
+	cs, err := s.db.Cooperatives()
+	if err != nil {
+		return err
+	}
+	for _, co := range cs {
+		coops[co.ID] = co.Name
+	}
+	products := map[string]*trace.Product{}
+	product := func(id string) *trace.Product {
+		if pr, ok := products[id]; ok {
+			return pr
 		}
+		pr, err := s.db.Product(id)
+		if err != nil {
+			pr = &trace.Product{ID: id, NameVI: id}
+		}
+		products[id] = pr
+		return pr
+	}
+	needle := strings.ToLower(store.FoldVietnamese(q))
+	var found []*trace.Batch
+	for _, bt := range lots {
+		if needle != "" {
+			pr := product(bt.ProductID)
+			hay := strings.ToLower(store.FoldVietnamese(bt.Lot + " " + pr.NameVI + " " + pr.NameEN))
+			if !strings.Contains(hay, needle) {
+				continue
+			}
+		}
+		found = append(found, bt)
+	}
+	if u.Role == store.RoleCooperative {
+		sort.SliceStable(found, func(i, j int) bool { return found[i].CreatedAt.After(found[j].CreatedAt) })
+	} else {
+		sort.SliceStable(found, func(i, j int) bool {
+			a, b := found[i], found[j]
+			if coops[a.CooperativeID] != coops[b.CooperativeID] {
+				return coops[a.CooperativeID] < coops[b.CooperativeID]
+			}
+			return a.Lot < b.Lot
+		})
+	}
+	row := func(bt *trace.Batch) (batchRow, error) {
 		events, err := s.db.History(bt.ID)
 		if err != nil && !errors.Is(err, trace.ErrNotFound) {
-			return err
+			return batchRow{}, err
 		}
-		w, done, recalled := s.waiting(p.Cat, bt, events)
-		rows = append(rows, batchRow{ID: bt.ID, Product: s.productName(p.Cat, pr), Lot: bt.Lot, Cooperative: bt.CooperativeID,
-			Quantity: api.QuantityText(p.Cat, bt.Quantity.Value, bt.Quantity.Unit), Waiting: w, Events: len(events), Done: done, Recalled: recalled})
+		w, done, recalled := s.waiting(cat, bt, events)
+		return batchRow{ID: bt.ID, Product: s.productName(cat, product(bt.ProductID)), Lot: bt.Lot, Cooperative: coops[bt.CooperativeID],
+			Quantity: api.QuantityText(cat, bt.Quantity.Value, bt.Quantity.Unit), Waiting: w, Events: len(events), Done: done, Recalled: recalled}, nil
 	}
-	next := ""
-	if page.Next != "" {
-		next = "/app/batches?after=" + page.Next
-		if coop != "" && u.Role != store.RoleCooperative {
-			next += "&cooperative=" + coop
+	var rows []batchRow
+	total := len(found)
+	page, _ := strconv.Atoi(c.QueryParam("page"))
+	page = max(page, 0)
+	if state != "" {
+		// The state of every lot found is needed to filter.
+		for _, bt := range found {
+			r, err := row(bt)
+			if err != nil {
+				return err
+			}
+			if state == "recalled" && r.Recalled || state == "done" && r.Done && !r.Recalled || state == "waiting" && !r.Done {
+				rows = append(rows, r)
+			}
+		}
+		total = len(rows)
+		rows = rows[min(page*appPageSize, total):min((page+1)*appPageSize, total)]
+	} else {
+		for _, bt := range found[min(page*appPageSize, total):min((page+1)*appPageSize, total)] {
+			r, err := row(bt)
+			if err != nil {
+				return err
+			}
+			rows = append(rows, r)
 		}
 	}
-	p.Data = map[string]any{"Rows": rows, "Next": next, "First": c.QueryParam("after") != ""}
+	link := func(pg int) string {
+		v := url.Values{}
+		for k, val := range map[string]string{"q": q, "state": state, "cooperative": c.QueryParam("cooperative")} {
+			if val != "" {
+				v.Set(k, val)
+			}
+		}
+		if pg > 0 {
+			v.Set("page", strconv.Itoa(pg))
+		}
+		if len(v) == 0 {
+			return "/app/batches"
+		}
+		return "/app/batches?" + v.Encode()
+	}
+	next, first := "", ""
+	if (page+1)*appPageSize < total {
+		next = link(page + 1)
+	}
+	if page > 0 {
+		first = link(0)
+	}
+	states := []appOption{{"", cat.Messages["app_all"]}, {"waiting", cat.Messages["app_state_waiting"]}, {"done", cat.Messages["app_season_done"]}, {"recalled", cat.Messages["app_recalled"]}}
+	var coopOpts []appOption
+	if u.Role != store.RoleCooperative {
+		sort.Slice(cs, func(i, j int) bool { return cs[i].Name < cs[j].Name })
+		coopOpts = append(coopOpts, appOption{"", cat.Messages["app_all"]})
+		for _, co := range cs {
+			coopOpts = append(coopOpts, appOption{co.ID, co.Name})
+		}
+	}
+	p.Data = map[string]any{"Rows": rows, "Next": next, "First": first, "Total": total, "States": states, "Cooperatives": coopOpts,
+		"Filtered": q != "" || state != ""}
 	return s.appRender(c, http.StatusOK, "app_batches", p)
 }
 
@@ -168,12 +264,19 @@ func (s *Workspace) eventDetails(cat *api.Catalog, e *trace.Event) []string {
 	return out
 }
 
-func (s *Workspace) appBatch(c echo.Context) error {
+func (s *Workspace) appBatch(c echo.Context) error { return s.appBatchWith(c, nil, http.StatusOK) }
+
+// appBatchWith renders a lot's report; form, if set, is the inspection
+// form sent with errors.
+func (s *Workspace) appBatchWith(c echo.Context, form *appForm, status int) error {
 	bt, pr, err := s.appLoadBatch(c)
 	if err != nil {
 		return err
 	}
 	p := s.appPage(c, "", "batches")
+	if form != nil {
+		p.Form = form
+	}
 	cat := p.Cat
 	p.Title = s.productName(cat, pr) + " · " + bt.Lot
 	h, err := s.api.VerifiedHistory(bt)
@@ -253,9 +356,12 @@ func (s *Workspace) appBatch(c echo.Context) error {
 		data["Findings"] = s.findingRows(cat, findings)
 		data["Inspect"] = u.Role == store.RoleInspector
 		data["InspectIdem"] = newToken()
+		// No verdict is chosen for the inspector.
+		data["InspectKinds"] = []appOption{{"inspecting", cat.Messages["app_inspect_inspecting"]}, {"sampling", cat.Messages["app_inspect_sampling"]}}
+		data["InspectResults"] = []appOption{{"", cat.Messages["app_choose"]}, {"conformant", cat.Messages["result_conformant"]}, {"non_conformant", cat.Messages["result_non_conformant"]}}
 	}
 	p.Data = data
-	return s.appRender(c, http.StatusOK, "app_batch", p)
+	return s.appRender(c, status, "app_batch", p)
 }
 
 // changedValues lists what a correction changed, as the values were
@@ -302,15 +408,27 @@ func (s *Workspace) newBatchData(c echo.Context, cat *api.Catalog) (map[string]a
 	if err != nil {
 		return nil, err
 	}
-	type opt struct{ Value, Label string }
-	var prods, tpls []opt
+	// Products by name only, none chosen until the clerk chooses.
+	prods := []appOption{{"", cat.Messages["app_choose"]}}
+	sort.Slice(products, func(i, j int) bool { return s.productName(cat, products[i]) < s.productName(cat, products[j]) })
 	for _, pr := range products {
-		prods = append(prods, opt{pr.ID, s.productName(cat, pr) + " (" + pr.CooperativeID + ")"})
+		name := s.productName(cat, pr)
+		if u.Role != store.RoleCooperative {
+			if coop, err := s.db.Cooperative(pr.CooperativeID); err == nil {
+				name += " · " + coop.Name
+			}
+		}
+		prods = append(prods, appOption{pr.ID, name})
 	}
+	tpls := []appOption{{"", cat.Messages["app_choose"]}}
 	for _, t := range trace.Templates() {
-		tpls = append(tpls, opt{t.ID, t.Name.In(cat.Lang)})
+		tpls = append(tpls, appOption{t.ID, t.Name.In(cat.Lang)})
 	}
-	return map[string]any{"Products": prods, "Templates": tpls}, nil
+	units := []appOption{}
+	for _, code := range []string{"KGM", "TNE", "H87", "XBG", "XCT"} {
+		units = append(units, appOption{code, cat.Units[code]})
+	}
+	return map[string]any{"Products": prods, "Templates": tpls, "Units": units}, nil
 }
 
 func (s *Workspace) appNewBatchPage(c echo.Context) error {
@@ -321,9 +439,7 @@ func (s *Workspace) appNewBatchPage(c echo.Context) error {
 		return err
 	}
 	p.Data = d
-	p.Form.Values["template"] = "rice"
 	p.Form.Values["unit"] = "KGM"
-	p.Form.Values["harvest_date"] = s.api.Now().In(s.cfg.Location).Format(time.DateOnly)
 	return s.appRender(c, http.StatusOK, "app_new", p)
 }
 
@@ -351,15 +467,27 @@ func (s *Workspace) appNewBatch(c echo.Context) error {
 	f := p.Form.Values
 	r := api.FromTemplateRequest{Template: f["template"], CreateBatchRequest: api.CreateBatchRequest{ProductID: f["product"], Lot: f["lot"],
 		Quantity: api.Quantity{Value: trace.Decimal(decimalText(f["quantity"])), Unit: f["unit"]}, HarvestDate: f["harvest_date"]}}
+	// The plot's position is optional: both coordinates, or neither.
 	if f["plot"] != "" || f["lat"] != "" || f["lon"] != "" {
 		r.Plot = &api.Plot{Name: f["plot"]}
-		for k, dst := range map[string]*float64{"lat": &r.Plot.Lat, "lon": &r.Plot.Lon} {
-			v, err := strconv.ParseFloat(decimalText(f[k]), 64)
-			if err != nil {
-				p.Form.Errors[k] = p.Cat.Messages["app_err_number"]
+		if f["lat"] != "" || f["lon"] != "" {
+			for k, dst := range map[string]*float64{"lat": &r.Plot.Lat, "lon": &r.Plot.Lon} {
+				v, err := strconv.ParseFloat(decimalText(f[k]), 64)
+				if err != nil {
+					p.Form.Errors[k] = p.Cat.Messages["app_err_coordinate_pair"]
+				}
+				*dst = v
 			}
-			*dst = v
 		}
+		if f["plot"] == "" {
+			p.Form.Errors["plot"] = p.Cat.Messages["app_err_plot_name"]
+		}
+	}
+	if f["template"] == "" {
+		p.Form.Errors["template"] = p.Cat.Messages["app_err_required"]
+	}
+	if f["product"] == "" {
+		p.Form.Errors["product"] = p.Cat.Messages["app_err_required"]
 	}
 	if f["quantity"] == "" {
 		p.Form.Errors["quantity"] = p.Cat.Messages["app_err_required"]
@@ -876,14 +1004,32 @@ func (s *Workspace) appProcess(c echo.Context) error {
 
 // Recall.
 
+func (s *Workspace) recallPage(p *appPage, bt *trace.Batch, pr *trace.Product) error {
+	l, err := s.db.Lineage(bt.ID)
+	if err != nil {
+		return err
+	}
+	var reached []string
+	for _, id := range l.Downstream {
+		if o, err := s.db.Batch(id); err == nil {
+			reached = append(reached, o.Lot)
+		}
+	}
+	p.Title = p.Cat.Messages["app_recall_title"] + " · " + bt.Lot
+	p.Data = map[string]any{"ID": bt.ID, "Lot": bt.Lot, "Product": s.productName(p.Cat, pr), "Reached": reached,
+		"Confirm": fmt.Sprintf(p.Cat.Messages["app_recall_confirm"], bt.Lot)}
+	return nil
+}
+
 func (s *Workspace) appRecallPage(c echo.Context) error {
 	bt, pr, err := s.appLoadBatch(c)
 	if err != nil {
 		return err
 	}
 	p := s.appPage(c, "", "batches")
-	p.Title = p.Cat.Messages["app_recall_title"] + " · " + bt.Lot
-	p.Data = map[string]any{"ID": bt.ID, "Lot": bt.Lot, "Product": s.productName(p.Cat, pr)}
+	if err := s.recallPage(p, bt, pr); err != nil {
+		return err
+	}
 	return s.appRender(c, http.StatusOK, "app_recall", p)
 }
 
@@ -895,20 +1041,30 @@ func (s *Workspace) appRecall(c echo.Context) error {
 	p := s.appPage(c, "", "batches")
 	reason := strings.TrimSpace(c.FormValue("reason"))
 	p.Form.Values["reason"] = reason
-	_, _, err = s.api.RecallFor(c, bt.ID, &api.RecallRequest{Reason: reason})
-	if err == nil {
-		return c.Redirect(http.StatusSeeOther, "/app/batches/"+bt.ID+"?ok=recalled")
+	p.Form.Values["confirm"] = c.FormValue("confirm")
+	if reason == "" {
+		p.Form.Errors["reason"] = p.Cat.Messages["app_err_required"]
 	}
-	if !p.Form.fieldErrors(p.Cat, err, func(f string) string {
-		if f == "reason" {
-			return f
+	if c.FormValue("confirm") == "" {
+		p.Form.Errors["confirm"] = p.Cat.Messages["app_recall_confirm_required"]
+	}
+	if !p.Form.HasErrors() {
+		_, _, err = s.api.RecallFor(c, bt.ID, &api.RecallRequest{Reason: reason})
+		if err == nil {
+			return c.Redirect(http.StatusSeeOther, "/app/batches/"+bt.ID+"?ok=recalled")
 		}
-		return ""
-	}) {
+		if !p.Form.fieldErrors(p.Cat, err, func(f string) string {
+			if f == "reason" {
+				return f
+			}
+			return ""
+		}) {
+			return err
+		}
+	}
+	if err := s.recallPage(p, bt, pr); err != nil {
 		return err
 	}
-	p.Title = p.Cat.Messages["app_recall_title"] + " · " + bt.Lot
-	p.Data = map[string]any{"ID": bt.ID, "Lot": bt.Lot, "Product": s.productName(p.Cat, pr)}
 	return s.appRender(c, http.StatusUnprocessableEntity, "app_recall", p)
 }
 
@@ -1005,9 +1161,68 @@ func (s *Workspace) appInspect(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	r := api.InspectionRequest{BizStep: c.FormValue("biz_step"), Disposition: c.FormValue("disposition"), Note: strings.TrimSpace(c.FormValue("note"))}
-	if _, err := s.api.InspectionFor(c, bt.ID, &r); err != nil {
-		return err
+	p := s.appPage(c, "", "batches")
+	cat := p.Cat
+	for _, k := range []string{"biz_step", "disposition", "note", "sample_id", "lab"} {
+		p.Form.Values[k] = strings.TrimSpace(c.FormValue(k))
 	}
-	return c.Redirect(http.StatusSeeOther, "/app/batches/"+bt.ID+"?ok=inspected")
+	f := p.Form.Values
+	r := api.InspectionRequest{BizStep: f["biz_step"], Disposition: f["disposition"], Note: f["note"], Data: map[string]string{}}
+	if r.Disposition == "" {
+		p.Form.Errors["disposition"] = cat.Messages["app_inspect_choose_result"]
+	}
+	for _, k := range []string{"sample_id", "lab"} {
+		if f[k] != "" {
+			r.Data[k] = f[k]
+		}
+	}
+	if r.BizStep == "sampling" && f["sample_id"] == "" {
+		p.Form.Errors["sample_id"] = cat.Messages["app_err_required"]
+	}
+	if len(r.Data) == 0 {
+		r.Data = nil
+	}
+	if fh, err := c.FormFile("report"); err == nil && fh.Size > 0 {
+		if fh.Size > s.api.AttachmentLimit() {
+			return api.TooLarge(s.api.AttachmentLimit())
+		}
+		file, err := fh.Open()
+		if err != nil {
+			return err
+		}
+		data, err := api.ReadLimited(file, s.api.AttachmentLimit(), fh.Size)
+		file.Close()
+		if err != nil {
+			return err
+		}
+		info, _, err := s.api.StoreAttachment(c, "report", fh.Header.Get(echo.HeaderContentType), data)
+		if err != nil {
+			if !p.Form.fieldErrors(cat, err, func(string) string { return "report" }) {
+				return err
+			}
+		} else {
+			r.Attachments = append(r.Attachments, api.Attachment{SHA256: info.SHA256.String(), MediaType: info.MediaType, Name: fh.Filename})
+		}
+	}
+	if !p.Form.HasErrors() {
+		_, err = s.api.InspectionFor(c, bt.ID, &r)
+		if err == nil {
+			return c.Redirect(http.StatusSeeOther, "/app/batches/"+bt.ID+"?ok=inspected")
+		}
+		if !p.Form.fieldErrors(cat, err, func(f string) string {
+			switch {
+			case f == "disposition" || f == "biz_step" || f == "note":
+				return f
+			case strings.HasPrefix(f, "data."):
+				return strings.TrimPrefix(f, "data.")
+			case strings.HasPrefix(f, "attachments"):
+				return "report"
+			}
+			return ""
+		}) {
+			return err
+		}
+	}
+	// The report again, with the form's errors.
+	return s.appBatchWith(c, p.Form, http.StatusUnprocessableEntity)
 }

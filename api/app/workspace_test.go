@@ -293,7 +293,7 @@ func TestWorkspaceOtherCooperativeBatch(t *testing.T) {
 			t.Errorf("%s: %d %.300s", p, r.status, r.body)
 		}
 	}
-	r := a.post("/app/batches/"+otherBatch+"/recall", url.Values{"reason": {"thử"}})
+	r := a.post("/app/batches/"+otherBatch+"/recall", url.Values{"reason": {"thử"}, "confirm": {"1"}})
 	if r.status != http.StatusNotFound {
 		t.Errorf("recall another's batch: %d", r.status)
 	}
@@ -441,7 +441,11 @@ func TestWorkspaceSeason(t *testing.T) {
 	if r := a.post("/app/batches/"+id+"/recall", url.Values{"reason": {" "}}); r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, `id="e-reason"`) {
 		t.Fatalf("recall without reason: %d %s", r.status, r.body)
 	}
-	if r := a.post("/app/batches/"+id+"/recall", url.Values{"reason": {"Dư lượng thuốc vượt mức"}}); r.status != http.StatusSeeOther {
+	// Without the confirmation, nothing is recalled.
+	if r := a.post("/app/batches/"+id+"/recall", url.Values{"reason": {"Dư lượng thuốc vượt mức"}}); r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, `id="e-confirm"`) {
+		t.Fatalf("recall without confirmation: %d %s", r.status, r.body)
+	}
+	if r := a.post("/app/batches/"+id+"/recall", url.Values{"reason": {"Dư lượng thuốc vượt mức"}, "confirm": {"1"}}); r.status != http.StatusSeeOther {
 		t.Fatalf("recall: %d %s", r.status, r.body)
 	}
 	if r := a.get("/app/batches/" + id); !strings.Contains(r.body, "Đã thu hồi") {
@@ -506,6 +510,12 @@ func TestWorkspaceInspectorAndAdmin(t *testing.T) {
 
 func (a *appClient) postMultipart(path string, form url.Values, photo []byte) *appResponse {
 	a.t.Helper()
+	return a.postFile(path, form, "photo", photo)
+}
+
+// postFile sends a multipart form with a file in the named field.
+func (a *appClient) postFile(path string, form url.Values, field string, photo []byte) *appResponse {
+	a.t.Helper()
 	var buf bytes.Buffer
 	w := multipart.NewWriter(&buf)
 	w.WriteField("csrf", a.csrf)
@@ -515,7 +525,7 @@ func (a *appClient) postMultipart(path string, form url.Values, photo []byte) *a
 		}
 	}
 	if photo != nil {
-		fw, _ := w.CreateFormFile("photo", "ruong.png")
+		fw, _ := w.CreateFormFile(field, "ruong.png")
 		fw.Write(photo)
 	}
 	w.Close()
@@ -581,7 +591,7 @@ func TestReadOnlyWorkspace(t *testing.T) {
 	e.db.SetReadOnly(store.BehindError("the data file", 537, 1784, "recorded in "+store.PublishedFile))
 	clerk := e.appClient(t)
 	clerk.mustLogin("thuky", "mat-khau-123")
-	r := clerk.post("/app/batches/"+batch.ID+"/recall", url.Values{"reason": {"Dư lượng thuốc vượt mức"}})
+	r := clerk.post("/app/batches/"+batch.ID+"/recall", url.Values{"reason": {"Dư lượng thuốc vượt mức"}, "confirm": {"1"}})
 	if r.status != http.StatusServiceUnavailable || !strings.Contains(r.body, "Hệ thống tạm ngừng ghi dữ liệu mới") || strings.Contains(r.body, "1784") {
 		t.Errorf("clerk's recall while read-only: %d %s", r.status, r.body)
 	}

@@ -105,17 +105,23 @@
   setInterval(function () { if (navigator.onLine) { flush(); } }, 15000);
 })();
 
-// "Use my location" fills a new batch's plot coordinates from the phone.
+// "Use my location" fills a new batch's plot coordinates from the phone;
+// they stay optional.
 (function () {
   "use strict";
   var b = document.getElementById("locate");
   if (!b || !navigator.geolocation) { return; }
+  var state = document.getElementById("locate-state");
   b.hidden = false;
   b.addEventListener("click", function () {
+    if (state) { state.textContent = state.getAttribute("data-wait"); }
     navigator.geolocation.getCurrentPosition(function (p) {
       document.getElementById("f-lat").value = p.coords.latitude.toFixed(5);
       document.getElementById("f-lon").value = p.coords.longitude.toFixed(5);
-    });
+      if (state) { state.textContent = ""; }
+    }, function () {
+      if (state) { state.textContent = state.getAttribute("data-failed"); }
+    }, { enableHighAccuracy: true, timeout: 20000 });
   });
 })();
 
