@@ -328,3 +328,84 @@ func TestWorkspaceInspectorRecordsAndRecalls(t *testing.T) {
 		t.Fatalf("recall %+v", h.Recall)
 	}
 }
+
+// Products are created and edited in the workspace, each change signed;
+// a person changes their password; an admin resets one and edits a
+// cooperative; roles read in Vietnamese.
+func TestWorkspaceProductsAndAccounts(t *testing.T) {
+	e := newEnv(t)
+	_, batch := e.clerkSeed(t)
+	a := e.appClient(t)
+	a.mustLogin("thuky", "mat-khau-123")
+	r := a.get("/app/products")
+	if r.status != 200 || !strings.Contains(r.body, "Gạo ST25") {
+		t.Fatalf("products: %d %s", r.status, r.body)
+	}
+	if r = a.post("/app/products", url.Values{"name_vi": {"Gạo ST24 túi 2 kg"}, "gtin": {"8931234567890"}}); r.status != http.StatusUnprocessableEntity ||
+		!strings.Contains(r.body, `id="e-category"`) || !strings.Contains(r.body, `id="e-gtin"`) {
+		t.Fatalf("a product without its category and a wrong GTIN: %d %s", r.status, r.body)
+	}
+	if r = a.post("/app/products", url.Values{"name_vi": {"Gạo ST24 túi 2 kg"}, "category": {"Lúa gạo"}, "ocop_stars": {"3"}}); r.status != http.StatusSeeOther {
+		t.Fatalf("a product: %d %s", r.status, r.body)
+	}
+	products, err := e.db.Products(batch.CooperativeID)
+	if err != nil || len(products) != 2 {
+		t.Fatalf("%d products (%v)", len(products), err)
+	}
+	var st24 *trace.Product
+	for _, p := range products {
+		if p.NameVI == "Gạo ST24 túi 2 kg" {
+			st24 = p
+		}
+	}
+	if r = a.post("/app/products/"+st24.ID, url.Values{"name_vi": {"Gạo ST24 hữu cơ túi 2 kg"}, "category": {"Lúa gạo"}, "ocop_stars": {"4"}}); r.status != http.StatusSeeOther {
+		t.Fatalf("edit: %d %s", r.status, r.body)
+	}
+	recs, err := e.db.Records(trace.KindProduct, st24.ID)
+	if err != nil || len(recs) != 2 {
+		t.Fatalf("the product's signed revisions: %d (%v)", len(recs), err)
+	}
+	// The password: the current one is asked for, then every session ends.
+	if r = a.get("/app/account"); !strings.Contains(r.body, "Thư ký hợp tác xã") {
+		t.Errorf("the account page does not say the role in Vietnamese")
+	}
+	if r = a.post("/app/account/password", url.Values{"current": {"sai"}, "new": {"mat-khau-moi-9"}, "again": {"mat-khau-moi-8"}}); r.status != http.StatusUnprocessableEntity ||
+		!strings.Contains(r.body, `id="e-current"`) || !strings.Contains(r.body, `id="e-again"`) {
+		t.Fatalf("a wrong password change: %d", r.status)
+	}
+	if r = a.post("/app/account/password", url.Values{"current": {"mat-khau-123"}, "new": {"mat-khau-moi-9"}, "again": {"mat-khau-moi-9"}}); r.status != http.StatusSeeOther {
+		t.Fatalf("password change: %d %s", r.status, r.body)
+	}
+	if r = a.get("/app/batches"); r.status != http.StatusSeeOther {
+		t.Errorf("still signed in after the change: %d", r.status)
+	}
+	a.mustLogin("thuky", "mat-khau-moi-9")
+	// The admin resets it and renames the cooperative.
+	if err := e.db.CreateUser(&store.User{Username: "quantri", Name: "Admin", Role: store.RoleAdmin}, "mat-khau-789"); err != nil {
+		t.Fatal(err)
+	}
+	ad := e.appClient(t)
+	ad.mustLogin("quantri", "mat-khau-789")
+	r = ad.get("/app/admin")
+	if !strings.Contains(r.body, "thuky</strong> · Thư ký HTX A · Thư ký hợp tác xã · HTX A") {
+		t.Errorf("the admin's list of people: %s", r.body)
+	}
+	if r = ad.post("/app/admin/users/thuky/password", url.Values{"r_password": {"ngan"}}); r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, "ít nhất 8 ký tự") {
+		t.Fatalf("a short reset: %d", r.status)
+	}
+	if r = ad.post("/app/admin/users/thuky/password", url.Values{"r_password": {"mat-khau-cap-lai"}}); r.status != http.StatusSeeOther {
+		t.Fatalf("reset: %d %s", r.status, r.body)
+	}
+	if r = a.get("/app/batches"); r.status != http.StatusSeeOther {
+		t.Error("the clerk is still signed in after the reset")
+	}
+	if _, err := e.db.CheckPassword("thuky", "mat-khau-cap-lai"); err != nil {
+		t.Errorf("the reset password: %v", err)
+	}
+	if r = ad.post("/app/admin/cooperatives/"+batch.CooperativeID, url.Values{"e_name": {"Hợp tác xã A mới"}, "e_province": {"Sóc Trăng"}, "e_gln": {""}}); r.status != http.StatusSeeOther {
+		t.Fatalf("edit cooperative: %d %s", r.status, r.body)
+	}
+	if c, _ := e.db.Cooperative(batch.CooperativeID); c.Name != "Hợp tác xã A mới" {
+		t.Errorf("cooperative %+v", c)
+	}
+}

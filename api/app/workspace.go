@@ -180,10 +180,16 @@ func (s *Workspace) routes() {
 	// their own key.
 	g.GET("/batches/:id/recall", s.appRecallPage)
 	g.POST("/batches/:id/recall", s.appRecall)
+	g.GET("/account", s.appAccountPage)
+	g.POST("/account/password", s.appChangePassword)
 	g.GET("/diary", s.appDiaryPage)
 	g.GET("/diary/file", s.appDiaryFile)
 
 	coop := e.Group("/app", s.appSession(store.RoleCooperative, store.RoleAdmin), s.appCSRF)
+	coop.GET("/products", s.appProducts)
+	coop.POST("/products", s.appCreateProduct)
+	coop.GET("/products/:id", s.appProductPage)
+	coop.POST("/products/:id", s.appUpdateProduct)
 	coop.GET("/batches/new", s.appNewBatchPage)
 	coop.POST("/batches/new", s.appNewBatch)
 	coop.GET("/batches/:id/step", s.appStepPage)
@@ -209,6 +215,8 @@ func (s *Workspace) routes() {
 	admin.POST("/users", s.appAdminUser)
 	admin.POST("/users/:username/revoke", s.appAdminRevokeSessions)
 	admin.POST("/users/:username/disable", s.appAdminDisable)
+	admin.POST("/users/:username/password", s.appAdminResetPassword)
+	admin.POST("/cooperatives/:id", s.appAdminUpdateCooperative)
 	admin.POST("/keys", s.appAdminKey)
 	admin.POST("/keys/:id/revoke", s.appAdminRevokeKey)
 }
