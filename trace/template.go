@@ -69,6 +69,9 @@ type TemplateStep struct {
 	// crops that are not dried), though recording it moves the season on
 	// past it.
 	Optional bool `json:"optional,omitempty"`
+	// Aside: a step that happens beside the season (an inspection, a
+	// sampling): never waited for, and it does not move the season on.
+	Aside bool `json:"aside,omitempty"`
 	// Extra: a step of the general steps offered beside a crop
 	// template's own (WithGeneral); it does not move the season on.
 	Extra  bool            `json:"-"`
@@ -146,20 +149,20 @@ func (t *Template) Step(key string) (*TemplateStep, error) {
 // NextStep returns the step a batch is waiting for, given the business
 // steps of its history in order: the first step after the last one
 // recorded that is not optional (a repeatable step may be recorded again,
-// so it is not skipped past; extra steps move nothing). It returns nil
+// so it is not skipped past; extra steps and steps aside move nothing). It returns nil
 // when the season is complete.
 func (t *Template) NextStep(done []string) *TemplateStep {
 	last := -1
 	for _, bs := range done {
 		for i := last + 1; i < len(t.Steps); i++ {
-			if t.Steps[i].BizStep == bs && !t.Steps[i].Extra {
+			if t.Steps[i].BizStep == bs && !t.Steps[i].Extra && !t.Steps[i].Aside {
 				last = i
 				break
 			}
 		}
 	}
 	for i := last + 1; i < len(t.Steps); i++ {
-		if !t.Steps[i].Optional && !t.Steps[i].Extra {
+		if !t.Steps[i].Optional && !t.Steps[i].Extra && !t.Steps[i].Aside {
 			return &t.Steps[i]
 		}
 	}
@@ -318,9 +321,9 @@ func (s *TemplateStep) Values(given map[string]string) (map[string]string, error
 		out[f.Key] = val
 	}
 	for k, val := range given {
-		if !known[k] {
-			// Extra fields are kept: real records carry details a
-			// template cannot foresee.
+		if !known[k] && strings.TrimSpace(val) != "" {
+			// Extra fields are kept (left empty, left out): real records
+			// carry details a template cannot foresee.
 			out[k] = val
 		}
 	}

@@ -111,6 +111,7 @@ func TestGeneralSteps(t *testing.T) {
 		{[]string{BizStepLotFacts, StepMilling}, "packing"}, // a milled lot is packed next
 		{[]string{BizStepLotFacts, StepSpraying, "commissioning", StepDrying, "packing"}, "shipping"},
 		{[]string{"commissioning", "packing", "storing"}, "shipping"},
+		{[]string{"commissioning", "packing", "sampling"}, "shipping"}, // an inspector's sampling moves nothing
 	} {
 		s := g.NextStep(c.done)
 		if s == nil || s.Key != c.want {

@@ -452,6 +452,7 @@ var reasonPatterns = []struct {
 	{regexp.MustCompile(`contains (?P<char>U\+[0-9A-F]{4}) [A-Z -]+ \(character (?P<n>\d+)\), an invisible control`), "app_err_bidi", true},
 	{regexp.MustCompile(`inputs (?P<in>\S+) (?P<unit>\S+), but outputs (?P<out>\S+) \S+ plus loss (?P<loss>\S+)`), "app_err_balance_numbers", true},
 	{regexp.MustCompile(`(?i)required|is empty|must not be empty`), "app_err_required", true},
+	{regexp.MustCompile(`not in canonical form|is not a decimal|not a number`), "app_err_number_form", true},
 	{regexp.MustCompile(`(?i)not a number|decimal|number`), "app_err_number", false},
 	{regexp.MustCompile(`(?i)already|taken`), "app_err_taken", false},
 	{regexp.MustCompile(`(?i)balance`), "app_err_balance", false},

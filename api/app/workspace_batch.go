@@ -256,7 +256,30 @@ func (s *Workspace) eventDetails(cat *api.Catalog, e *trace.Event) []string {
 	for k := range data {
 		keys = append(keys, k)
 	}
-	sort.Strings(keys)
+	// What was used first, as the forms ask for it; the plot last.
+	rank := func(k string) int {
+		switch k {
+		case "product", "seed_variety":
+			return 0
+		case "active_ingredient":
+			return 1
+		case "dose", "dose_kg_ha", "dose_kg_tree", "dose_kg_m2", "seed_rate_kg_ha":
+			return 2
+		case "phi_days":
+			return 3
+		case "applied_by":
+			return 5
+		case "plot":
+			return 6
+		}
+		return 4
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if rank(keys[i]) != rank(keys[j]) {
+			return rank(keys[i]) < rank(keys[j])
+		}
+		return keys[i] < keys[j]
+	})
 	var out []string
 	for _, k := range keys {
 		out = append(out, s.fieldName(cat, e.BizStep, k)+": "+data[k])
@@ -299,12 +322,27 @@ func (s *Workspace) appBatchWith(c echo.Context, form *appForm, status int) erro
 		byHash[st.Hash] = st
 	}
 	mayCorrect := appUser(c).Role != store.RoleInspector
+	// Steps are named as the lot's own forms name them.
+	stepNames := map[string]string{}
+	if _, tpl, err := s.api.NextStepOf(bt); err == nil {
+		for _, st := range tpl.Steps {
+			if _, ok := stepNames[st.BizStep]; !ok {
+				stepNames[st.BizStep] = st.Name.In(cat.Lang)
+			}
+		}
+	}
+	stepName := func(bizStep string) string {
+		if n := stepNames[bizStep]; n != "" {
+			return n
+		}
+		return api.StepName(cat, bizStep)
+	}
 	names := map[string]string{}
 	var rows []historyRow
 	for _, eff := range trace.EffectiveEvents(signed) {
 		ev := eff.Shown.Event
 		st := byHash[eff.Shown.Hash]
-		r := historyRow{Step: api.StepName(cat, ev.BizStep), Date: s.whenText(ev.Time()), Note: ev.Note,
+		r := historyRow{Step: stepName(ev.BizStep), Date: s.whenText(ev.Time()), Note: ev.Note,
 			Received: st.ReceivedAt.In(s.cfg.Location).Format("02/01/2006 15:04"), Recall: ev.Disposition == "recalled",
 			By: s.whoName(names, byHash[eff.Original.Hash].KeyID), Override: ev.Data[trace.DataIntervalOverride]}
 		if ev.Quantity != nil {
@@ -443,19 +481,32 @@ func (s *Workspace) appNewBatchPage(c echo.Context) error {
 	return s.appRender(c, http.StatusOK, "app_new", p)
 }
 
-// decimalText turns what a person typed as a number ("1.200,5", "0,4",
-// "1,200.5" or "1200.5") into a decimal string.
+// groupedThousands is a whole number with its thousands grouped by dots.
+var groupedThousands = regexp.MustCompile(`^\d{1,3}(\.\d{3})+$`)
+
+// decimalText turns what a person typed as a number ("2.950", "1.200,5",
+// "0,4", "1,200.5" or "1200.5") into a decimal string.
 func decimalText(v string) string {
 	v = strings.TrimSpace(v)
 	comma, dot := strings.LastIndex(v, ","), strings.LastIndex(v, ".")
 	switch {
+	case groupedThousands.MatchString(v):
+		// 2.950 and 12.500.000: dots group thousands, as Vietnamese
+		// writes them (a decimal point has fewer or more digits after it).
+		v = strings.ReplaceAll(v, ".", "")
 	case comma >= 0 && dot < 0:
-		return strings.Replace(v, ",", ".", 1)
+		v = strings.Replace(v, ",", ".", 1)
 	case comma > dot:
 		// 1.180,5: dots group thousands, the comma is the decimal point.
-		return strings.Replace(strings.ReplaceAll(v, ".", ""), ",", ".", 1)
+		v = strings.Replace(strings.ReplaceAll(v, ".", ""), ",", ".", 1)
+	default:
+		v = strings.ReplaceAll(v, ",", "")
 	}
-	return strings.ReplaceAll(v, ",", "")
+	// Written the canonical way (2.9500 is 2.95) when it is a number.
+	if d, err := trace.ParseDecimal(v); err == nil {
+		return string(d)
+	}
+	return v
 }
 
 func (s *Workspace) appNewBatch(c echo.Context) error {
@@ -465,6 +516,11 @@ func (s *Workspace) appNewBatch(c echo.Context) error {
 		p.Form.Values[k] = strings.TrimSpace(c.FormValue(k))
 	}
 	f := p.Form.Values
+	if f["harvest_date"] != "" {
+		if d, err := parseDay(f["harvest_date"], s.cfg.Location); err == nil {
+			f["harvest_date"] = d.Format(time.DateOnly)
+		}
+	}
 	r := api.FromTemplateRequest{Template: f["template"], CreateBatchRequest: api.CreateBatchRequest{ProductID: f["product"], Lot: f["lot"],
 		Quantity: api.Quantity{Value: trace.Decimal(decimalText(f["quantity"])), Unit: f["unit"]}, HarvestDate: f["harvest_date"]}}
 	// The plot's position is optional: both coordinates, or neither.
@@ -744,7 +800,7 @@ func (s *Workspace) transformPage(c echo.Context, p *appPage, bt *trace.Batch, p
 		processes = append(processes, opt{st, api.StepName(p.Cat, st)})
 	}
 	if p.Form.Values["date"] == "" {
-		p.Form.Values["date"] = s.api.Now().In(s.cfg.Location).Format(time.DateOnly)
+		p.Form.Values["date"] = s.api.Now().In(s.cfg.Location).Format(dayLayout)
 	}
 	if p.Form.Values["p_product"] == "" {
 		p.Form.Values["p_product"] = bt.ProductID
@@ -760,7 +816,7 @@ func (s *Workspace) transformPage(c echo.Context, p *appPage, bt *trace.Batch, p
 	}
 	p.Data = map[string]any{"Kind": kind, "ID": bt.ID, "Lot": bt.Lot, "Product": s.productName(p.Cat, pr), "Unit": p.Cat.Units[bt.Quantity.Unit],
 		"Quantity": api.QuantityText(p.Cat, bt.Quantity.Value, bt.Quantity.Unit), "Others": others, "Rows": []int{0, 1, 2},
-		"Templates": tpls, "Products": prods, "Processes": processes, "Today": s.api.Now().In(s.cfg.Location).Format(time.DateOnly)}
+		"Templates": tpls, "Products": prods, "Processes": processes, "Today": s.api.Now().In(s.cfg.Location).Format(dayLayout)}
 	return nil
 }
 

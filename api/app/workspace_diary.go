@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -72,7 +71,7 @@ type diaryForm struct {
 
 func (s *Workspace) diaryPage(c echo.Context, p *appPage, coop *trace.Cooperative, coops []*trace.Cooperative, lots []*trace.Batch) {
 	cat := p.Cat
-	d := diaryForm{Cooperative: coop.ID, Today: s.api.Now().In(s.cfg.Location).Format(time.DateOnly)}
+	d := diaryForm{Cooperative: coop.ID, Today: s.api.Now().In(s.cfg.Location).Format(dayLayout)}
 	if appUser(c).Role != store.RoleCooperative {
 		d.Cooperatives = coops
 	}
@@ -96,7 +95,7 @@ func (s *Workspace) diaryPage(c echo.Context, p *appPage, coop *trace.Cooperativ
 	d.Scopes = []appOption{{"lot", cat.Messages["app_diary_by_lot"]}, {"plot", cat.Messages["app_diary_by_plot"]}, {"season", cat.Messages["app_diary_by_season"]}}
 	d.Formats = []appOption{{"pdf", cat.Messages["app_diary_pdf"]}, {"xlsx", "Excel (XLSX)"}, {"csv", "CSV"}}
 	f := p.Form.Values
-	defaults := map[string]string{"scope": "lot", "format": "pdf", "from": s.api.Now().In(s.cfg.Location).AddDate(0, -6, 0).Format(time.DateOnly), "to": d.Today}
+	defaults := map[string]string{"scope": "lot", "format": "pdf", "from": s.api.Now().In(s.cfg.Location).AddDate(0, -6, 0).Format(dayLayout), "to": d.Today}
 	for k, v := range defaults {
 		if f[k] == "" {
 			f[k] = v
@@ -156,6 +155,24 @@ func (s *Workspace) appDiaryFile(c echo.Context) error {
 				name += "-" + strings.ToLower(bt.Lot)
 			}
 		}
+		// What became of the lot: the lots milled, split or merged from
+		// it, with their packing and sales.
+		if chosen != nil {
+			l, err := s.db.Lineage(chosen[0].ID)
+			if err != nil {
+				return err
+			}
+			var made []string
+			for _, id := range l.Downstream {
+				if o, err := s.db.Batch(id); err == nil && o.CooperativeID == coop.ID {
+					chosen = append(chosen, o)
+					made = append(made, o.Lot)
+				}
+			}
+			if len(made) > 0 {
+				d.Scope += fmt.Sprintf(cat.Messages["app_diary_and_made"], strings.Join(made, ", "))
+			}
+		}
 		if chosen == nil {
 			p.Form.Errors["batch"] = cat.Messages["app_err_required"]
 		}
@@ -169,8 +186,8 @@ func (s *Workspace) appDiaryFile(c echo.Context) error {
 		chosen = lots
 		keep = func(r *diary.Record) bool { return r.Plot == plot }
 	case "season":
-		from, err1 := time.ParseInLocation(time.DateOnly, f["from"], loc)
-		to, err2 := time.ParseInLocation(time.DateOnly, f["to"], loc)
+		from, err1 := parseDay(f["from"], loc)
+		to, err2 := parseDay(f["to"], loc)
 		switch {
 		case err1 != nil:
 			p.Form.Errors["from"] = cat.Messages["app_err_step_date"]

@@ -133,6 +133,21 @@ func shownOf(events []*store.StoredEvent) []*trace.SignedEvent {
 	return out
 }
 
+// dayLayout is how dates are written in the workspace's forms: day
+// first, whatever language the phone is set to.
+const dayLayout = "02/01/2006"
+
+// parseDay reads a date typed day first (dd/mm/yyyy, also d/m/yyyy and
+// with dashes or dots), or as YYYY-MM-DD.
+func parseDay(s string, loc *time.Location) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if t, err := time.ParseInLocation(time.DateOnly, s, loc); err == nil {
+		return t, nil
+	}
+	s = strings.NewReplacer("-", "/", ".", "/").Replace(s)
+	return time.ParseInLocation("2/1/2006", s, loc)
+}
+
 // stepTimeOf reads a step form's date (YYYY-MM-DD, or dd/mm/yyyy) and
 // optional hour (HH:MM) in the service's zone. Without an hour: now if
 // the date is today, else the start of that day. now is when the step
@@ -145,12 +160,10 @@ func (s *Workspace) stepTimeOf(f *appForm, cat *api.Catalog, date, hour string, 
 		f.Errors["date"] = cat.Messages["app_err_required"]
 		return time.Time{}, false
 	}
-	day, err := time.ParseInLocation(time.DateOnly, date, loc)
+	day, err := parseDay(date, loc)
 	if err != nil {
-		if day, err = time.ParseInLocation("02/01/2006", date, loc); err != nil {
-			f.Errors["date"] = cat.Messages["app_err_step_date"]
-			return time.Time{}, false
-		}
+		f.Errors["date"] = cat.Messages["app_err_step_date"]
+		return time.Time{}, false
 	}
 	if hour == "" {
 		if day.Format(time.DateOnly) == now.Format(time.DateOnly) {
@@ -158,7 +171,7 @@ func (s *Workspace) stepTimeOf(f *appForm, cat *api.Catalog, date, hour string, 
 		}
 		return day, true
 	}
-	h, err := time.Parse("15:04", hour)
+	h, err := time.Parse("15:04", strings.Replace(strings.Replace(hour, "h", ":", 1), ".", ":", 1))
 	if err != nil {
 		f.Errors["hour"] = cat.Messages["app_err_hour"]
 		return time.Time{}, false
@@ -314,7 +327,7 @@ func (s *Workspace) stepPage(c echo.Context, p *appPage, bt *trace.Batch, pr *tr
 	now := s.api.Now().In(s.cfg.Location)
 	if fill {
 		p.Form.Values["note"] = step.Note
-		p.Form.Values["date"] = now.Format(time.DateOnly)
+		p.Form.Values["date"] = now.Format(dayLayout)
 		p.Form.Values["idem"] = newToken()
 	}
 	var warns []phiWarn
@@ -332,7 +345,7 @@ func (s *Workspace) stepPage(c echo.Context, p *appPage, bt *trace.Batch, pr *tr
 	p.Data = map[string]any{"ID": bt.ID, "Lot": bt.Lot, "Product": s.productName(cat, pr), "Step": step.Key,
 		"StepName": step.Name.In(cat.Lang), "Steps": own, "Extra": extra, "Fields": fields,
 		"Quantity": step.Quantity || step.AskQuantity, "QuantityRequired": step.Quantity,
-		"Unit": cat.Units[bt.Quantity.Unit], "Today": now.Format(time.DateOnly),
+		"Unit": cat.Units[bt.Quantity.Unit], "Today": now.Format(dayLayout),
 		"Products": products, "ProductFill": string(fillJSON),
 		"PHI": warns, "PHIActive": active, "Harvest": step.BizStep == "commissioning"}
 	return step, nil
@@ -565,7 +578,7 @@ func (s *Workspace) correctionPage(c echo.Context, p *appPage, bt *trace.Batch, 
 		for _, f := range fields {
 			p.Form.Values[f.Key] = data[strings.TrimPrefix(f.Key, "v_")]
 		}
-		p.Form.Values["date"] = t.Format(time.DateOnly)
+		p.Form.Values["date"] = t.Format(dayLayout)
 		if t.Hour() != 0 || t.Minute() != 0 {
 			p.Form.Values["hour"] = t.Format("15:04")
 		}
@@ -579,6 +592,9 @@ func (s *Workspace) correctionPage(c echo.Context, p *appPage, bt *trace.Batch, 
 		}
 	}
 	name := api.StepName(cat, e.BizStep)
+	if step != nil {
+		name = step.Name.In(cat.Lang)
+	}
 	var warns []phiWarn
 	active := false
 	if e.BizStep == "commissioning" {
@@ -593,7 +609,7 @@ func (s *Workspace) correctionPage(c echo.Context, p *appPage, bt *trace.Batch, 
 	p.Title = cat.Messages["app_correct_title"] + " · " + name + " · " + bt.Lot
 	p.Data = map[string]any{"ID": bt.ID, "Lot": bt.Lot, "Product": s.productName(cat, pr), "Hash": eff.Original.Hash.String(),
 		"StepName": name, "When": s.whenText(t), "Fields": fields, "Quantity": e.Quantity != nil,
-		"Unit": cat.Units[bt.Quantity.Unit], "Today": s.api.Now().In(s.cfg.Location).Format(time.DateOnly),
+		"Unit": cat.Units[bt.Quantity.Unit], "Today": s.api.Now().In(s.cfg.Location).Format(dayLayout),
 		"PHI": warns, "PHIActive": active, "Harvest": e.BizStep == "commissioning", "ProductFill": "[]"}
 	return nil
 }
@@ -617,10 +633,17 @@ func (s *Workspace) whenText(t time.Time) string {
 
 // fieldName names a step field in the page's language.
 func (s *Workspace) fieldName(cat *api.Catalog, bizStep, key string) string {
-	if n := cat.Fields[key]; n != "" && cat.Lang == "vi" && key != "dose" {
+	if key == "plot" {
+		return cat.Messages["app_plot"]
+	}
+	// As the step's form names it; else as the catalogue does.
+	if n := trace.FieldLabel(bizStep, key, cat.Lang); n != strings.ReplaceAll(key, "_", " ") {
 		return n
 	}
-	return trace.FieldLabel(bizStep, key, cat.Lang)
+	if n := cat.Fields[key]; n != "" {
+		return n
+	}
+	return strings.ReplaceAll(key, "_", " ")
 }
 
 func (s *Workspace) appCorrectPage(c echo.Context) error {

@@ -116,8 +116,11 @@
   b.addEventListener("click", function () {
     if (state) { state.textContent = state.getAttribute("data-wait"); }
     navigator.geolocation.getCurrentPosition(function (p) {
-      document.getElementById("f-lat").value = p.coords.latitude.toFixed(5);
-      document.getElementById("f-lon").value = p.coords.longitude.toFixed(5);
+      // Written the page's way: 9,47210 in Vietnamese.
+      var comma = document.documentElement.lang === "vi";
+      var fmt = function (x) { var s = x.toFixed(5); return comma ? s.replace(".", ",") : s; };
+      document.getElementById("f-lat").value = fmt(p.coords.latitude);
+      document.getElementById("f-lon").value = fmt(p.coords.longitude);
       if (state) { state.textContent = ""; }
     }, function () {
       if (state) { state.textContent = state.getAttribute("data-failed"); }
@@ -148,16 +151,19 @@
   var warn = document.getElementById("phi-warning");
   var date = form.elements.date, hour = form.elements.hour;
   if (!warn || !date) { return; }
+  function two(n) { return ("0" + n).slice(-2); }
   function chosen() {
-    var d = /^(\d{4})-(\d{2})-(\d{2})$/.exec(date.value);
-    if (!d) { return null; }
-    var h = /^(\d{2}):(\d{2})/.exec(hour && hour.value || "");
+    // Day first (dd/mm/yyyy), as the form writes it; or yyyy-mm-dd.
+    var v = date.value.trim(), d = /^(\d{1,2})[\/.-](\d{1,2})[\/.-](\d{4})$/.exec(v), iso;
+    if (d) { iso = d[3] + "-" + two(d[2]) + "-" + two(d[1]); }
+    else if ((d = /^(\d{4})-(\d{2})-(\d{2})$/.exec(v))) { iso = v; }
+    else { return null; }
+    var h = /^(\d{1,2})[:h.](\d{2})/.exec(hour && hour.value.trim() || "");
     var today = new Date();
-    var iso = d[1] + "-" + d[2] + "-" + d[3];
     var sameDay = iso === today.getFullYear() + "-" + ("0" + (today.getMonth() + 1)).slice(-2) + "-" + ("0" + today.getDate()).slice(-2);
     if (!h && sameDay) { return today.getTime(); }
     // The service's zone is UTC+7.
-    return Date.parse(iso + "T" + (h ? h[1] + ":" + h[2] : "00:00") + ":00+07:00");
+    return Date.parse(iso + "T" + (h ? two(h[1]) + ":" + h[2] : "00:00") + ":00+07:00");
   }
   function update() {
     var t = chosen();
@@ -176,8 +182,9 @@
     });
     warn.hidden = !any;
   }
+  date.addEventListener("input", update);
   date.addEventListener("change", update);
-  if (hour) { hour.addEventListener("change", update); }
+  if (hour) { hour.addEventListener("input", update); hour.addEventListener("change", update); }
 })();
 
 // The labels form offers the layouts of the chosen format only: A4
@@ -218,4 +225,17 @@
   }
   scope.addEventListener("change", update);
   update();
+})();
+
+// File pickers say, in the page's language, which file was chosen.
+(function () {
+  "use strict";
+  Array.prototype.forEach.call(document.querySelectorAll("input.file-input"), function (input) {
+    var name = input.parentNode.querySelector(".file-name");
+    if (!name) { return; }
+    var none = name.textContent;
+    input.addEventListener("change", function () {
+      name.textContent = input.files && input.files.length ? input.files[0].name : none;
+    });
+  });
 })();
