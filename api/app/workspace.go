@@ -454,7 +454,15 @@ var reasonPatterns = []struct {
 	{regexp.MustCompile(`(?i)required|is empty|must not be empty`), "app_err_required", true},
 	{regexp.MustCompile(`not in canonical form|is not a decimal|not a number`), "app_err_number_form", true},
 	{regexp.MustCompile(`(?i)not a number|decimal|number`), "app_err_number", false},
-	{regexp.MustCompile(`(?i)already|taken`), "app_err_taken", false},
+	{regexp.MustCompile(`a split takes one input lot and makes two or more`), "app_err_split_outputs", true},
+	{regexp.MustCompile(`a merge takes two or more input lots and makes one`), "app_err_merge_inputs", true},
+	{regexp.MustCompile(`has no events yet; record its harvest first`), "app_err_no_harvest", true},
+	{regexp.MustCompile(`all input lots must belong to one cooperative|outputs must be products of the inputs' cooperative`), "app_err_one_cooperative", true},
+	{regexp.MustCompile(`say what the processing is`), "app_err_process_step", true},
+	{regexp.MustCompile(`cannot add \S+ to \S+; declare a conversion`), "app_err_units_mix", true},
+	{regexp.MustCompile(`there is no product`), "app_err_no_product", true},
+	{regexp.MustCompile(`unknown crop template`), "app_err_template", true},
+	{regexp.MustCompile(`(?i)already|taken`), "app_err_taken", true},
 	{regexp.MustCompile(`(?i)balance`), "app_err_balance", false},
 }
 

@@ -348,3 +348,120 @@ func TestBrowserClerkSeason(t *testing.T) {
 	waitFor("report", `!!document.getElementById("inspect")`)
 	look("season-19-inspector-report")
 }
+
+// TestBrowserWorkspaceScreens looks at the other screens this season
+// changed, as a clerk and as an admin on a phone: products, one's
+// account, a recall's confirmation, splits and merges, a new lot's and a
+// label's errors, the admin's screen.
+func TestBrowserWorkspaceScreens(t *testing.T) {
+	needTool(t, "chromium")
+	m, stdout := startMain(t, true)
+	var demo DemoOutput
+	if err := json.Unmarshal(stdout.Bytes(), &demo); err != nil {
+		t.Fatal(err)
+	}
+	var clerk, admin DemoUser
+	for _, u := range demo.Users {
+		switch {
+		case u.Role == "cooperative" && u.Cooperative == demo.Cooperatives[0].ID:
+			clerk = u
+		case u.Role == "admin":
+			admin = u
+		}
+	}
+	base := "http://" + m.Addr()
+	ctx := newVietnameseBrowser(t, base)
+	body := func() string { return pageText(t, ctx, "document.body ? document.body.innerText : ''") }
+	// waitFor polls js until it is true, across page loads.
+	waitFor := func(what, js string) {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for time.Now().Before(deadline) {
+			ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool]("(() => { try { return !!("+js+"); } catch (e) { return false; } })()"))
+			if err == nil && ok {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		t.Fatalf("%s: not reached\n%s", what, body())
+	}
+	open := func(path, ready string) {
+		t.Helper()
+		if err := chromedp.Do(ctx, chromedp.Navigate(base+path)); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(path, ready)
+	}
+	look := func(name string, mustHave ...string) {
+		t.Helper()
+		screenshot(t, ctx, name)
+		if w := pageText(t, ctx, `String(document.documentElement.scrollWidth)`); w != "390" {
+			t.Errorf("%s is %s px wide on a 390 px screen", name, w)
+		}
+		text := body()
+		for _, raw := range []string{"https://truyxuat.vn/voc", " KGM", "The ", " the ", " is ", "must ", "required", "cooperative", "inspector"} {
+			if strings.Contains(text, raw) {
+				t.Errorf("%s shows %q:\n%s", name, raw, text)
+			}
+		}
+		for _, w := range mustHave {
+			if !strings.Contains(text, w) {
+				t.Errorf("%s lacks %q:\n%s", name, w, text)
+			}
+		}
+	}
+	signIn := func(u DemoUser) {
+		t.Helper()
+		if !strings.HasPrefix(pageText(t, ctx, "location.pathname"), "/app/login") {
+			open("/app/login", `!!document.getElementById("login")`)
+		}
+		if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS("#f-username"), u.Username)); err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range []chromedp.Action[chromedp.Void]{chromedp.SendKeys(chromedp.CSS("#f-password"), u.Password), chromedp.Click(chromedp.CSS(`#login button[type=submit]`))} {
+			if err := chromedp.Do(ctx, a); err != nil {
+				t.Fatal(err)
+			}
+		}
+		waitFor("signed in", `location.pathname !== "/app/login"`)
+	}
+	submit := func(form, ready string) {
+		t.Helper()
+		if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(form+" button[type=submit]"))); err != nil {
+			t.Fatal(err)
+		}
+		waitFor("after "+form, ready)
+	}
+	lot := demo.Batches[0].ID
+
+	signIn(clerk)
+	open("/app/products", `!!document.getElementById("products")`)
+	look("screens-01-products", "Gạo ST25 Hòa Tú", "Thêm sản phẩm")
+	submit("#product-form", `!!document.getElementById("e-name_vi")`)
+	look("screens-02-product-errors", "Cần nhập ô này")
+	open("/app/account", `!!document.getElementById("password-form")`)
+	look("screens-03-account", "Thư ký hợp tác xã", "Đổi mật khẩu")
+	open("/app/batches/new", `!!document.getElementById("new-batch")`)
+	if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS("#f-lat"), "9,47")); err != nil {
+		t.Fatal(err)
+	}
+	submit("#new-batch", `!!document.getElementById("e-product")`)
+	look("screens-04-new-lot-errors", "Cần nhập ô này", "Nhập cả vĩ độ và kinh độ")
+	open("/app/batches/"+lot+"/recall", `!!document.getElementById("recall-form")`)
+	look("screens-05-recall", "Tôi xác nhận thu hồi lô ST25-2508-A", "ST25-XAY-2508")
+	open("/app/batches/"+lot+"/transform?kind=merge", `!!document.getElementById("merge-form")`)
+	submit("#merge-form", `!!document.getElementById("form-error") || !!document.querySelector(".error")`)
+	look("screens-06-merge-errors")
+	open("/app/batches/"+lot+"/labels?print=1&format=pdf&layout=roll-35x22", `!!document.getElementById("e-layout")`)
+	look("screens-07-label-error", "Khổ này là cuộn cho máy in nhiệt")
+	open("/app/batches/"+lot+"/step?step=storing", `!!document.getElementById("f-v_warehouse")`)
+	look("screens-08-storing", "Nhập kho", "Kho")
+
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`form[action="/app/logout"] button`))); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("signed out", `location.pathname === "/app/login" && document.readyState === "complete"`)
+	signIn(admin)
+	open("/app/admin", `!!document.getElementById("user-form")`)
+	look("screens-09-admin", "Thư ký hợp tác xã", "Cán bộ kiểm tra", "Quản trị viên", "Đặt lại mật khẩu")
+}
