@@ -225,6 +225,15 @@ func (s *Server) CorrectionFor(c echo.Context, batchID string, r *CorrectionRequ
 	if !slices.ContainsFunc(coop.PublicKeys, func(k []byte) bool { return string(k) == string(eff.Original.Signer) }) {
 		return nil, &trace.FieldError{Field: "corrects", Reason: "the event was signed by an inspector; only the inspector who signed it may correct it"}
 	}
+	signer, err := s.SignerFor(coop)
+	if err != nil {
+		return nil, err
+	}
+	// A correction is signed with the key that signed the step (see
+	// trace.EffectiveEvents).
+	if string(signer.PublicKey()) != string(eff.Original.Signer) {
+		return nil, &trace.FieldError{Field: "corrects", Reason: "the step was signed with the cooperative's own key; sign its correction with that key (truyxuat event sign)"}
+	}
 	shown := eff.Shown.Event
 	fixed := *shown
 	fixed.Data = trace.StepData(shown)
@@ -278,10 +287,6 @@ func (s *Server) CorrectionFor(c echo.Context, batchID string, r *CorrectionRequ
 		}
 	}
 	if err := s.checkHarvest(bt, e, h); err != nil {
-		return nil, err
-	}
-	signer, err := s.SignerFor(coop)
-	if err != nil {
 		return nil, err
 	}
 	return s.db.Append(c.Request().Context(), store.AppendRequest{Event: e, Signer: signer, KeyID: caller(c).ID})

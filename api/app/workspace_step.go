@@ -505,13 +505,14 @@ func stepFormField(f string) string {
 // Corrections.
 
 // correctable reports whether the workspace offers to correct an event:
-// a step the cooperative signed, not a lot's facts, a transformation or a
-// correction.
+// a step the server signed for the cooperative (the first of its keys; a
+// correction is signed with the step's key), not a lot's facts, a
+// transformation or a correction.
 func correctable(e *trace.Event, signer []byte, coop *trace.Cooperative) bool {
 	if trace.IsLotFacts(e) || trace.IsCorrection(e) || e.Type == trace.TransformationEvent || e.BizStep == trace.StepRecalling {
 		return false
 	}
-	return slices.ContainsFunc(coop.PublicKeys, func(k []byte) bool { return string(k) == string(signer) })
+	return len(coop.PublicKeys) > 0 && string(coop.PublicKeys[0]) == string(signer)
 }
 
 // correctionTarget finds the event of a lot a correction form is for.
