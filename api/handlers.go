@@ -305,6 +305,9 @@ func (s *Server) appendEvent(c echo.Context) error {
 	if err := e.Validate(); err != nil {
 		return err
 	}
+	if err := s.checkHarvest(bt, e, trace.Hash{}); err != nil {
+		return err
+	}
 	if err := s.checkAttachments(e); err != nil {
 		return err
 	}
