@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -205,7 +207,11 @@ func TestBrowserClerkSeason(t *testing.T) {
 	// Harvest today: nine days of the interval remain; refused without a
 	// confirmation, recorded with one and a reason.
 	run("harvest form", chromedp.Navigate(base+"/app/batches/"+lot+"/step?step=harvest"))
-	waitFor("the warning", `!document.getElementById("phi-warning").hidden && document.getElementById("phi-warning").textContent.includes("còn 9 ngày")`)
+	// The interval ends 14 days after the spraying, at 16:30: nine days
+	// from now and part of a day, less or more than a day's fraction.
+	sprayed := time.Date(now.Year(), now.Month(), now.Day()-5, 16, 30, 0, 0, ict)
+	left := int(math.Ceil(sprayed.AddDate(0, 0, 14).Sub(time.Now()).Hours() / 24))
+	waitFor("the warning", `!document.getElementById("phi-warning").hidden && document.getElementById("phi-warning").textContent.includes("còn `+strconv.Itoa(left)+` ngày")`)
 	run("quantity", chromedp.SendKeys(chromedp.CSS("#f-quantity"), "2.950"))
 	look("season-07-harvest-warned")
 	submit("#step-form")

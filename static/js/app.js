@@ -159,9 +159,9 @@
     else if ((d = /^(\d{4})-(\d{2})-(\d{2})$/.exec(v))) { iso = v; }
     else { return null; }
     var h = /^(\d{1,2})[:h.](\d{2})/.exec(hour && hour.value.trim() || "");
-    var today = new Date();
-    var sameDay = iso === today.getFullYear() + "-" + ("0" + (today.getMonth() + 1)).slice(-2) + "-" + ("0" + today.getDate()).slice(-2);
-    if (!h && sameDay) { return today.getTime(); }
+    // Today in the service's zone (UTC+7), whatever the phone's zone.
+    var now = Date.now(), sameDay = iso === new Date(now + 7 * 36e5).toISOString().slice(0, 10);
+    if (!h && sameDay) { return now; }
     // The service's zone is UTC+7.
     return Date.parse(iso + "T" + (h ? two(h[1]) + ":" + h[2] : "00:00") + ":00+07:00");
   }
