@@ -312,9 +312,9 @@ type eventView struct {
 	BizStep, Step, Date, Place, Note, By string
 	// Override is the reason the clerk gave for a harvest inside a
 	// pre-harvest interval, signed with it.
-	Override string
-	Quantity                             *quantityView
-	Corrections                          []correctionView
+	Override    string
+	Quantity    *quantityView
+	Corrections []correctionView
 	// ByID names who signed the event, for the page's own check:
 	// "cooperative" or "inspector:<id>".
 	ByID string
