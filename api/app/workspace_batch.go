@@ -229,11 +229,13 @@ type correctionRow struct {
 
 // whoName names the person or device that recorded an event, from the
 // key it was recorded with.
-func (s *Workspace) whoName(cache map[string]string, keyID string) string {
+func (s *Workspace) whoName(cache map[string]string, keyID, fallback string) string {
 	if n, ok := cache[keyID]; ok {
 		return n
 	}
-	n := keyID
+	// A key the service no longer knows (or an import's): the
+	// cooperative, never the key's id.
+	n := fallback
 	if name, ok := strings.CutPrefix(keyID, "user:"); ok {
 		if u, err := s.db.User(name); err == nil && u.Name != "" {
 			n = u.Name
@@ -344,7 +346,7 @@ func (s *Workspace) appBatchWith(c echo.Context, form *appForm, status int) erro
 		st := byHash[eff.Shown.Hash]
 		r := historyRow{Step: stepName(ev.BizStep), Date: s.whenText(ev.Time()), Note: ev.Note,
 			Received: st.ReceivedAt.In(s.cfg.Location).Format("02/01/2006 15:04"), Recall: ev.Disposition == "recalled",
-			By: s.whoName(names, byHash[eff.Original.Hash].KeyID), Override: ev.Data[trace.DataIntervalOverride]}
+			By: s.whoName(names, byHash[eff.Original.Hash].KeyID, coop.Name), Override: ev.Data[trace.DataIntervalOverride]}
 		if ev.Quantity != nil {
 			r.Quantity = api.QuantityText(cat, ev.Quantity.Value, ev.Quantity.Unit)
 		}
@@ -368,7 +370,7 @@ func (s *Workspace) appBatchWith(c echo.Context, form *appForm, status int) erro
 			if t, err := time.Parse(time.RFC3339, when); err == nil {
 				when = t.In(s.cfg.Location).Format("02/01/2006 15:04")
 			}
-			row := correctionRow{Text: fmt.Sprintf(cat.Messages["app_corrected_by"], when, s.whoName(names, byHash[ce.Hash].KeyID), c.Data[trace.DataCorrectionReason])}
+			row := correctionRow{Text: fmt.Sprintf(cat.Messages["app_corrected_by"], when, s.whoName(names, byHash[ce.Hash].KeyID, coop.Name), c.Data[trace.DataCorrectionReason])}
 			row.Was = s.changedValues(cat, prev, c)
 			r.Corrections = append(r.Corrections, row)
 			prev = c
@@ -385,6 +387,9 @@ func (s *Workspace) appBatchWith(c echo.Context, form *appForm, status int) erro
 		"Waiting": w, "Done": done, "Recalled": recalled || h.Recall != nil, "Verified": h.Verified,
 		"PublicURL": h.Batch.Path, "History": rows, "Template": bt.Template,
 		"Unsigned": api.UnsignedNames(cat, h.Unsigned),
+	}
+	if data["Scans"], err = s.scansView(cat, bt.ID); err != nil {
+		return err
 	}
 	if u := appUser(c); u.Role == store.RoleInspector || u.Role == store.RoleAdmin {
 		_, findings, err := s.api.FindingsFor(c, "", bt.ID)
@@ -1281,4 +1286,44 @@ func (s *Workspace) appInspect(c echo.Context) error {
 	}
 	// The report again, with the form's errors.
 	return s.appBatchWith(c, p.Form, http.StatusUnprocessableEntity)
+}
+
+// scansView is how often a lot's labels were scanned, as the lot's page
+// in the workspace shows it: the total, the last days with scans, and the
+// serialised labels scanned far more often than one pack would be.
+type scansView struct {
+	Total   uint64
+	Days    []scanDay
+	Max     uint64
+	Suspect []string
+}
+
+type scanDay struct {
+	Day   string
+	Count uint64
+}
+
+// shownScanDays is how many of the latest days with scans the page lists.
+const shownScanDays = 14
+
+func (s *Workspace) scansView(cat *api.Catalog, batchID string) (*scansView, error) {
+	sc, err := s.api.LotScans(batchID)
+	if err != nil {
+		return nil, err
+	}
+	v := &scansView{Total: sc.Total}
+	days := sc.Days
+	if len(days) > shownScanDays {
+		days = days[len(days)-shownScanDays:]
+	}
+	for i := len(days) - 1; i >= 0; i-- { // newest first
+		v.Days = append(v.Days, scanDay{Day: api.DateText(days[i].Day), Count: days[i].Count})
+		v.Max = max(v.Max, days[i].Count)
+	}
+	for _, se := range sc.Serials {
+		if se.Suspect {
+			v.Suspect = append(v.Suspect, fmt.Sprintf(cat.Messages["app_scans_suspect"], se.Serial, se.Count, api.DateText(se.First), api.DateText(se.Last)))
+		}
+	}
+	return v, nil
 }

@@ -228,7 +228,7 @@ func (s *Workspace) appDiaryFile(c echo.Context) error {
 			keyOf[st.Hash] = st.KeyID
 		}
 		d.AddLot(diary.Lot{Batch: bt, Product: product, Events: trace.EffectiveEvents(signed),
-			RecordedBy: func(h trace.Hash) string { return s.whoName(names, keyOf[h]) }}, keep)
+			RecordedBy: func(h trace.Hash) string { return s.whoName(names, keyOf[h], coop.Name) }}, keep)
 	}
 	var buf bytes.Buffer
 	var ctype string

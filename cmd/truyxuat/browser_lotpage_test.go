@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chromedp/chromedp"
 )
 
 // TestBrowserLotPageRegistry opens demo lots as a shopper does, in
@@ -137,4 +139,34 @@ func TestBrowserLotPageRegistry(t *testing.T) {
 			t.Errorf("page rewritten %q: data-verification=%q", rewrite, got)
 		}
 	}
+	// The cooperative sees in the workspace how often the lot's labels
+	// were scanned: every visit above came through its Digital Link.
+	var clerk DemoUser
+	for _, u := range demo.Users {
+		if u.Role == "cooperative" && u.Cooperative == expired.Cooperative {
+			clerk = u
+		}
+	}
+	for _, a := range []chromedp.Action[chromedp.Void]{chromedp.Navigate(base + "/app/login?lang=vi"),
+		chromedp.SendKeys(chromedp.CSS("#f-username"), clerk.Username), chromedp.SendKeys(chromedp.CSS("#f-password"), clerk.Password),
+		chromedp.Click(chromedp.CSS(`#login button[type=submit]`))} {
+		if err := chromedp.Do(ctx, a); err != nil {
+			t.Fatalf("sign in as %s: %v", clerk.Username, err)
+		}
+	}
+	for deadline := time.Now().Add(20 * time.Second); js(`location.pathname`) == "/app/login"; time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("sign in: still at %s", js("location.href"))
+		}
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/app/batches/"+expired.ID)); err != nil {
+		t.Fatal(err)
+	}
+	if got := js(`document.getElementById("scans").innerText`); !strings.Contains(got, "Tổng số lượt quét") {
+		t.Errorf("the workspace's scans: %q", got)
+	}
+	if w := js("document.documentElement.scrollWidth"); w != "390" {
+		t.Errorf("the workspace's lot page is %s px wide", w)
+	}
+	screenshot(t, ctx, "app-lot-scans")
 }
