@@ -236,7 +236,7 @@ const (
 // signed history; application/linkset+json or ?linkType=linkset the GS1
 // linkset. */* alone gets the page, the resolver's default link.
 func negotiate(r *http.Request) string {
-	if r.URL.Query().Get("linkType") == "linkset" {
+	if r.URL.RawQuery != "" && r.URL.Query().Get("linkType") == "linkset" {
 		return repLinkset
 	}
 	accept := r.Header.Get("Accept")
@@ -280,11 +280,13 @@ func wantsPage(c echo.Context) bool {
 }
 
 // securityHeaders are set on every response; pages get a strict CSP.
+var nosniff, referrerPolicy = []string{"nosniff"}, []string{"strict-origin-when-cross-origin"}
+
 func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		h := c.Response().Header()
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "strict-origin-when-cross-origin")
+		h["X-Content-Type-Options"] = nosniff
+		h["Referrer-Policy"] = referrerPolicy
 		return next(c)
 	}
 }

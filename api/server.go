@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -96,7 +97,8 @@ type Server struct {
 	// profileTmpl is the cooperative's public profile page (profile.go).
 	profileTmpl *template.Template
 	cache       historyCache
-	lots        sync.Map // gtin14 "/" lot → *trace.Batch
+	lots        sync.Map // gtin14 "/" lot → batch id
+	links       linkCache
 	now         func() time.Time
 
 	logState logState
@@ -368,7 +370,7 @@ func (m *metrics) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 				status = statusOf(err)
 			}
 		}
-		m.requests.WithLabelValues(route, c.Request().Method, fmt.Sprint(status)).Inc()
+		m.requests.WithLabelValues(route, c.Request().Method, strconv.Itoa(status)).Inc()
 		m.latency.WithLabelValues(route).Observe(time.Since(start).Seconds())
 		return err
 	}
