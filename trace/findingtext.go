@@ -20,6 +20,7 @@ var findingTitles = map[string]Text{
 	FindingCopiedValues:       {"Cùng một giá trị trên nhiều lô (nghi sao chép)", "The same value on many batches (likely copied)"},
 	FindingVerification:       {"Chuỗi sự kiện không xác minh được", "The history fails verification"},
 	FindingOverdrawn:          {"Lô bị lấy ra nhiều hơn số lượng đã có", "More was taken from a lot than it held"},
+	FindingCertificateInvalid: {"Lô khai chứng nhận không còn hiệu lực khi thu hoạch", "A lot claims a certificate not valid at harvest"},
 }
 
 var severityNames = map[string]Text{
@@ -62,6 +63,14 @@ func quantityIn(s, lang string) string {
 		return numberIn(s, lang)
 	}
 	return numberIn(v, lang) + " " + UnitName(u, lang)
+}
+
+// dateIn writes YYYY-MM-DD day first (dd/mm/yyyy), in every language.
+func dateIn(s string) string {
+	if len(s) == 10 && s[4] == '-' && s[7] == '-' {
+		return s[8:] + "/" + s[5:7] + "/" + s[:4]
+	}
+	return s
 }
 
 // timeIn writes an event time day first; English keeps the same form.
@@ -132,6 +141,19 @@ func FindingDetail(f Finding, lang string) string {
 		return fmt.Sprintf(pick("%s lô (%s sản phẩm) cùng ghi %s = “%s” ở bước %s; số cân, đo thật sẽ khác nhau giữa các lô, nên có thể đã bị sao chép hoặc ghi khống.",
 			"%s batches (%s products) record the same %s “%s” for step %s; real measurements would vary, so these may be copied or made up."),
 			ev["batches"], ev["products"], name, value, step("step"))
+	case f.Kind == FindingCertificateInvalid && ev["number"] != "":
+		scheme := ev["scheme"]
+		if n := CertificationSchemes[scheme]; n != "" {
+			scheme = n
+		}
+		if ev["status"] == CertNotYet {
+			return fmt.Sprintf(pick("Lô khai chứng nhận %s số %s, nhưng chứng nhận này chỉ có hiệu lực từ %s; lô thu hoạch ngày %s.",
+				"The lot claims %s certificate %s, valid only from %s; the lot was harvested on %s."),
+				scheme, ev["number"], dateIn(ev["valid_from"]), dateIn(ev["harvest_date"]))
+		}
+		return fmt.Sprintf(pick("Lô khai chứng nhận %s số %s, nhưng chứng nhận này đã hết hiệu lực ngày %s; lô thu hoạch ngày %s.",
+			"The lot claims %s certificate %s, which expired on %s; the lot was harvested on %s."),
+			scheme, ev["number"], dateIn(ev["valid_to"]), dateIn(ev["harvest_date"]))
 	case f.Kind == FindingVerification:
 		return pick("Chữ ký, mã băm hoặc liên kết của chuỗi sự kiện không khớp: dữ liệu của lô có thể đã bị sửa. Chạy truyxuat verify để xem chi tiết.",
 			"A signature, hash or link of the history does not check out: the lot's data may have been altered. Run truyxuat verify for the details.")

@@ -638,10 +638,16 @@ func TestEveryFindingHasAName(t *testing.T) {
 	e := newEnv(t)
 	cats, _ := e.server.Catalogs()
 	for _, kind := range []string{trace.FindingPreHarvestInterval, trace.FindingOutOfOrder, trace.FindingFutureEvent,
-		trace.FindingUnbalanced, trace.FindingCopiedValues, trace.FindingVerification, trace.FindingOverdrawn} {
+		trace.FindingUnbalanced, trace.FindingCopiedValues, trace.FindingVerification, trace.FindingOverdrawn, trace.FindingCertificateInvalid} {
 		for lang, cat := range cats {
 			if cat.Messages["finding_"+kind] == "" {
 				t.Errorf("%s: no name for finding %s", lang, kind)
+			}
+		}
+		// The findings screen and truyxuat inspect name it too.
+		for _, lang := range []string{"vi", "en"} {
+			if title := trace.FindingTitle(kind, lang); strings.Contains(title, "_") || title == strings.ReplaceAll(kind, "_", " ") {
+				t.Errorf("%s: finding %s has no title", lang, kind)
 			}
 		}
 	}
