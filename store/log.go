@@ -120,25 +120,27 @@ func (db *DB) LogSize() (uint64, error) {
 	return n, err
 }
 
-// LogView is a consistent read of the log: every method sees the log as it
-// was when the view began, so a proof and the size it is for agree.
-type LogView struct {
+// boltView is the bbolt store's LogView: a read transaction.
+type boltView struct {
 	tx   *bolt.Tx
-	Size uint64
+	size uint64
 }
 
+// Size returns the number of entries of the log as the view sees it.
+func (v *boltView) Size() uint64 { return v.size }
+
 // ReadTile returns the latest stored bytes of a hash tile (tlog.TileReader).
-func (v *LogView) ReadTile(level int, index uint64) ([]byte, error) {
+func (v *boltView) ReadTile(level int, index uint64) ([]byte, error) {
 	return txTiles{v.tx}.ReadTile(level, index)
 }
 
 // ReadBundle returns the latest stored bytes of an entry bundle (tlog.BundleReader).
-func (v *LogView) ReadBundle(index uint64) ([]byte, error) {
+func (v *boltView) ReadBundle(index uint64) ([]byte, error) {
 	return txTiles{v.tx}.ReadBundle(index)
 }
 
 // EventIndex returns the log index of an event (kept in its record).
-func (v *LogView) EventIndex(h trace.Hash) (uint64, bool) {
+func (v *boltView) EventIndex(h trace.Hash) (uint64, bool) {
 	key := v.tx.Bucket(bucketEventHash).Get(h[:])
 	if key == nil {
 		return 0, false
@@ -151,7 +153,7 @@ func (v *LogView) EventIndex(h trace.Hash) (uint64, bool) {
 }
 
 // EventAt returns the hash of the event at a log index.
-func (v *LogView) EventAt(index uint64) (trace.Hash, bool) {
+func (v *boltView) EventAt(index uint64) (trace.Hash, bool) {
 	var h trace.Hash
 	b := v.tx.Bucket(bucketLogEvents).Get(u64(index))
 	if len(b) != 32 {
@@ -162,13 +164,13 @@ func (v *LogView) EventAt(index uint64) (trace.Hash, bool) {
 }
 
 // Checkpoint returns the stored signed checkpoint of a size, or nil.
-func (v *LogView) Checkpoint(size uint64) []byte {
+func (v *boltView) Checkpoint(size uint64) []byte {
 	return bytes.Clone(v.tx.Bucket(bucketCheckpoints).Get(u64(size)))
 }
 
 // LatestCheckpoint returns the size and note of the newest stored
 // checkpoint (0 and nil when none is stored yet).
-func (v *LogView) LatestCheckpoint() (uint64, []byte) {
+func (v *boltView) LatestCheckpoint() (uint64, []byte) {
 	k, val := v.tx.Bucket(bucketCheckpoints).Cursor().Last()
 	if k == nil {
 		return 0, nil
@@ -177,9 +179,9 @@ func (v *LogView) LatestCheckpoint() (uint64, []byte) {
 }
 
 // ViewLog runs f with a consistent view of the log.
-func (db *DB) ViewLog(f func(v *LogView) error) error {
+func (db *DB) ViewLog(f func(v LogView) error) error {
 	return db.bolt.View(func(tx *bolt.Tx) error {
-		return f(&LogView{tx: tx, Size: logSize(tx)})
+		return f(&boltView{tx: tx, size: logSize(tx)})
 	})
 }
 
@@ -204,7 +206,7 @@ func (db *DB) CheckpointLog(sign Checkpointer) (uint64, []byte, error) {
 	var size uint64
 	var note []byte
 	err := db.bolt.Update(func(tx *bolt.Tx) error {
-		v := &LogView{tx: tx, Size: logSize(tx)}
+		v := &boltView{tx: tx, size: logSize(tx)}
 		db.pubMu.Lock()
 		pub := db.pub
 		db.pubMu.Unlock()
@@ -215,19 +217,19 @@ func (db *DB) CheckpointLog(sign Checkpointer) (uint64, []byte, error) {
 			}
 		}
 		last, lastNote := v.LatestCheckpoint()
-		if lastNote != nil && last >= v.Size {
+		if lastNote != nil && last >= v.size {
 			size, note = last, lastNote
 			return nil
 		}
-		root, err := tlog.RootAt(v, v.Size)
+		root, err := tlog.RootAt(v, v.size)
 		if err != nil {
 			return err
 		}
-		note, err = sign(v.Size, root)
+		note, err = sign(v.size, root)
 		if err != nil {
 			return err
 		}
-		size = v.Size
+		size = v.size
 		next, err := publishedFromNote(note)
 		if err != nil {
 			return fmt.Errorf("the signed checkpoint: %w", err)
@@ -295,7 +297,7 @@ func (db *DB) UpdateCheckpoint(size uint64, note []byte) error {
 }
 
 // Head returns a batch's length and head hash as this view sees them.
-func (v *LogView) Head(batchID string) (uint64, trace.Hash, error) {
+func (v *boltView) Head(batchID string) (uint64, trace.Hash, error) {
 	if v.tx.Bucket(bucketBatches).Get([]byte(batchID)) == nil {
 		return 0, trace.Hash{}, fmt.Errorf("batch %s: %w", batchID, trace.ErrNotFound)
 	}

@@ -169,7 +169,7 @@ func ConflictError(what string, size uint64, where string) *ReadOnlyError {
 // comparePublished checks the log in what (v) against the published
 // checkpoint (known from where): it must hold at least as many entries,
 // with the published root at its size, in a log of the same origin.
-func comparePublished(what string, v *LogView, pub *Published, where string) *ReadOnlyError {
+func comparePublished(what string, v LogView, pub *Published, where string) *ReadOnlyError {
 	if _, note := v.LatestCheckpoint(); note != nil {
 		if c, err := publishedFromNote(note); err == nil && c.Origin != pub.Origin {
 			return &ReadOnlyError{
@@ -178,8 +178,8 @@ func comparePublished(what string, v *LogView, pub *Published, where string) *Re
 			}
 		}
 	}
-	if v.Size < pub.Size {
-		return BehindError(what, v.Size, pub.Size, where)
+	if v.Size() < pub.Size {
+		return BehindError(what, v.Size(), pub.Size, where)
 	}
 	root, err := tlog.RootAt(v, pub.Size)
 	if err != nil {
@@ -209,7 +209,7 @@ func (db *DB) openPublished() error {
 	}
 	var latest *Published
 	var problem *ReadOnlyError
-	err = db.ViewLog(func(v *LogView) error {
+	err = db.ViewLog(func(v LogView) error {
 		if pub != nil {
 			problem = comparePublished(theDataFile, v, pub, inPublishedFile)
 		}

@@ -165,7 +165,7 @@ func TestRestoreOlderCopyIsReadOnly(t *testing.T) {
 	if size := checkpoint(t, db, sign); size != 1794 {
 		t.Fatalf("checkpoint of %d", size)
 	}
-	db.ViewLog(func(v *LogView) error {
+	db.ViewLog(func(v LogView) error {
 		if root, _ := tlog.RootAt(v, 1784); root != publishedRoot {
 			t.Errorf("root at 1784 is %s, published %s", root, publishedRoot)
 		}
@@ -241,12 +241,12 @@ func TestPublishedStateUpgradeAndCrash(t *testing.T) {
 	// A crash after the file recorded checkpoint 11, before it was stored.
 	appendN(t, f, 5, 3)
 	var crashed *Published
-	db.ViewLog(func(v *LogView) error {
-		root, err := tlog.RootAt(v, v.Size)
+	db.ViewLog(func(v LogView) error {
+		root, err := tlog.RootAt(v, v.Size())
 		if err != nil {
 			t.Fatal(err)
 		}
-		note, _ := sign(v.Size, root)
+		note, _ := sign(v.Size(), root)
 		crashed, _ = publishedFromNote(note)
 		return nil
 	})

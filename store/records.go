@@ -195,7 +195,7 @@ func (db *DB) Records(kind trace.RecordKind, id string) ([]*StoredRecord, error)
 
 // RecordGeneration counts the registry revisions ever written; a cache of
 // anything that shows a profile is stale when it changes.
-func (v *LogView) RecordGeneration() uint64 {
+func (v *boltView) RecordGeneration() uint64 {
 	if b := v.tx.Bucket(bucketMeta).Get([]byte("records")); len(b) == 8 {
 		return binary.BigEndian.Uint64(b)
 	}
@@ -279,7 +279,7 @@ func (db *DB) SignerFor(coopID string) (*trace.Signer, error) {
 }
 
 // Keys returns the directory of signing keys the store signs with.
-func (db *DB) Keys() *KeyDir { return db.keys }
+func (db *DB) Keys() Keys { return db.keys }
 
 // CheckRecord compares a working copy's fields with its newest signed
 // revision. It returns the record (nil when the entry has none yet) and a

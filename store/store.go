@@ -51,7 +51,7 @@ type Options struct {
 	// which the store signs what it records on their behalf: a lot's
 	// facts, their registry records (default: the directory "keys" beside
 	// the file).
-	Keys *KeyDir
+	Keys Keys
 	// Location is the time zone of the times the store writes into signed
 	// records (default UTC+7, Vietnam).
 	Location *time.Location
@@ -65,7 +65,7 @@ type DB struct {
 	bolt *bolt.DB
 	opts Options
 	log  *slog.Logger
-	keys *KeyDir
+	keys Keys
 
 	generation atomic.Uint64 // see Generation
 

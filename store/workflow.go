@@ -138,12 +138,12 @@ func (db *DB) Recalls(batchID string) ([]Recall, error) {
 // histories use it to notice a recall upstream.
 func (db *DB) RecallCount() (uint64, error) {
 	var n uint64
-	err := db.ViewLog(func(v *LogView) error { n = v.RecallCount(); return nil })
+	err := db.ViewLog(func(v LogView) error { n = v.RecallCount(); return nil })
 	return n, err
 }
 
 // RecallCount is DB.RecallCount as this view sees it.
-func (v *LogView) RecallCount() uint64 {
+func (v *boltView) RecallCount() uint64 {
 	if b := v.tx.Bucket(bucketMeta).Get([]byte("recalls")); len(b) == 8 {
 		return binary.BigEndian.Uint64(b)
 	}

@@ -106,7 +106,7 @@ func demoPassword() string {
 }
 
 // addDemoUser creates a person of the workspace with a fresh password.
-func addDemoUser(db *store.DB, out *DemoOutput, u *store.User) error {
+func addDemoUser(db store.Store, out *DemoOutput, u *store.User) error {
 	pw := demoPassword()
 	if err := db.CreateUser(u, pw); err != nil {
 		return err
@@ -352,7 +352,7 @@ func demoData() []*demoCoop {
 
 // seedDemo writes the demo data through the same store operations the API
 // uses, so every event is signed and chained like any other.
-func seedDemo(ctx context.Context, db *store.DB, keys *store.KeyDir, publicURL string) (*DemoOutput, error) {
+func seedDemo(ctx context.Context, db store.Store, keys store.Keys, publicURL string) (*DemoOutput, error) {
 	out := &DemoOutput{}
 	admin, err := db.CreateAPIKey(&store.APIKey{Name: "admin", Role: store.RoleAdmin})
 	if err != nil {
@@ -485,7 +485,7 @@ func demoPath(bt *trace.Batch, p *trace.Product) string {
 // apply records the merge as the API's transformations do: the new lot and
 // its TransformationEvent, linked to the inputs' heads, balanced, in one
 // atomic change.
-func (m *demoMerge) apply(ctx context.Context, db *store.DB, signer *trace.Signer, coop *trace.Cooperative, batches []*trace.Batch, site string) (*trace.Batch, error) {
+func (m *demoMerge) apply(ctx context.Context, db store.Store, signer *trace.Signer, coop *trace.Cooperative, batches []*trace.Batch, site string) (*trace.Batch, error) {
 	first := batches[m.inputs[0]]
 	kg := func(v string) *trace.Quantity { return &trace.Quantity{Value: trace.Decimal(v), Unit: "KGM"} }
 	var inputs []trace.Input

@@ -68,8 +68,8 @@ type Main struct {
 	Stderr io.Writer // logs and the one-time admin key
 	Demo   bool
 
-	DB      *store.DB
-	Keys    *store.KeyDir
+	DB      store.Store
+	Keys    store.Keys
 	LogKeys *store.LogKeys // the transparency log's signing keys
 	Logger  *slog.Logger
 
@@ -217,7 +217,7 @@ func (m *Main) Close() error {
 func dataFile(dir string) string { return filepath.Join(dir, "truyxuat.db") }
 
 // ensureAdminKey makes the first admin key and prints it once.
-func ensureAdminKey(db *store.DB, w io.Writer) error {
+func ensureAdminKey(db store.Store, w io.Writer) error {
 	ok, err := db.HasAdminKey()
 	if err != nil || ok || db.ReadOnly() != nil {
 		return err

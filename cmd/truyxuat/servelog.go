@@ -23,7 +23,7 @@ func (m *Main) openLog() error {
 		return err
 	}
 	var stored string
-	if err := m.DB.ViewLog(func(v *store.LogView) error {
+	if err := m.DB.ViewLog(func(v store.LogView) error {
 		_, note := v.LatestCheckpoint()
 		if note == nil {
 			return nil
