@@ -283,7 +283,7 @@ func checkContents(tx *bolt.Tx, rep *BackupReport) error {
 	if note == nil {
 		return nil
 	}
-	cp, err := publishedFromNote(note)
+	cp, err := PublishedFromNote(note)
 	if err != nil {
 		return fmt.Errorf("the newest stored checkpoint: %w", err)
 	}

@@ -66,23 +66,45 @@ func (r txTiles) ReadBundle(index uint64) ([]byte, error) {
 	return bytes.Clone(r.tx.Bucket(bucketLogBundles).Get(u64(index))), nil
 }
 
-// logItem is one entry a commit adds to the log: an event's or a
-// record's, already numbered.
-type logItem struct {
-	hash  trace.Hash
-	entry []byte
-	set   *[]byte // receives the entry once it is written
+// LogItem is one entry a group adds to the log: an event's or a
+// registry record's, in the order of the log.
+type LogItem struct {
+	Hash  trace.Hash // the event's or record's hash
+	Entry []byte     // its log entry
+}
+
+// NumberLog gives the events and records of a group's plans their log
+// indexes, in order from size (each plan's events, then its records), sets
+// their log entries and returns the group's log items. It runs in the
+// group's transaction before the plans write: an event's stored record
+// holds its log index.
+func NumberLog(plans []*Plan, size uint64) []LogItem {
+	var items []LogItem
+	next := size
+	for _, p := range plans {
+		for _, se := range p.Events {
+			se.LogIndex, se.LogEntry = next, trace.LogEntry(se.SignedEvent)
+			next++
+			items = append(items, LogItem{Hash: se.Hash, Entry: se.LogEntry})
+		}
+		for _, sr := range p.Records {
+			sr.LogIndex, sr.LogEntry = next, sr.SignedRecord.LogEntry()
+			next++
+			items = append(items, LogItem{Hash: sr.Hash, Entry: sr.LogEntry})
+		}
+	}
+	return items
 }
 
 // logAppend adds a group's entries to the log inside its transaction.
-func logAppend(tx *bolt.Tx, items []logItem) error {
+func logAppend(tx *bolt.Tx, items []LogItem) error {
 	if len(items) == 0 {
 		return nil
 	}
 	size := logSize(tx)
 	entries := make([][]byte, len(items))
 	for i, it := range items {
-		entries[i] = it.entry
+		entries[i] = it.Entry
 	}
 	r := txTiles{tx}
 	bundles, leaves, err := tlog.AppendEntries(r, size, entries)
@@ -105,10 +127,9 @@ func logAppend(tx *bolt.Tx, items []logItem) error {
 	}
 	le := tx.Bucket(bucketLogEvents)
 	for i, it := range items {
-		if err := le.Put(u64(size+uint64(i)), it.hash[:]); err != nil {
+		if err := le.Put(u64(size+uint64(i)), it.Hash[:]); err != nil {
 			return err
 		}
-		*it.set = entries[i]
 	}
 	return tx.Bucket(bucketLogMeta).Put([]byte("size"), u64(size+uint64(len(items))))
 }
@@ -211,7 +232,7 @@ func (db *DB) CheckpointLog(sign Checkpointer) (uint64, []byte, error) {
 		pub := db.pub
 		db.pubMu.Unlock()
 		if pub != nil {
-			if problem := comparePublished(theDataFile, v, pub, inPublishedFile); problem != nil {
+			if problem := ComparePublished(theDataFile, v, pub, inPublishedFile); problem != nil {
 				db.SetReadOnly(problem)
 				return problem
 			}
@@ -230,7 +251,7 @@ func (db *DB) CheckpointLog(sign Checkpointer) (uint64, []byte, error) {
 			return err
 		}
 		size = v.size
-		next, err := publishedFromNote(note)
+		next, err := PublishedFromNote(note)
 		if err != nil {
 			return fmt.Errorf("the signed checkpoint: %w", err)
 		}

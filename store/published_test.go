@@ -247,7 +247,7 @@ func TestPublishedStateUpgradeAndCrash(t *testing.T) {
 			t.Fatal(err)
 		}
 		note, _ := sign(v.Size(), root)
-		crashed, _ = publishedFromNote(note)
+		crashed, _ = PublishedFromNote(note)
 		return nil
 	})
 	db.Close()
@@ -263,7 +263,7 @@ func TestPublishedStateUpgradeAndCrash(t *testing.T) {
 	if err != nil || size != 11 {
 		t.Fatalf("checkpoint after the crash: %d %v", size, err)
 	}
-	if c, _ := publishedFromNote(note); c.Root != crashed.Root {
+	if c, _ := PublishedFromNote(note); c.Root != crashed.Root {
 		t.Fatalf("signed root %s for size 11 after publishing %s", c.Root, crashed.Root)
 	}
 

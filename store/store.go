@@ -60,19 +60,19 @@ type Options struct {
 	PublishedPath string
 }
 
-// DB is truyxuat's store. It is safe for concurrent use.
+// DB is truyxuat's store in one bbolt file. It is safe for concurrent
+// use. Its write rules are the Engine's, which every Store shares.
 type DB struct {
+	*Engine
 	bolt *bolt.DB
 	opts Options
 	log  *slog.Logger
-	keys Keys
 
 	generation atomic.Uint64 // see Generation
 
 	keyCache sync.Map      // SHA-256 of a live API key's secret → *APIKey
 	keyMu    sync.Mutex    // orders caching a key against revocations
 	keyEpoch atomic.Uint64 // revocations so far
-	signers  sync.Map      // cooperative id → its *trace.Signer, once registered
 
 	reqs     chan *commitReq
 	stop     chan struct{}
@@ -163,9 +163,9 @@ func Open(path string, opts Options) (*DB, error) {
 		reqs:    make(chan *commitReq, 4*opts.MaxGroup),
 		stop:    make(chan struct{}),
 		stopped: make(chan struct{}),
-		keys:    opts.Keys,
 		pubPath: opts.PublishedPath,
 	}
+	db.Engine = NewEngine(boltBackend{db}, opts.Keys, opts)
 	if err := db.openPublished(); err != nil {
 		b.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
