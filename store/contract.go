@@ -182,3 +182,9 @@ var ErrUnsupported = errors.New("store: not supported by this store")
 // nothing of the request was committed, and the same request may be sent
 // again in a moment.
 var ErrUnavailable = errors.New("store: the database is unavailable for now")
+
+// ErrNotSigner is returned (wrapped) by CheckpointLog on a node that does
+// not sign the log's checkpoints now: with several nodes on one database,
+// one at a time does (it holds the lease), and the others serve what it
+// signed.
+var ErrNotSigner = errors.New("store: another node signs the log's checkpoints")

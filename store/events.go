@@ -169,6 +169,14 @@ func (db *DB) History(batchID string) ([]*StoredEvent, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: history of batch %s: %w", batchID, err)
 	}
+	return VerifiedHistory(batchID, out, length, head)
+}
+
+// VerifiedHistory checks a batch's stored events, read in order with its
+// recorded head (length and last hash), as History does: the chain
+// (trace.VerifyChain) and that it ends at the head. A chain that fails is
+// returned with an error wrapping trace.ErrVerification.
+func VerifiedHistory(batchID string, out []*StoredEvent, length uint64, head trace.Hash) ([]*StoredEvent, error) {
 	signed := make([]*trace.SignedEvent, len(out))
 	for i, st := range out {
 		signed[i] = st.SignedEvent
@@ -219,6 +227,13 @@ func (db *DB) HistoryFrom(batchID string, from uint64, prev trace.Hash) ([]*Stor
 	if err != nil {
 		return nil, fmt.Errorf("store: history of batch %s: %w", batchID, err)
 	}
+	return VerifiedHistoryFrom(batchID, from, prev, out, length, head)
+}
+
+// VerifiedHistoryFrom checks the events of a batch from number from on,
+// read in order with its recorded head, as HistoryFrom does: the first
+// against prev, each against the one before, the last against the head.
+func VerifiedHistoryFrom(batchID string, from uint64, prev trace.Hash, out []*StoredEvent, length uint64, head trace.Hash) ([]*StoredEvent, error) {
 	for i, st := range out {
 		fail := func(r trace.VerifyReason, format string, args ...any) error {
 			return fmt.Errorf("store: history of batch %s: %w", batchID, &trace.VerifyError{Index: int(from) + i, Hash: st.Hash.String(), Reason: r, Detail: fmt.Sprintf(format, args...)})
@@ -265,6 +280,12 @@ func (db *DB) EventByHash(h trace.Hash) (*StoredEvent, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
+	return VerifiedEvent(h, st)
+}
+
+// VerifiedEvent checks an event found by its hash h, as EventByHash does:
+// its bytes decode and hash to h.
+func VerifiedEvent(h trace.Hash, st *StoredEvent) (*StoredEvent, error) {
 	e, err := trace.Decode(st.Body)
 	if err != nil || trace.HashEvent(st.Body) != h {
 		return nil, fmt.Errorf("store: event %s: stored bytes do not match: %w", h, trace.ErrVerification)

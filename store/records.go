@@ -188,6 +188,15 @@ func (db *DB) Records(kind trace.RecordKind, id string) ([]*StoredRecord, error)
 	if err != nil {
 		return nil, fmt.Errorf("store: records of %s %s: %w", kind, id, err)
 	}
+	return VerifiedRecords(kind, id, out, hd.n, hd.h)
+}
+
+// VerifiedRecords checks every stored revision of a registry entry, read
+// oldest first with the entry's head, as Records does: their bytes,
+// numbering and links (trace.VerifyRecords without keys), and that the
+// newest is the head.
+func VerifiedRecords(kind trace.RecordKind, id string, out []*StoredRecord, length uint64, newest trace.Hash) ([]*StoredRecord, error) {
+	hd := head{n: length, h: newest}
 	signed := make([]*trace.SignedRecord, len(out))
 	for i, sr := range out {
 		signed[i] = sr.SignedRecord

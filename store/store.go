@@ -288,6 +288,10 @@ var vnFold = func() map[rune]rune {
 	return m
 }()
 
+// SlugID turns a name into an identifier prefix of at most max
+// characters ("HTX Mỹ Xuyên" → "htx-my-xuyen"), as the store derives ids.
+func SlugID(name string, max int) string { return slugID(name, max) }
+
 // FoldVietnamese removes Vietnamese diacritics from s, e.g. to suggest a
 // GS1-valid lot code from a Vietnamese one.
 func FoldVietnamese(s string) string { return foldVietnamese(s) }
