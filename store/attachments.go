@@ -102,7 +102,9 @@ func PrepareAttachment(info *AttachmentInfo, data []byte, now time.Time) error {
 }
 
 // DecodeAttachmentInfo reads a stored AttachmentInfo of the attachment h.
-func DecodeAttachmentInfo(h trace.Hash, raw []byte) (*AttachmentInfo, error) { return decodeAttachInfo(h, raw) }
+func DecodeAttachmentInfo(h trace.Hash, raw []byte) (*AttachmentInfo, error) {
+	return decodeAttachInfo(h, raw)
+}
 
 func decodeAttachInfo(h trace.Hash, raw []byte) (*AttachmentInfo, error) {
 	var info AttachmentInfo

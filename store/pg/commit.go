@@ -45,7 +45,7 @@ func (b backend) ReadLotBalance(id string) (*trace.LotBalance, *store.Damage, er
 func (b backend) Exists(kind store.Entity, id string) (bool, error) {
 	return b.committed().Exists(kind, id)
 }
-func (b backend) GTINOwner(gtin string) (string, error) { return b.committed().GTINOwner(gtin) }
+func (b backend) GTINOwner(gtin string) (string, error)     { return b.committed().GTINOwner(gtin) }
 func (b backend) Product(id string) (*trace.Product, error) { return b.db.Product(id) }
 func (b backend) LotOwner(lk string) (string, string, error) {
 	return b.committed().LotOwner(lk)

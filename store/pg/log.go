@@ -17,9 +17,9 @@ import (
 // What a node's messages call the database and where the published
 // checkpoint is known from.
 const (
-	theDatabase  = "the database"
+	theDatabase   = "the database"
 	inTheDatabase = "the newest published checkpoint, recorded in the database"
-	remedyOther  = "The database does not hold the log that published that checkpoint. Put back the database of this log, or a copy of it that holds what was published " +
+	remedyOther   = "The database does not hold the log that published that checkpoint. Put back the database of this log, or a copy of it that holds what was published " +
 		"(PostgreSQL's own point-in-time recovery); until then every node answers reads only, and none signs a second root for a size already published"
 )
 

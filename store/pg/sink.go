@@ -21,9 +21,9 @@ type sink struct {
 	ctx context.Context
 	tx  pgx.Tx
 
-	newCoops    []string                     // ids of cooperatives to insert, in order
+	newCoops    []string                      // ids of cooperatives to insert, in order
 	coops       map[string]*trace.Cooperative // every cooperative written, as it will be
-	coopUpdates []string                     // ids of stored cooperatives to update
+	coopUpdates []string                      // ids of stored cooperatives to update
 	products    map[string]*trace.Product
 	productIDs  []string
 	batches     map[string]*pendingBatch
