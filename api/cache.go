@@ -213,17 +213,23 @@ func blob(c echo.Context, contentType string, body encoded) error {
 	if gz {
 		data, etag = body.gz, body.etagGzip
 	}
-	h.Set("ETag", etag)
-	h.Set(echo.HeaderCacheControl, body.cacheControl)
+	// The keys are written in their canonical form, without a lookup.
+	h["Etag"] = []string{etag}
+	h["Cache-Control"] = []string{body.cacheControl}
 	if matchesETag(c.Request().Header.Get("If-None-Match"), etag) {
 		return c.NoContent(http.StatusNotModified)
 	}
 	if gz {
-		h.Set(echo.HeaderContentEncoding, "gzip")
+		h["Content-Encoding"] = gzipValue
 	}
-	h.Set(echo.HeaderContentLength, strconv.Itoa(len(data)))
-	return c.Blob(http.StatusOK, contentType, data)
+	h["Content-Length"] = []string{strconv.Itoa(len(data))}
+	h["Content-Type"] = []string{contentType}
+	c.Response().WriteHeader(http.StatusOK)
+	_, err := c.Response().Write(data)
+	return err
 }
+
+var gzipValue = []string{"gzip"}
 
 // acceptsGzip reads Accept-Encoding for gzip with a non-zero quality.
 func acceptsGzip(accept string) bool {
@@ -264,6 +270,15 @@ func servesHistory(c echo.Context) bool {
 // batchByLot finds a batch by GTIN and lot, remembering its id: a lot is
 // the same batch for good. The batch itself is read again when its
 // history is rebuilt (its facts may be restated).
+// cachedBatch reports whether a batch's history is in the cache (so the
+// batch exists: batches are never deleted).
+func (s *Server) cachedBatch(id string) bool {
+	s.cache.mu.Lock()
+	_, ok := s.cache.m[id]
+	s.cache.mu.Unlock()
+	return ok
+}
+
 func (s *Server) batchByLot(gtin14, lot string) (*trace.Batch, error) {
 	key := gtin14 + "/" + lot
 	if id, ok := s.lots.Load(key); ok {
@@ -275,4 +290,41 @@ func (s *Server) batchByLot(gtin14, lot string) (*trace.Batch, error) {
 	}
 	s.lots.Store(key, b.ID)
 	return b, nil
+}
+
+// resolvedLink is the lot a Digital Link named, and the serial it carried.
+type resolvedLink struct{ batch, serial string }
+
+// linkCache remembers the lots that Digital Links named, by the links'
+// exact text. Lots are never deleted, so an entry never goes stale; the
+// cache forgets everything when it reaches maxCachedLinks, so links made
+// up by the million (another serial, another query each time) cannot
+// fill the memory.
+type linkCache struct {
+	m atomic.Pointer[sync.Map]
+	n atomic.Int64
+}
+
+const maxCachedLinks = 50_000
+
+func (lc *linkCache) get(key string) (resolvedLink, bool) {
+	m := lc.m.Load()
+	if m == nil {
+		return resolvedLink{}, false
+	}
+	v, ok := m.Load(key)
+	if !ok {
+		return resolvedLink{}, false
+	}
+	return v.(resolvedLink), true
+}
+
+func (lc *linkCache) put(key string, l resolvedLink) {
+	m := lc.m.Load()
+	if m == nil || lc.n.Add(1) > maxCachedLinks {
+		m = &sync.Map{}
+		lc.m.Store(m)
+		lc.n.Store(1)
+	}
+	m.Store(key, l)
 }

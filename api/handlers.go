@@ -305,6 +305,9 @@ func (s *Server) appendEvent(c echo.Context) error {
 	if err := e.Validate(); err != nil {
 		return err
 	}
+	if err := s.checkHarvest(bt, e, trace.Hash{}); err != nil {
+		return err
+	}
 	if err := s.checkAttachments(e); err != nil {
 		return err
 	}
@@ -341,6 +344,15 @@ func (s *Server) getEvent(c echo.Context) error {
 // is 400; a valid one that names no lot truyxuat keeps is 404.
 func (s *Server) resolveDigitalLink(c echo.Context) error {
 	r := c.Request()
+	// A label's link is scanned again and again: the lot it names is
+	// remembered by the link's exact text, without parsing it anew.
+	linkKey := r.URL.EscapedPath() + "?" + r.URL.RawQuery
+	if l, ok := s.links.get(linkKey); ok {
+		if negotiate(r) == repHTML {
+			s.countScan(c, l.batch, l.serial)
+		}
+		return s.serveHistory(c, &trace.Batch{ID: l.batch})
+	}
 	dl, err := trace.ParseDigitalLinkPath(r.URL.EscapedPath(), r.URL.RawQuery)
 	switch {
 	case errors.Is(err, trace.ErrUnsupported):
@@ -373,6 +385,7 @@ func (s *Server) resolveDigitalLink(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	s.links.put(linkKey, resolvedLink{batch: bt.ID, serial: dl.Serial})
 	if negotiate(r) == repHTML {
 		s.countScan(c, bt.ID, dl.Serial)
 	}
@@ -385,9 +398,12 @@ func (s *Server) resolveShortLink(c echo.Context) error {
 	if err != nil {
 		return BadRequest(err)
 	}
-	bt, err := s.db.Batch(id)
-	if err != nil {
-		return err
+	// A batch whose history is cached exists: no read of it is needed.
+	bt := &trace.Batch{ID: id}
+	if !s.cachedBatch(id) {
+		if bt, err = s.db.Batch(id); err != nil {
+			return err
+		}
 	}
 	if negotiate(c.Request()) == repHTML {
 		s.countScan(c, bt.ID, "")

@@ -236,7 +236,7 @@ const (
 // signed history; application/linkset+json or ?linkType=linkset the GS1
 // linkset. */* alone gets the page, the resolver's default link.
 func negotiate(r *http.Request) string {
-	if r.URL.Query().Get("linkType") == "linkset" {
+	if r.URL.RawQuery != "" && r.URL.Query().Get("linkType") == "linkset" {
 		return repLinkset
 	}
 	accept := r.Header.Get("Accept")
@@ -280,11 +280,13 @@ func wantsPage(c echo.Context) bool {
 }
 
 // securityHeaders are set on every response; pages get a strict CSP.
+var nosniff, referrerPolicy = []string{"nosniff"}, []string{"strict-origin-when-cross-origin"}
+
 func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		h := c.Response().Header()
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "strict-origin-when-cross-origin")
+		h["X-Content-Type-Options"] = nosniff
+		h["Referrer-Policy"] = referrerPolicy
 		return next(c)
 	}
 }
@@ -310,8 +312,11 @@ type eventView struct {
 	// shown there: the event, or its newest correction.
 	Hash, Shown                          string
 	BizStep, Step, Date, Place, Note, By string
-	Quantity                             *quantityView
-	Corrections                          []correctionView
+	// Override is the reason the clerk gave for a harvest inside a
+	// pre-harvest interval, signed with it.
+	Override    string
+	Quantity    *quantityView
+	Corrections []correctionView
 	// ByID names who signed the event, for the page's own check:
 	// "cooperative" or "inspector:<id>".
 	ByID string
@@ -492,11 +497,12 @@ func (s *Server) batchPageBytes(c echo.Context, h *History, events []*store.Stor
 	}
 	d.Unsigned = UnsignedNames(cat, h.Unsigned)
 	if bp := h.Batch.Plot; bp != nil {
-		lat, lon := strconv.FormatFloat(bp.Lat, 'f', -1, 64), strconv.FormatFloat(bp.Lon, 'f', -1, 64)
-		d.Plot = &plotView{Name: bp.Name,
-			OSM:    "https://www.openstreetmap.org/?mlat=" + lat + "&mlon=" + lon + "#map=16/" + lat + "/" + lon,
-			Geo:    template.URL("geo:" + lat + "," + lon),
-			Signed: d.Signed["plot"]}
+		d.Plot = &plotView{Name: bp.Name, Signed: d.Signed["plot"]}
+		if (&trace.Plot{Lat: bp.Lat, Lon: bp.Lon}).HasPosition() {
+			lat, lon := strconv.FormatFloat(bp.Lat, 'f', -1, 64), strconv.FormatFloat(bp.Lon, 'f', -1, 64)
+			d.Plot.OSM = "https://www.openstreetmap.org/?mlat=" + lat + "&mlon=" + lon + "#map=16/" + lat + "/" + lon
+			d.Plot.Geo = template.URL("geo:" + lat + "," + lon)
+		}
 	}
 	certs := map[string]bool{}
 	addCert := func(scheme, id string) {
@@ -553,6 +559,7 @@ func (s *Server) batchPageBytes(c echo.Context, h *History, events []*store.Stor
 			q := quantityOf(cat, ev.Quantity.Value, ev.Quantity.Unit)
 			v.Quantity = &q
 		}
+		v.Override = shown.Data[trace.DataIntervalOverride]
 		if !facts {
 			data := trace.StepData(shown)
 			keys := make([]string, 0, len(data))
@@ -680,7 +687,7 @@ func problemsOf(cat *Catalog, findings []trace.Finding) []string {
 		switch f.Kind {
 		case trace.FindingPreHarvestInterval:
 			ev := f.Evidence
-			text = strings.NewReplacer("{harvested}", eventDate(ev["harvested_at"]), "{days}", formatNumber(cat.Lang, ev["days_between"]),
+			text = strings.NewReplacer("{harvested}", eventDate(ev["harvested_at"]), "{days}", formatNumber(cat.Lang, strings.TrimSuffix(ev["days_between"], ".0")),
 				"{product}", ev["product"], "{phi}", formatNumber(cat.Lang, ev["phi_days"])).Replace(cat.Messages["problem_pre_harvest_interval"])
 		default:
 			text = cat.Messages["problem_"+f.Kind]

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math"
 	"net/http"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -21,9 +23,24 @@ type Problem struct {
 	Instance string `json:"instance,omitempty"`
 	// Errors lists every invalid field of a request.
 	Errors []FieldProblem `json:"errors,omitempty"`
+	// PreHarvestIntervals lists the sprayings whose pre-harvest interval
+	// a refused harvest falls inside.
+	PreHarvestIntervals []PHIConflict `json:"pre_harvest_intervals,omitempty"`
 	// Verification names the event that failed verification and why.
 	Verification *VerifyFailure `json:"verification,omitempty"`
 	RequestID    string         `json:"request_id,omitempty"`
+}
+
+// PHIConflict is a spraying whose pre-harvest interval had not passed at
+// a harvest (trace.PHIConflict).
+type PHIConflict struct {
+	Spraying         string `json:"spraying"` // the spraying event's hash
+	Product          string `json:"product"`
+	ActiveIngredient string `json:"active_ingredient,omitempty"`
+	PHIDays          string `json:"phi_days"`
+	SprayedAt        string `json:"sprayed_at"`
+	SafeFrom         string `json:"safe_from"` // when a harvest is allowed
+	HoursRemaining   int    `json:"hours_remaining"`
 }
 
 // FieldProblem is one invalid field.
@@ -132,7 +149,24 @@ func problemFor(err error) *Problem {
 		p.Detail = err.Error()
 	}
 	var od *trace.OverdrawError
-	if errors.As(err, &od) {
+	var phi *trace.PHIError
+	var ste *StepTimeError
+	if errors.As(err, &phi) {
+		// The warning the clerk reads at the form, in Vietnamese: which
+		// spraying, which product, how long remains; and each spraying.
+		p.Title = "The pre-harvest interval has not passed"
+		p.Detail = phi.Error()
+		p.Errors = []FieldProblem{{Field: phi.Field(), Detail: phi.Error()}}
+		for _, c := range phi.Conflicts {
+			p.PreHarvestIntervals = append(p.PreHarvestIntervals, PHIConflict{Spraying: c.Spraying.String(), Product: c.Product,
+				ActiveIngredient: c.ActiveIngredient, PHIDays: c.PHIDays, SprayedAt: c.SprayedAt.Format(time.RFC3339),
+				SafeFrom: c.SafeFrom.Format(time.RFC3339), HoursRemaining: int(math.Ceil(c.Remaining().Hours()))})
+		}
+	} else if errors.As(err, &ste) {
+		p.Title = "The time the step was done is out of bounds"
+		p.Detail = ste.Error()
+		p.Errors = []FieldProblem{{Field: ste.Field, Detail: ste.Error()}}
+	} else if errors.As(err, &od) {
 		// The clerk's own words: the lot, what it held, what was taken
 		// and what was asked, in Vietnamese as the workspace shows it.
 		p.Title = "The lot does not have that much left"

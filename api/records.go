@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
-	"strconv"
 
 	"github.com/labstack/echo/v4"
 
@@ -105,7 +104,7 @@ func batchFields(b *Batch) map[string]string {
 	m := map[string]string{"product_id": b.ProductID, "gtin": b.GTIN, "lot": b.Lot,
 		"quantity": string(b.Quantity.Value) + " " + b.Quantity.Unit, "harvest_date": b.HarvestDate, "member": b.Member}
 	if b.Plot != nil {
-		m["plot"] = b.Plot.Name + " " + strconv.FormatFloat(b.Plot.Lat, 'f', -1, 64) + "," + strconv.FormatFloat(b.Plot.Lon, 'f', -1, 64)
+		m["plot"] = trace.PlotText(&trace.Plot{Name: b.Plot.Name, Lat: b.Plot.Lat, Lon: b.Plot.Lon})
 	}
 	cs := ""
 	for i, c := range b.Certifications {

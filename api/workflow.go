@@ -31,6 +31,7 @@ func (s *Server) workflowRoutes(v1, coop, inspectors *echo.Group) {
 	v1.GET("/batches/:id/lineage", s.lineage)
 	coop.POST("/batches/from-template", s.createFromTemplate)
 	coop.POST("/batches/:id/steps", s.recordStep)
+	coop.POST("/batches/:id/corrections", s.correct)
 	coop.POST("/bulk/batches", s.bulkBatches)
 	coop.POST("/bulk/events", s.bulkEvents)
 	coop.POST("/transformations", s.transform)
@@ -50,30 +51,50 @@ func (s *Server) getTemplate(c echo.Context) error {
 	return c.JSON(http.StatusOK, t)
 }
 
-// NextStep is what a batch is waiting for, per its crop template.
+// NextStep is what a batch is waiting for, per its crop template (the
+// general steps for a batch created without one).
 type NextStep struct {
 	Template string              `json:"template"`
 	Done     []string            `json:"done"` // business steps recorded so far
 	Step     *trace.TemplateStep `json:"step"` // null when the season is complete
 }
 
+// NextStepOf returns what a batch waits for and the steps it may record:
+// its template's (trace.TemplateOf) with the general steps it lacks. A lot
+// made by a split or a merge carries on from where the lot it was made
+// from had reached (its first input's steps count as done).
 func (s *Server) NextStepOf(bt *trace.Batch) (*NextStep, *trace.Template, error) {
-	if bt.Template == "" {
-		return nil, nil, &trace.FieldError{Field: "template", Reason: fmt.Sprintf("batch %s was not created from a crop template", bt.ID)}
-	}
-	tpl, err := trace.TemplateByID(bt.Template)
+	tpl, err := trace.TemplateOf(bt)
 	if err != nil {
 		return nil, nil, err
 	}
-	events, err := s.db.History(bt.ID)
+	full := tpl.WithGeneral()
+	done, err := s.doneSteps(bt.ID, 0)
 	if err != nil {
 		return nil, nil, err
 	}
-	done := make([]string, len(events))
-	for i, e := range events {
-		done[i] = e.Event.BizStep
+	return &NextStep{Template: tpl.ID, Done: done, Step: full.NextStep(done)}, full, nil
+}
+
+// doneSteps lists the business steps recorded on a batch in order, those
+// of the lot a split or merge made it from first.
+func (s *Server) doneSteps(id string, depth int) ([]string, error) {
+	events, err := s.db.History(id)
+	if err != nil {
+		return nil, err
 	}
-	return &NextStep{Template: tpl.ID, Done: done, Step: tpl.NextStep(done)}, tpl, nil
+	var done []string
+	for _, st := range events {
+		e := st.Event
+		if e.Type == trace.TransformationEvent && (e.BizStep == trace.StepSplitting || e.BizStep == trace.StepMerging) &&
+			len(e.Inputs) > 0 && e.Inputs[0].Batch != id && depth < 8 && len(done) <= 1 {
+			if up, err := s.doneSteps(e.Inputs[0].Batch, depth+1); err == nil {
+				done = append(up, done...)
+			}
+		}
+		done = append(done, e.BizStep)
+	}
+	return done, nil
 }
 
 func (s *Server) nextStep(c echo.Context) error {
@@ -250,6 +271,9 @@ func (s *Server) RecordStepFor(c echo.Context, batchID string, r *StepRequest, i
 	}
 	e, err := s.stepEvent(bt, coop, tpl, step, r)
 	if err != nil {
+		return nil, nil, false, err
+	}
+	if err := s.checkHarvest(bt, e, trace.Hash{}); err != nil {
 		return nil, nil, false, err
 	}
 	if err := s.checkAttachments(e); err != nil {
@@ -463,6 +487,9 @@ func (s *Server) bulkEvents(c echo.Context) error {
 		if err := e.Validate(); err != nil {
 			return prefixed("event", err)
 		}
+		if err := s.checkHarvest(bt, e, trace.Hash{}); err != nil {
+			return prefixed(fmt.Sprintf("batches[%d]", i), err)
+		}
 		coop, err := s.db.Cooperative(bt.CooperativeID)
 		if err != nil {
 			return err
@@ -512,6 +539,11 @@ type TransformOutput struct {
 	Lot       string   `json:"lot"`
 	ProductID string   `json:"product_id,omitempty"` // default: the first input's product
 	Quantity  Quantity `json:"quantity"`
+	// Template is the crop template the new lot follows. By default a
+	// split's or merge's lots follow their first input's; a processing's
+	// too when that template has the processing step (coffee's milling),
+	// else the general steps.
+	Template string `json:"template,omitempty"`
 }
 
 func (s *Server) transform(c echo.Context) error {
@@ -605,6 +637,9 @@ func (s *Server) TransformFor(c echo.Context, r *TransformationRequest) (*Transf
 		if bt.ID == "" {
 			bt.ID = store.NewID()
 		}
+		if bt.Template, err = outputTemplate(r.Kind, step, first, o.Template); err != nil {
+			return nil, prefixed(fmt.Sprintf("outputs[%d]", i), err)
+		}
 		products[bt.ID] = p
 		ch.NewBatches = append(ch.NewBatches, bt)
 		outputs = append(outputs, trace.Output{Batch: bt.ID, Quantity: o.Quantity.domain()})
@@ -656,6 +691,35 @@ func (s *Server) TransformFor(c echo.Context, r *TransformationRequest) (*Transf
 		res.Events = append(res.Events, toEvent(stored[i]))
 	}
 	return res, nil
+}
+
+// outputTemplate is the template a lot made by a transformation follows:
+// the one asked for, else its first input's (for a processing, only when
+// that template has the processing step), else none (the general steps).
+func outputTemplate(kind, step string, first *trace.Batch, asked string) (string, error) {
+	if asked != "" {
+		t, err := trace.TemplateByID(asked)
+		if err != nil {
+			return "", err
+		}
+		if t.ID == trace.GeneralTemplateID {
+			return "", nil
+		}
+		return t.ID, nil
+	}
+	if first.Template == "" || kind != "process" {
+		return first.Template, nil
+	}
+	t, err := trace.TemplateByID(first.Template)
+	if err != nil {
+		return "", nil
+	}
+	for _, st := range t.Steps {
+		if st.BizStep == step {
+			return t.ID, nil
+		}
+	}
+	return "", nil
 }
 
 func toPlot(p *trace.Plot) *Plot {

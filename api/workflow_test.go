@@ -197,10 +197,21 @@ func TestFindings(t *testing.T) {
 			"biz_step": "https://truyxuat.vn/voc/bizstep/spraying", "event_time": at,
 			"data": map[string]string{"product": product, "phi_days": phi}}, true), 201)
 	}
-	// Harvest five days after a product with a 14-day interval.
+	// Harvest five days after a product with a 14-day interval: refused
+	// until the clerk gives a reason, then recorded with it.
 	spray(batch.ID, "2025-08-01T07:00:00+07:00", "Filia 525SE", "14")
+	r := e.do("POST", "/api/v1/batches/"+batch.ID+"/events", key, map[string]any{"biz_step": "commissioning",
+		"event_time": "2025-08-06T07:00:00+07:00"}, true)
+	e.expect(r, 422)
+	var refused Problem
+	r.decode(t, &refused)
+	if len(refused.PreHarvestIntervals) != 1 || refused.PreHarvestIntervals[0].HoursRemaining != 9*24 ||
+		!strings.Contains(refused.Detail, "lô đã phun Filia 525SE lúc 01/08/2025 07:00, thời gian cách ly 14 ngày: phải đến 15/08/2025 07:00 mới được thu hoạch, còn 9 ngày nữa") ||
+		len(refused.Errors) != 1 || refused.Errors[0].Field != "data.interval_override_reason" {
+		t.Errorf("harvest inside the interval: %s", r.body)
+	}
 	e.expect(e.do("POST", "/api/v1/batches/"+batch.ID+"/events", key, map[string]any{"biz_step": "commissioning",
-		"event_time": "2025-08-06T07:00:00+07:00"}, true), 201)
+		"event_time": "2025-08-06T07:00:00+07:00", "data": map[string]string{"interval_override_reason": "Bão sắp vào, phải thu gấp"}}, true), 201)
 	// The same "7 days" for four different products on four batches.
 	for i := 1; i <= 4; i++ {
 		r := e.do("POST", "/api/v1/batches", key, map[string]any{"product_id": batch.ProductID, "lot": fmt.Sprintf("COPY-%d", i),
@@ -209,7 +220,7 @@ func TestFindings(t *testing.T) {
 		r.decode(t, &b)
 		spray(b.ID, fmt.Sprintf("2025-07-%02dT07:00:00+07:00", i), fmt.Sprintf("Thuốc %d", i), "7")
 	}
-	r := e.do("GET", "/api/v1/inspections/findings", e.adminKey, nil, true)
+	r = e.do("GET", "/api/v1/inspections/findings", e.adminKey, nil, true)
 	e.expect(r, 200)
 	var res struct {
 		Checked  int `json:"checked_batches"`
@@ -226,6 +237,11 @@ func TestFindings(t *testing.T) {
 	}
 	if res.Checked != 5 || kinds["pre_harvest_interval"] != 1 || kinds["copied_values"] != 1 {
 		t.Errorf("findings: checked %d, %v", res.Checked, kinds)
+	}
+	for _, f := range res.Findings {
+		if f.Kind == "pre_harvest_interval" && f.Evidence["override_reason"] != "Bão sắp vào, phải thu gấp" {
+			t.Errorf("the finding does not carry the reason: %v", f.Evidence)
+		}
 	}
 	// A cooperative sees its own findings only.
 	e.expect(e.do("GET", "/api/v1/inspections/findings", key, nil, true), 403)

@@ -1,6 +1,7 @@
 package label
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -65,6 +66,27 @@ const (
 // trace.ErrInvalid, so the API answers it with 400.
 func fieldErr(field, reason string) error {
 	return &trace.FieldError{Field: field, Reason: reason}
+}
+
+// What does not fit a label's layout.
+var (
+	// ErrTextDoesNotFit: the product, lot and marks do not fit beside the
+	// QR code even at the smallest size.
+	ErrTextDoesNotFit = errors.New("label: the text does not fit")
+	// ErrQRTooSmall: the QR code would be too small for a phone to read.
+	ErrQRTooSmall = errors.New("label: the QR code does not fit")
+)
+
+// fitError is a field error that also says what does not fit.
+type fitError struct {
+	*trace.FieldError
+	kind error
+}
+
+func (e *fitError) Unwrap() []error { return []error{e.FieldError, e.kind} }
+
+func fitErr(kind error, field, reason string) error {
+	return &fitError{FieldError: &trace.FieldError{Field: field, Reason: reason}, kind: kind}
 }
 
 // Validate checks c and reports the first problem, naming the field.

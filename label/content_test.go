@@ -170,8 +170,33 @@ func TestLayoutText(t *testing.T) {
 			t.Error("strict layout cut text short")
 		}
 	})
+	t.Run("least important lines left out", func(t *testing.T) {
+		// A 40×30 mm roll at 203 dpi leaves about 16.5×27 mm for text.
+		c := Content{URI: "https://truyxuat.vn/01/08936040001012/10/ST25-2508-A", Product: "Gạo ST25 Hòa Tú", ProductEN: "ST25 fragrant rice",
+			Cooperative: "Hợp tác xã Nông nghiệp Hòa Tú", Lot: "ST25-2508-A", Harvest: time.Date(2025, 8, 12, 0, 0, 0, 0, time.UTC),
+			OCOPStars: 4, Certifications: []string{"VietGAP"}}
+		lines, err := layoutText(&c, 0, 0, 16.5, 27, 6, 10, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var text []string
+		for _, l := range lines {
+			text = append(text, l.text)
+		}
+		all := strings.Join(text, " ")
+		for _, want := range []string{"Gạo ST25", "Hòa Tú", "ST25-2508-A", "VietGAP", "OCOP"} {
+			if !strings.Contains(all, want) {
+				t.Errorf("%q left out: %s", want, all)
+			}
+		}
+		if strings.Contains(all, "Scan to trace") || strings.Contains(all, "ST25 fragrant") {
+			t.Errorf("the least important lines kept: %s", all)
+		}
+	})
 	t.Run("too small", func(t *testing.T) {
-		if _, err := layoutText(&n, 0, 0, 10, 8, 5, 9, true); err == nil || !strings.Contains(err.Error(), "does not fit") {
+		_, err := layoutText(&n, 0, 0, 10, 8, 5, 9, true)
+		var fe *trace.FieldError
+		if err == nil || !strings.Contains(err.Error(), "does not fit") || !errors.Is(err, ErrTextDoesNotFit) || !errors.As(err, &fe) || fe.Field != "layout" {
 			t.Errorf("error = %v", err)
 		}
 	})

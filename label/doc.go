@@ -19,10 +19,13 @@
 // English), the cooperative, the lot, the harvest date as dd/mm/yyyy,
 // "Quét mã để truy xuất / Scan to trace", and the OCOP stars and
 // certification marks (VietGAP, GlobalG.A.P., hữu cơ …) when there are
-// any. Where a small label runs out of room, the English name and "Scan to
-// trace" are left out first, then long product and cooperative names are
-// cut short with "…"; lot, serial, dates and marks never are, and if they
-// do not fit the label is refused. What is printed must agree with what the
+// any. Where a small label runs out of room, the text shrinks to its
+// smallest size, long product and cooperative names are cut short with
+// "…", and then the least important lines are left out one by one: "Scan
+// to trace", the English name, "Quét mã để truy xuất", the cooperative,
+// the harvest date (the code holds it). The product, lot, serial and
+// marks are never left out nor cut short; if they do not fit, the label
+// is refused (ErrTextDoesNotFit; ErrQRTooSmall when the code does not). What is printed must agree with what the
 // code holds: a lot or
 // serial number that differs from the one in the link is an error. The
 // link itself is built by package trace: a GS1 Digital Link

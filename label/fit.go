@@ -62,7 +62,7 @@ func (tf *textFitter) fitLabel(c *Content, size int, w, h, pad, qrLeft float64, 
 		return best, nil
 	}
 	side := modules[last] * float64(size)
-	return fit{}, fieldErr("layout", fmt.Sprintf("the text does not fit in the %.1f×%.1f mm beside the QR code even at %g pt: use a larger label, or shorten the product or cooperative name, or print fewer certification marks",
+	return fit{}, fitErr(ErrTextDoesNotFit, "layout", fmt.Sprintf("the text does not fit in the %.1f×%.1f mm beside the QR code even at %g pt: use a larger label, or shorten the product or cooperative name, or print fewer certification marks",
 		w-pad-qrLeft-side, h-2*pad, minPt))
 }
 

@@ -193,3 +193,8 @@ func composeVietnamese(s string) string {
 }
 
 func isCombining(r rune) bool { return r >= 0x300 && r <= 0x36F }
+
+// NotoSans returns the embedded Noto Sans subsets (regular and bold, SIL
+// Open Font License 1.1) for other PDFs truyxuat writes in Vietnamese,
+// such as the farm diary.
+func NotoSans() (regular, bold []byte) { return fontRegularTTF, fontBoldTTF }

@@ -183,7 +183,7 @@ func (l SheetLayout) Validate() error {
 		return bad("rows", "%d rows end at %.1f mm, past the %g mm page height: check the margin, pitch and label height", l.Rows, bottom, l.PageHeight)
 	}
 	if _, err := qrRoom(l.LabelWidth, l.LabelHeight, l.Padding); err != nil {
-		return fieldErr("layout", fmt.Sprintf("%s: %v", l.name(), err))
+		return fitErr(ErrQRTooSmall, "layout", fmt.Sprintf("%s: %v", l.name(), err))
 	}
 	return nil
 }
@@ -240,7 +240,7 @@ func (l RollLayout) Validate(dpi int) error {
 		return bad("min_font_pt", "font sizes %g to %g pt: need 4 ≤ min ≤ max ≤ 36", l.MinFontSize, l.MaxFontSize)
 	}
 	if _, err := qrRoom(l.Width, l.Height, l.Padding); err != nil {
-		return fieldErr("layout", fmt.Sprintf("%s: %v", l.name(), err))
+		return fitErr(ErrQRTooSmall, "layout", fmt.Sprintf("%s: %v", l.name(), err))
 	}
 	return nil
 }
@@ -296,5 +296,5 @@ func tooSmall(layout string, q *QR, avail, module, need float64, alternatives []
 		fixes = append(fixes, "leave out the signature")
 	}
 	b.WriteString(strings.Join(fixes, ", or "))
-	return fieldErr("layout", b.String())
+	return fitErr(ErrQRTooSmall, "layout", b.String())
 }

@@ -168,7 +168,7 @@ func TestPDFErrors(t *testing.T) {
 		{"too much text", preset("a4-5x13"), Job{Count: 1, Item: Repeat(func() Content {
 			c := small(t)
 			c.Product = "Gạo thơm ST25 đặc sản Sóc Trăng loại một túi năm ký"
-			c.Certifications = []string{"VietGAP", "GlobalG.A.P.", "Hữu cơ", "HACCP"}
+			c.Certifications = []string{"VietGAP", "GlobalG.A.P.", "Hữu cơ", "HACCP", "Rainforest Alliance", "ISO 22000"}
 			c.OCOPStars = 5
 			return c
 		}())}, []string{"text does not fit", "larger label"}},

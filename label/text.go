@@ -29,6 +29,7 @@ type block struct {
 	anywhere bool // a code: may break between any two characters
 	trunc    bool // may be cut short with … when nothing else fits
 	optional bool // may be left out when nothing else fits
+	drop     int  // with optional: the order lines are left out in, lowest first
 	stars    int  // OCOP stars drawn before the text
 	bottom   bool // set at the foot of the column
 }
@@ -48,12 +49,12 @@ type textLine struct {
 func blocks(c *Content) []block {
 	bs := []block{{text: c.Product, bold: true, rel: 1.15, maxLines: 2, trunc: true}}
 	if c.ProductEN != "" {
-		bs = append(bs, block{text: c.ProductEN, rel: 0.9, maxLines: 1, trunc: true, optional: true})
+		bs = append(bs, block{text: c.ProductEN, rel: 0.9, maxLines: 1, trunc: true, optional: true, drop: 2})
 	}
-	bs = append(bs, block{text: c.Cooperative, rel: 0.9, maxLines: 2, trunc: true})
+	bs = append(bs, block{text: c.Cooperative, rel: 0.9, maxLines: 2, trunc: true, optional: true, drop: 4})
 	bs = append(bs, block{text: textLot + c.Lot, maxLines: 3, anywhere: true})
 	if h := c.harvestText(); h != "" {
-		bs = append(bs, block{text: textHarvest + h, maxLines: 2})
+		bs = append(bs, block{text: textHarvest + h, maxLines: 2, optional: true, drop: 5})
 	}
 	if c.Serial != "" {
 		bs = append(bs, block{text: textSerial + c.Serial, rel: 0.9, maxLines: 2, anywhere: true})
@@ -66,8 +67,8 @@ func blocks(c *Content) []block {
 		bs = append(bs, block{text: strings.Join(c.Certifications, certSep), bold: true, rel: 0.9, maxLines: 2})
 	}
 	bs = append(bs,
-		block{text: textScanVI, bold: true, rel: 0.9, maxLines: 2, bottom: true},
-		block{text: textScanEN, rel: 0.85, maxLines: 1, bottom: true, optional: true})
+		block{text: textScanVI, bold: true, rel: 0.9, maxLines: 2, bottom: true, optional: true, drop: 3},
+		block{text: textScanEN, rel: 0.85, maxLines: 1, bottom: true, optional: true, drop: 1})
 	for i := range bs {
 		if bs[i].rel == 0 {
 			bs[i].rel = 1
@@ -78,7 +79,7 @@ func blocks(c *Content) []block {
 
 // layoutText fits c's text into a w×h mm column at x, y, trying sizes from
 // maxPt down to minPt. When lenient, it may at minPt also cut long names
-// short with … and leave out optional lines.
+// short with … and leave out the least important lines, one by one.
 func layoutText(c *Content, x, y, w, h, minPt, maxPt float64, lenient bool) ([]textLine, error) {
 	return (*textFitter)(nil).layout(c, x, y, w, h, minPt, maxPt, lenient)
 }
@@ -144,16 +145,22 @@ func (tf *textFitter) layout(c *Content, x, y, w, h, minPt, maxPt float64, lenie
 		if ok {
 			return place(lines, x, y, h), nil
 		}
-		i := len(bs) - 1
-		for i >= 0 && !bs[i].optional {
-			i--
+		// Leave out the least important line left: "Scan to trace",
+		// the English name, "Quét mã…" (the code speaks for itself), the
+		// cooperative (its page names it), the harvest date (the code
+		// holds it). The product, lot, serial and marks stay.
+		i := -1
+		for j, b := range bs {
+			if b.optional && (i < 0 || b.drop < bs[i].drop) {
+				i = j
+			}
 		}
 		if i < 0 {
 			break
 		}
 		bs = append(bs[:i:i], bs[i+1:]...)
 	}
-	return nil, fieldErr("layout", fmt.Sprintf("the text does not fit in the %.1f×%.1f mm beside the QR code even at %g pt: use a larger label, or shorten the product or cooperative name, or print fewer certification marks", w, h, minPt))
+	return nil, fitErr(ErrTextDoesNotFit, "layout", fmt.Sprintf("the text does not fit in the %.1f×%.1f mm beside the QR code even at %g pt: use a larger label, or shorten the product or cooperative name, or print fewer certification marks", w, h, minPt))
 }
 
 // wrapped is a block broken into lines at one size.

@@ -86,6 +86,9 @@ type Store interface {
 	Users() ([]*User, error)
 	CheckPassword(username, password string) (*User, error)
 	SetUserDisabled(username string, disabled bool) error
+	// SetPassword gives a person a new password and ends every session
+	// of theirs.
+	SetPassword(username, password string) error
 	CreateSession(username string) (string, *Session, error)
 	SessionFor(secret string, idle, maxAge time.Duration) (*Session, error)
 	EndSession(secret string) error

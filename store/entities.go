@@ -128,9 +128,12 @@ func (db *DB) exists(bucket []byte, id string) bool {
 }
 
 // Cooperative returns one cooperative.
-func (db *DB) Cooperative(id string) (*trace.Cooperative, error) {
-	var c trace.Cooperative
-	return &c, db.get(bucketCoops, id, "cooperative", &c)
+func (db *DB) Cooperative(id string) (c *trace.Cooperative, err error) {
+	err = db.bolt.View(func(tx *bolt.Tx) error {
+		c, err = db.decoded.coops.get(tx.Bucket(bucketCoops), id, "cooperative")
+		return err
+	})
+	return c, err
 }
 
 // Cooperatives returns every cooperative, ordered by id.
@@ -260,9 +263,12 @@ func (en *Engine) UpdateProduct(p *trace.Product, by string) error {
 }
 
 // Product returns one product.
-func (db *DB) Product(id string) (*trace.Product, error) {
-	var p trace.Product
-	return &p, db.get(bucketProducts, id, "product", &p)
+func (db *DB) Product(id string) (p *trace.Product, err error) {
+	err = db.bolt.View(func(tx *bolt.Tx) error {
+		p, err = db.decoded.products.get(tx.Bucket(bucketProducts), id, "product")
+		return err
+	})
+	return p, err
 }
 
 // Products returns the products of a cooperative (all products when
@@ -312,9 +318,12 @@ func (en *Engine) CreateBatch(bt *trace.Batch) error {
 }
 
 // Batch returns one batch.
-func (db *DB) Batch(id string) (*trace.Batch, error) {
-	var bt trace.Batch
-	return &bt, db.get(bucketBatches, id, "batch", &bt)
+func (db *DB) Batch(id string) (bt *trace.Batch, err error) {
+	err = db.bolt.View(func(tx *bolt.Tx) error {
+		bt, err = db.decoded.batches.get(tx.Bucket(bucketBatches), id, "batch")
+		return err
+	})
+	return bt, err
 }
 
 // BatchByLot finds the batch of a GTIN-14 and lot, as a Digital Link names it.

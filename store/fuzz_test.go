@@ -38,12 +38,15 @@ func fuzzFile(t *testing.T, dir, name string, content []byte) string {
 
 // leaksSecret reports whether an error repeats the base64 part of a key
 // file (after the last '+' or space of a line), when that is long enough
-// to be key material rather than a word of the message.
+// to be key material rather than a word of the message, and is not also
+// written earlier in the line (in a key's name, which errors may quote).
 func leaksSecret(err error, content []byte) bool {
 	for _, line := range strings.Split(string(content), "\n") {
 		line = strings.TrimSpace(line)
-		secret := line[strings.LastIndexAny(line, "+ ")+1:]
-		if len(secret) >= 16 && strings.Trim(secret, base64Alphabet) == "" && strings.Contains(err.Error(), secret) {
+		at := strings.LastIndexAny(line, "+ ") + 1
+		secret := line[at:]
+		if len(secret) >= 16 && strings.Trim(secret, base64Alphabet) == "" &&
+			!strings.Contains(line[:at], secret) && strings.Contains(err.Error(), secret) {
 			return true
 		}
 	}

@@ -128,7 +128,7 @@ func readSecretFile(p string) ([]byte, error) {
 	if !strings.HasPrefix(line, secretFileHeader) {
 		return nil, fmt.Errorf("%s is not a truyxuat secret file", p)
 	}
-	secret, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(line, secretFileHeader))
+	secret, err := base64.StdEncoding.Strict().DecodeString(strings.TrimPrefix(line, secretFileHeader))
 	if err != nil || len(secret) != SecretSize {
 		return nil, fmt.Errorf("%s is damaged", p)
 	}
@@ -147,7 +147,7 @@ func readKeyFile(p string) (*trace.Signer, error) {
 	if !strings.HasPrefix(line, keyFileHeader) {
 		return nil, fmt.Errorf("%s is not a truyxuat key file", p)
 	}
-	seed, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(line, keyFileHeader))
+	seed, err := base64.StdEncoding.Strict().DecodeString(strings.TrimPrefix(line, keyFileHeader))
 	if err != nil {
 		return nil, fmt.Errorf("%s is damaged", p)
 	}

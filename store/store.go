@@ -69,6 +69,7 @@ type DB struct {
 	log  *slog.Logger
 
 	generation atomic.Uint64 // see Generation
+	decoded    *entityCaches // see decoded
 
 	keyCache sync.Map      // SHA-256 of a live API key's secret → *APIKey
 	keyMu    sync.Mutex    // orders caching a key against revocations
@@ -157,6 +158,7 @@ func Open(path string, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	db := &DB{
+		decoded: newEntityCaches(),
 		bolt:    b,
 		opts:    opts,
 		log:     opts.Logger,

@@ -523,3 +523,36 @@ func recordCount(db *DB) uint64 {
 	db.ViewLog(func(v LogView) error { n = v.RecordGeneration(); return nil })
 	return n
 }
+
+func TestSetPassword(t *testing.T) {
+	db, err := Open(filepath.Join(t.TempDir(), "t.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.CreateUser(&User{Username: "quantri", Name: "Quản trị", Role: RoleAdmin}, "mat-khau-cu-1"); err != nil {
+		t.Fatal(err)
+	}
+	secret, _, err := db.CreateSession("quantri")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SetPassword("quantri", "ngan"); err == nil {
+		t.Error("a short password is accepted")
+	}
+	if err := db.SetPassword("khong-co", "mat-khau-moi-2"); err == nil {
+		t.Error("an unknown person's password is set")
+	}
+	if err := db.SetPassword("quantri", "mat-khau-moi-2"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.CheckPassword("quantri", "mat-khau-cu-1"); err == nil {
+		t.Error("the old password still works")
+	}
+	if _, err := db.CheckPassword("quantri", "mat-khau-moi-2"); err != nil {
+		t.Errorf("the new password: %v", err)
+	}
+	if _, err := db.SessionFor(secret, time.Hour, time.Hour); err == nil {
+		t.Error("the session from before the change is still valid")
+	}
+}

@@ -243,6 +243,35 @@ func (db *DB) SetUserDisabled(username string, disabled bool) error {
 	})
 }
 
+// SetPassword gives a person a new password and ends every session of
+// theirs, so that each device signs in again with it.
+func (db *DB) SetPassword(username, password string) error {
+	if err := CheckNewPassword(password); err != nil {
+		return err
+	}
+	hash := HashPassword(password)
+	return db.update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketUsers)
+		var u User
+		if err := getJSON(b, username, "user", &u); err != nil {
+			return err
+		}
+		u.PasswordHash = hash
+		if _, err := revokeSessions(tx, username); err != nil {
+			return err
+		}
+		return putJSON(b, username, &u)
+	})
+}
+
+// CheckNewPassword refuses a password too short or too long to set.
+func CheckNewPassword(password string) error {
+	if len([]rune(password)) < MinPasswordLen || len(password) > 200 {
+		return &trace.FieldError{Field: "password", Reason: fmt.Sprintf("at least %d characters", MinPasswordLen)}
+	}
+	return nil
+}
+
 // Session is a signed-in person's session. Its id is the SHA-256 of the
 // cookie's secret; the secret itself is never stored.
 type Session struct {

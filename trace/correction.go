@@ -1,6 +1,7 @@
 package trace
 
 import (
+	"bytes"
 	"maps"
 	"time"
 )
@@ -19,10 +20,11 @@ import (
 //	                          was done
 //
 // The correction has the corrected event's type, action and business
-// step; everything else (the time the work was done, quantity, notes,
-// step fields, attachments) is what the step should say. Readers show the
-// newest correction of an event in its place, and on request that it was
-// corrected (when, by whom, why). Like a lot's facts record, a correction
+// step, and is signed with the key that signed it; everything else (the
+// time the work was done, quantity, notes, step fields, attachments) is
+// what the step should say. Readers show the newest correction of an
+// event in its place, and on request that it was corrected (when, by whom,
+// why). Like a lot's facts record, a correction
 // is an ordinary event of encoding version 1.
 
 // Data names of a correction.
@@ -92,15 +94,17 @@ func (e *Effective) Corrected() bool { return len(e.Corrections) > 0 }
 // show them: every event that is not a correction, in chain order, each
 // with the newest correction of it in its place. A correction that names
 // no earlier event of the chain, or names one it may not correct (a
-// correction, a facts record, a transformation, another step), is shown
-// as an event of its own, so that nothing signed is ever hidden.
+// correction, a facts record, a transformation, another step, or an event
+// signed with another key: a cooperative cannot correct an inspector's
+// verdict), is shown as an event of its own, so that nothing signed is
+// ever hidden.
 func EffectiveEvents(events []*SignedEvent) []*Effective {
 	var out []*Effective
 	at := map[Hash]*Effective{}
 	for _, se := range events {
 		e := se.Event
 		if h, ok := CorrectedHash(e); ok && IsCorrection(e) {
-			if orig, ok := at[h]; ok && correctable(orig.Original.Event, e) {
+			if orig, ok := at[h]; ok && correctable(orig.Original.Event, e) && bytes.Equal(orig.Original.Signer, se.Signer) {
 				orig.Corrections = append(orig.Corrections, se)
 				orig.Shown = se
 				continue
@@ -120,12 +124,13 @@ func correctable(orig, c *Event) bool {
 }
 
 // StepData returns an event's step fields without the names that belong
-// to corrections and confirmations, for showing a step.
+// to corrections and confirmations (and the device time of a step kept
+// on a phone while offline), for showing a step.
 func StepData(e *Event) map[string]string {
 	out := make(map[string]string, len(e.Data))
 	for k, v := range e.Data {
 		switch k {
-		case DataCorrects, DataCorrectionReason, DataCorrectedAt:
+		case DataCorrects, DataCorrectionReason, DataCorrectedAt, DataIntervalOverride, "device_time":
 			continue
 		}
 		out[k] = v

@@ -47,4 +47,30 @@ func TestEffectiveEvents(t *testing.T) {
 	if d := StepData(eff[0].Shown.Event); len(d) != 1 || d["seed_rate_kg_ha"] != "95" {
 		t.Errorf("step data %v", d)
 	}
+	// A correction signed with another key (a cooperative "correcting"
+	// an inspector's verdict) stands on its own: it replaces nothing.
+	inspector := testSigner(t, 4)
+	verdict := &Event{Type: ObjectEvent, Cooperative: "htx", Batch: "b", Action: "OBSERVE", BizStep: "inspecting", Disposition: "non_conformant",
+		EventTime: "2025-09-02T08:00:00+07:00", EventTimeZoneOffset: "+07:00"}
+	chain2 := signChain(t, s, []*Event{sow})
+	verdict.Seq, verdict.Prev = 1, chain2[0].Hash
+	sv, err := inspector.Sign(verdict)
+	if err != nil {
+		t.Fatal(err)
+	}
+	over := *verdict
+	over.Disposition = "conformant"
+	oc, err := NewCorrection(sv, &over, "kết quả kiểm tra lại", at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	oc.Seq, oc.Prev = 2, sv.Hash
+	so, err := s.Sign(oc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eff = EffectiveEvents([]*SignedEvent{chain2[0], sv, so})
+	if len(eff) != 3 || eff[1].Corrected() || eff[1].Shown.Event.Disposition != "non_conformant" {
+		t.Errorf("another key's correction replaced the verdict: %d events shown", len(eff))
+	}
 }

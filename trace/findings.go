@@ -63,12 +63,15 @@ type BatchRecord struct {
 // harvestStep is CBV's name for a harvest.
 const harvestStep = "commissioning"
 
-// CheckBatch runs the checks that need only one batch's history.
+// CheckBatch runs the checks that need only one batch's history. It
+// judges the events as readers show them: a corrected event by its newest
+// correction (EffectiveEvents), received when the correction was.
 func CheckBatch(r *BatchRecord) []Finding {
 	var out []Finding
 	coop := r.Batch.CooperativeID
+	events := effectiveRecords(r.Events)
 	var prev *Event
-	for i, re := range r.Events {
+	for i, re := range events {
 		e := re.Event
 		if IsLotFacts(e) || IsCorrection(e) {
 			// A lot's facts are dated when they were declared; a
@@ -80,26 +83,28 @@ func CheckBatch(r *BatchRecord) []Finding {
 		if prev != nil && t.Before(prev.Time()) {
 			out = append(out, Finding{Kind: FindingOutOfOrder, Severity: "medium", Cooperative: coop,
 				Batches: []string{r.Batch.ID}, Events: []string{re.Hash.String()},
-				Message:  fmt.Sprintf("event %d (%s) is dated before the event recorded before it", i, e.BizStep),
-				Evidence: map[string]string{"event_time": e.EventTime, "previous_event_time": prev.EventTime}})
+				Message: fmt.Sprintf("event %d (%s) is dated before the event recorded before it", i, e.BizStep),
+				Evidence: map[string]string{"event_time": e.EventTime, "previous_event_time": prev.EventTime,
+					"step": e.BizStep, "previous_step": prev.BizStep}})
 		}
 		if !re.ReceivedAt.IsZero() && t.After(re.ReceivedAt.Add(10*time.Minute)) {
 			out = append(out, Finding{Kind: FindingFutureEvent, Severity: "high", Cooperative: coop,
 				Batches: []string{r.Batch.ID}, Events: []string{re.Hash.String()},
-				Message:  fmt.Sprintf("event %d (%s) was recorded before it happened", i, e.BizStep),
-				Evidence: map[string]string{"event_time": e.EventTime, "received_at": re.ReceivedAt.Format(time.RFC3339)}})
+				Message: fmt.Sprintf("event %d (%s) was recorded before it happened", i, e.BizStep),
+				Evidence: map[string]string{"event_time": e.EventTime, "received_at": re.ReceivedAt.In(t.Location()).Format(time.RFC3339),
+					"step": e.BizStep}})
 		}
 		if e.Type == TransformationEvent && len(e.Outputs) > 0 {
 			if err := CheckBalance(e.Inputs, e.Outputs, e.Loss, nil); err != nil {
 				out = append(out, Finding{Kind: FindingUnbalanced, Severity: "high", Cooperative: coop,
 					Batches: []string{r.Batch.ID}, Events: []string{re.Hash.String()},
-					Message: err.Error(), Evidence: map[string]string{"event": re.Hash.String()}})
+					Message: err.Error(), Evidence: map[string]string{"event": re.Hash.String(), "step": e.BizStep, "event_time": e.EventTime}})
 			}
 		}
 		prev = e
 	}
-	out = append(out, checkPHI(r)...)
-	out = append(out, checkHarvestQuantity(r)...)
+	out = append(out, checkPHI(r.Batch, events)...)
+	out = append(out, checkHarvestQuantity(r.Batch, events)...)
 	out = append(out, checkCertificates(r)...)
 	return out
 }
@@ -158,43 +163,62 @@ func checkCertificates(r *BatchRecord) []Finding {
 	return out
 }
 
-// checkPHI finds harvests inside a sprayed product's pre-harvest interval.
-func checkPHI(r *BatchRecord) []Finding {
+// effectiveRecords is a batch's events as readers show them (see
+// EffectiveEvents), each with when the server received what is shown.
+func effectiveRecords(evs []RecordedEvent) []RecordedEvent {
+	signed := make([]*SignedEvent, len(evs))
+	received := make(map[Hash]time.Time, len(evs))
+	for i, re := range evs {
+		signed[i] = re.SignedEvent
+		received[re.Hash] = re.ReceivedAt
+	}
+	eff := EffectiveEvents(signed)
+	out := make([]RecordedEvent, len(eff))
+	for i, e := range eff {
+		out[i] = RecordedEvent{SignedEvent: e.Shown, ReceivedAt: received[e.Shown.Hash]}
+	}
+	return out
+}
+
+// checkPHI finds harvests inside a sprayed product's pre-harvest
+// interval, whether or not the clerk confirmed them with a reason.
+func checkPHI(b *Batch, events []RecordedEvent) []Finding {
 	var out []Finding
-	for _, sp := range r.Events {
-		days, err := strconv.ParseFloat(sp.Event.Data["phi_days"], 64)
-		if err != nil || days <= 0 {
+	signed := make([]*SignedEvent, len(events))
+	for i, re := range events {
+		signed[i] = re.SignedEvent
+	}
+	for _, h := range events {
+		if h.Event.BizStep != harvestStep {
 			continue
 		}
-		sprayed := sp.Event.Time()
-		for _, h := range r.Events {
-			if h.Event.BizStep != harvestStep {
-				continue
+		for _, c := range PHIConflicts(signed, h.Event.Time()) {
+			days := strconv.FormatFloat(c.DaysBetween(), 'f', 1, 64)
+			ev := map[string]string{"sprayed_at": c.SprayedAt.Format(time.RFC3339), "harvested_at": h.Event.EventTime,
+				"product": c.Product, "active_ingredient": c.ActiveIngredient,
+				"phi_days": c.PHIDays, "days_between": days}
+			if why := h.Event.Data[DataIntervalOverride]; why != "" {
+				ev["override_reason"] = why
 			}
-			gap := h.Event.Time().Sub(sprayed)
-			if gap < 0 || gap >= time.Duration(days*24*float64(time.Hour)) {
-				continue
-			}
-			out = append(out, Finding{Kind: FindingPreHarvestInterval, Severity: "high", Cooperative: r.Batch.CooperativeID,
-				Batches: []string{r.Batch.ID}, Events: []string{sp.Hash.String(), h.Hash.String()},
-				Message: fmt.Sprintf("harvested %.1f days after spraying %s, whose pre-harvest interval is %s days",
-					gap.Hours()/24, sp.Event.Data["product"], sp.Event.Data["phi_days"]),
-				Evidence: map[string]string{"sprayed_at": sp.Event.EventTime, "harvested_at": h.Event.EventTime,
-					"product": sp.Event.Data["product"], "active_ingredient": sp.Event.Data["active_ingredient"],
-					"phi_days": sp.Event.Data["phi_days"], "days_between": strconv.FormatFloat(gap.Hours()/24, 'f', 1, 64)}})
+			out = append(out, Finding{Kind: FindingPreHarvestInterval, Severity: "high", Cooperative: b.CooperativeID,
+				Batches: []string{b.ID}, Events: []string{c.Spraying.String(), h.Hash.String()},
+				Message: fmt.Sprintf("harvested %s days after spraying %s, whose pre-harvest interval is %s days",
+					days, c.Product, c.PHIDays),
+				Evidence: ev})
 		}
 	}
 	return out
 }
 
 // checkHarvestQuantity finds harvests that record more than the batch holds.
-func checkHarvestQuantity(r *BatchRecord) []Finding {
+func checkHarvestQuantity(b *Batch, events []RecordedEvent) []Finding {
 	var out []Finding
-	bq, bu, err := toBase(r.Batch.Quantity, nil)
+	bq, bu, err := toBase(b.Quantity, nil)
 	if err != nil || bq == nil {
 		return nil
 	}
-	for _, re := range r.Events {
+	r := &BatchRecord{Batch: b}
+	for _, re := range events {
 		q := re.Event.Quantity
 		if re.Event.BizStep != harvestStep || q == nil {
 			continue
@@ -211,16 +235,21 @@ func checkHarvestQuantity(r *BatchRecord) []Finding {
 	return out
 }
 
-// copiedFields are step fields whose values depend on the real product,
-// place and day, so the same value on many batches is suspect.
-var copiedFields = []string{"phi_days", "dose", "active_ingredient", "moisture_percent", "dose_kg_ha", "dose_kg_tree"}
-
 // MinCopies is how many batches must share a value before it is reported.
 const MinCopies = 4
 
 // CheckCopiedValues looks across batches for identical values where real
-// records would vary: the same pre-harvest interval for different products,
-// the same note word for word, the same time of day to the second.
+// records would vary. It judges only what must be measured or observed
+// each time a step is done: the measured step fields (doses, seed rates,
+// moisture; see TemplateField.Measured), harvested quantities and long
+// notes written word for word (other than a template's own default
+// note). What legitimately repeats from one record to the next (the
+// product used, its active ingredient, the plot, who did the work) is
+// what the workspace fills in from the last record, and is not judged:
+// otherwise the checks would report the workspace's own help. The one
+// exception is a pre-harvest interval: it repeats with its product, so
+// the same interval recorded for three or more different products is
+// reported as a copied default.
 func CheckCopiedValues(records []*BatchRecord) []Finding {
 	type key struct{ coop, step, field, value string }
 	type seen struct {
@@ -246,14 +275,20 @@ func CheckCopiedValues(records []*BatchRecord) []Finding {
 		}
 	}
 	for _, r := range records {
-		for _, re := range r.Events {
+		for _, re := range effectiveRecords(r.Events) {
 			e := re.Event
-			for _, f := range copiedFields {
-				if v := e.Data[f]; v != "" {
+			if IsLotFacts(e) {
+				continue
+			}
+			for f, v := range StepData(e) {
+				if v != "" && (IsMeasured(f) || f == "phi_days") {
 					add(key{r.Batch.CooperativeID, e.BizStep, f, v}, r, e, re.Hash.String())
 				}
 			}
-			if len([]rune(e.Note)) >= 20 {
+			if q := e.Quantity; q != nil && e.BizStep == harvestStep {
+				add(key{r.Batch.CooperativeID, e.BizStep, "quantity", string(q.Value) + " " + q.Unit}, r, e, re.Hash.String())
+			}
+			if len([]rune(e.Note)) >= 20 && !templateNote(e.BizStep, e.Note) {
 				add(key{r.Batch.CooperativeID, e.BizStep, "note", e.Note}, r, e, re.Hash.String())
 			}
 		}
@@ -287,7 +322,21 @@ func CheckCopiedValues(records []*BatchRecord) []Finding {
 			Batches: batches, Events: g.events,
 			Message: fmt.Sprintf("%d batches (%d products) record the same %s %q for step %s; real records would vary, so these may be copied or made up",
 				len(g.batches), len(g.products), strings.ReplaceAll(k.field, "_", " "), k.value, k.step),
-			Evidence: map[string]string{"field": k.field, "value": k.value, "batches": strconv.Itoa(len(g.batches)), "products": strconv.Itoa(len(g.products))}})
+			Evidence: map[string]string{"field": k.field, "value": k.value, "step": k.step, "batches": strconv.Itoa(len(g.batches)),
+				"products": strconv.Itoa(len(g.products)), "applied_products": strconv.Itoa(len(g.applied))}})
 	}
 	return out
+}
+
+// templateNote reports whether note is a crop template's default note for
+// the step: the workspace fills it in, so it repeats by design.
+func templateNote(bizStep, note string) bool {
+	for _, t := range templates {
+		for _, s := range t.Steps {
+			if s.BizStep == bizStep && s.Note != "" && s.Note == note {
+				return true
+			}
+		}
+	}
+	return false
 }

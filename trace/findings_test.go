@@ -1,7 +1,9 @@
 package trace
 
 import (
+	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -85,5 +87,98 @@ func TestCheckCopiedValues(t *testing.T) {
 	}
 	if f := CheckCopiedValues(records[:3]); len(f) != 0 {
 		t.Errorf("three batches are not a pattern: %+v", f)
+	}
+}
+
+// The checks judge a lot's events as corrected: a harvest whose date was
+// a typo is judged by the corrected date, and an override reason signed
+// into a harvest leaves the finding standing, with the reason.
+func TestCheckBatchCorrected(t *testing.T) {
+	s := testSigner(t, 6)
+	spray := map[string]string{"product": "Anvil 5SC", "active_ingredient": "Hexaconazole", "dose": "1 l/ha", "phi_days": "7"}
+	evs := []*Event{
+		ev(StepSpraying, "2026-04-02T07:00:00+07:00", spray),
+		ev("commissioning", "2026-04-06T06:00:00+07:00", map[string]string{DataIntervalOverride: "mưa bão sắp đến, phải thu gấp"}),
+	}
+	r := recordOf(t, s, "tieu", "p1", evs, nil)
+	f := CheckBatch(r)
+	if len(f) != 1 || f[0].Kind != FindingPreHarvestInterval || f[0].Evidence["override_reason"] != "mưa bão sắp đến, phải thu gấp" {
+		t.Fatalf("harvest 4 days after a 7-day product, confirmed: %+v", f)
+	}
+	vi := FindingDetail(f[0], "vi")
+	for _, want := range []string{"06/04/2026 06:00", "4 ngày sau khi phun Anvil 5SC (Hexaconazole) lúc 02/04/2026 07:00", "7 ngày", "lý do: mưa bão"} {
+		if !strings.Contains(vi, want) {
+			t.Errorf("Vietnamese detail %q lacks %q", vi, want)
+		}
+	}
+	// The harvest's date was a typo: corrected to 12/04 it is outside
+	// the interval.
+	fixed := *evs[1]
+	fixed.EventTime = "2026-04-12T06:00:00+07:00"
+	c, err := NewCorrection(r.Events[1].SignedEvent, &fixed, "gõ nhầm ngày", time.Date(2026, 4, 12, 9, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r = recordOf(t, s, "tieu", "p1", []*Event{evs[0], evs[1], c}, nil)
+	if f := CheckBatch(r); len(f) != 0 {
+		t.Errorf("the corrected harvest is still found: %+v", f)
+	}
+}
+
+func TestPHIConflicts(t *testing.T) {
+	s := testSigner(t, 7)
+	chain := signChain(t, s, []*Event{
+		{Type: ObjectEvent, Cooperative: "c", Batch: "b", Action: "OBSERVE", BizStep: StepSpraying, EventTime: "2026-04-02T07:00:00+07:00", EventTimeZoneOffset: "+07:00",
+			Data: map[string]string{"product": "Anvil 5SC", "active_ingredient": "Hexaconazole", "phi_days": "7"}},
+		{Type: ObjectEvent, Cooperative: "c", Batch: "b", Action: "OBSERVE", BizStep: StepSpraying, EventTime: "2026-03-01T07:00:00+07:00", EventTimeZoneOffset: "+07:00",
+			Data: map[string]string{"product": "Ridomil Gold 68WG", "phi_days": "14"}},
+	})
+	ict := time.FixedZone("", 7*3600)
+	at := time.Date(2026, 4, 6, 6, 0, 0, 0, ict)
+	cs := PHIConflicts(chain, at)
+	if len(cs) != 1 || cs[0].Product != "Anvil 5SC" || cs[0].SafeFrom.Format(time.RFC3339) != "2026-04-09T07:00:00+07:00" {
+		t.Fatalf("conflicts %+v", cs)
+	}
+	err := &PHIError{Conflicts: cs}
+	if !errors.Is(err, ErrInvalid) || err.Field() != "data."+DataIntervalOverride {
+		t.Error("a PHI error is an invalid field")
+	}
+	want := "lô đã phun Anvil 5SC (hoạt chất Hexaconazole) lúc 02/04/2026 07:00, thời gian cách ly 7 ngày: phải đến 09/04/2026 07:00 mới được thu hoạch, còn 4 ngày nữa"
+	if !strings.Contains(err.Error(), want) {
+		t.Errorf("message %q", err.Error())
+	}
+	if en := err.English(); !strings.Contains(en, "may be harvested from 2026-04-09 07:00, 4 days from now") {
+		t.Errorf("English %q", en)
+	}
+	if cs := PHIConflicts(chain, time.Date(2026, 4, 9, 7, 0, 0, 0, ict)); len(cs) != 0 {
+		t.Errorf("on the day the interval ends: %+v", cs)
+	}
+	if cs := PHIConflicts(chain, time.Date(2026, 4, 9, 1, 0, 0, 0, ict)); len(cs) != 1 || !strings.Contains((&PHIError{cs}).Error(), "còn 6 giờ nữa") {
+		t.Errorf("hours before the end: %+v", cs)
+	}
+}
+
+// Values that legitimately repeat are not judged; measured ones are.
+func TestCheckCopiedMeasuredOnly(t *testing.T) {
+	s := testSigner(t, 8)
+	var records []*BatchRecord
+	for i := 0; i < 5; i++ {
+		records = append(records, recordOf(t, s, fmt.Sprintf("b%d", i), "p1", []*Event{
+			ev(StepSpraying, fmt.Sprintf("2025-07-%02dT16:30:00+07:00", 10+i), map[string]string{
+				"product": "Filia 525SE", "active_ingredient": "Propiconazole", "phi_days": "14", "applied_by": "Anh Tư", "dose": "0.4 l/ha"}),
+			ev("packing", fmt.Sprintf("2025-08-%02dT08:00:00+07:00", 10+i), nil),
+		}, nil))
+		records[i].Events[1].Event.Note = "Đóng bao 5 kg"
+	}
+	f := CheckCopiedValues(records)
+	if len(f) != 1 || f[0].Evidence["field"] != "dose" || f[0].Evidence["step"] != StepSpraying {
+		t.Fatalf("only the dose is judged: %+v", f)
+	}
+	vi := FindingDetail(f[0], "vi")
+	if !strings.Contains(vi, "5 lô (1 sản phẩm) cùng ghi Liều lượng = “0.4 l/ha” ở bước Phun thuốc bảo vệ thực vật") {
+		t.Errorf("detail %q", vi)
+	}
+	if FindingTitle(FindingCopiedValues, "vi") != "Cùng một giá trị trên nhiều lô (nghi sao chép)" || SeverityName("medium", "vi") != "TRUNG BÌNH" {
+		t.Error("titles")
 	}
 }

@@ -30,8 +30,9 @@ const BizStepLotFacts = "creating_class_instance"
 //	product_name_en  its English name, if any
 //	lot              the lot code
 //	plot             the plot's name
-//	plot_lat         the plot's latitude (WGS84 degrees, as written by Go's strconv 'f', -1)
-//	plot_lon         the plot's longitude
+//	plot_lat         the plot's latitude (WGS84 degrees, as written by Go's strconv 'f', -1),
+//	                 absent when the plot's position is not known
+//	plot_lon         the plot's longitude, likewise
 //	member           the id of the member household it came from (a
 //	                 member record of the cooperative's registry), if named
 //
@@ -81,8 +82,10 @@ func (f *LotFacts) Event(cooperative, batch string, first bool, t time.Time) *Ev
 		"product_name_en": f.ProductNameEN, "lot": f.Lot, "member": f.Member}
 	if f.Plot != nil {
 		d["plot"] = f.Plot.Name
-		d["plot_lat"] = strconv.FormatFloat(f.Plot.Lat, 'f', -1, 64)
-		d["plot_lon"] = strconv.FormatFloat(f.Plot.Lon, 'f', -1, 64)
+		if f.Plot.HasPosition() {
+			d["plot_lat"] = strconv.FormatFloat(f.Plot.Lat, 'f', -1, 64)
+			d["plot_lon"] = strconv.FormatFloat(f.Plot.Lon, 'f', -1, 64)
+		}
 	}
 	e.Data = compactFields(d)
 	return e
@@ -131,7 +134,11 @@ func LotFactsOf(e *Event) (*LotFacts, error) {
 	if e.ILMD != nil {
 		f.HarvestDate = e.ILMD.HarvestDate
 	}
-	if name, ok := e.Data["plot"]; ok {
+	if name, ok := e.Data["plot"]; ok && e.Data["plot_lat"] == "" && e.Data["plot_lon"] == "" {
+		// A plot whose position is not known.
+		f.Plot = &Plot{Name: name}
+		v.add("data.plot", f.Plot.Validate())
+	} else if ok {
 		lat, err1 := strconv.ParseFloat(e.Data["plot_lat"], 64)
 		lon, err2 := strconv.ParseFloat(e.Data["plot_lon"], 64)
 		if err1 != nil || err2 != nil {
@@ -139,6 +146,9 @@ func LotFactsOf(e *Event) (*LotFacts, error) {
 		} else {
 			f.Plot = &Plot{Name: name, Lat: lat, Lon: lon}
 			v.add("data.plot", f.Plot.Validate())
+			if !f.Plot.HasPosition() {
+				v.addf("data.plot_lat", "a plot whose position is not known has no coordinates, not 0,0")
+			}
 		}
 	} else if e.Data["plot_lat"] != "" || e.Data["plot_lon"] != "" {
 		v.addf("data.plot", "coordinates without a plot name")
@@ -158,7 +168,7 @@ func (f *LotFacts) Fields() map[string]string {
 	m := map[string]string{"product_id": f.Product, "gtin": f.GTIN, "lot": f.Lot,
 		"quantity": string(f.Quantity.Value) + " " + f.Quantity.Unit, "harvest_date": f.HarvestDate, "member": f.Member}
 	if f.Plot != nil {
-		m["plot"] = f.Plot.Name + " " + strconv.FormatFloat(f.Plot.Lat, 'f', -1, 64) + "," + strconv.FormatFloat(f.Plot.Lon, 'f', -1, 64)
+		m["plot"] = PlotText(f.Plot)
 	}
 	cs := ""
 	for i, c := range f.Certifications {
@@ -185,4 +195,14 @@ func LatestFacts(events []*SignedEvent) (*LotFacts, int) {
 		}
 	}
 	return nil, -1
+}
+
+// PlotText writes a plot as the facts' fields compare it: its name and
+// position ("<name> <lat>,<lon>"), or its name alone when its position is
+// not known.
+func PlotText(p *Plot) string {
+	if !p.HasPosition() {
+		return p.Name
+	}
+	return p.Name + " " + strconv.FormatFloat(p.Lat, 'f', -1, 64) + "," + strconv.FormatFloat(p.Lon, 'f', -1, 64)
 }

@@ -92,14 +92,19 @@ func (p *Product) Validate() error {
 	return v.err()
 }
 
-// Plot is the farm plot a batch was grown on.
+// Plot is the farm plot a batch was grown on. A plot whose position is
+// not known has latitude and longitude both 0 (a point in the Gulf of
+// Guinea no farm plot is at).
 type Plot struct {
 	Name string  `json:"name"`
 	Lat  float64 `json:"lat"` // WGS84 degrees
 	Lon  float64 `json:"lon"` // WGS84 degrees
 }
 
-// Validate checks the plot's name and coordinates.
+// HasPosition reports whether the plot's position is known.
+func (p *Plot) HasPosition() bool { return p.Lat != 0 || p.Lon != 0 }
+
+// Validate checks the plot's name and coordinates, if it has them.
 func (p *Plot) Validate() error {
 	var v ValidationError
 	v.add("", ValidateText("name", p.Name, MaxNameLen, true))
@@ -108,9 +113,6 @@ func (p *Plot) Validate() error {
 	}
 	if p.Lon < -180 || p.Lon > 180 || p.Lon != p.Lon {
 		v.addf("lon", "longitude must be between -180 and 180, got %v", p.Lon)
-	}
-	if p.Lat == 0 && p.Lon == 0 {
-		v.addf("lat", "coordinates 0,0 are in the Atlantic Ocean; give the plot's real position")
 	}
 	return v.err()
 }

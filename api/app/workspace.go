@@ -178,19 +178,32 @@ func (s *Workspace) routes() {
 	e.GET("/app/", s.appHome, s.appSession(everyone...))
 	g.GET("/batches", s.appBatches)
 	g.GET("/batches/:id", s.appBatch)
+	// Cooperatives recall their lots; inspectors any lot, signing with
+	// their own key.
+	g.GET("/batches/:id/recall", s.appRecallPage)
+	g.POST("/batches/:id/recall", s.appRecall)
+	g.GET("/account", s.appAccountPage)
+	g.POST("/account/password", s.appChangePassword)
+	g.GET("/diary", s.appDiaryPage)
+	g.GET("/diary/file", s.appDiaryFile)
 
 	coop := e.Group("/app", s.appSession(store.RoleCooperative, store.RoleAdmin), s.appCSRF)
+	coop.GET("/products", s.appProducts)
+	coop.POST("/products", s.appCreateProduct)
+	coop.GET("/products/:id", s.appProductPage)
+	coop.POST("/products/:id", s.appUpdateProduct)
 	coop.GET("/batches/new", s.appNewBatchPage)
 	coop.POST("/batches/new", s.appNewBatch)
 	coop.GET("/batches/:id/step", s.appStepPage)
 	coop.POST("/batches/:id/step", s.appStep)
+	coop.GET("/batches/:id/correct/:hash", s.appCorrectPage)
+	coop.POST("/batches/:id/correct/:hash", s.appCorrect)
 	coop.GET("/batches/:id/labels", s.appLabelsPage)
 	coop.GET("/batches/:id/labels/file", s.appLabelFile)
 	coop.GET("/batches/:id/transform", s.appTransformPage)
 	coop.POST("/batches/:id/split", s.appSplit)
 	coop.POST("/batches/:id/merge", s.appMerge)
-	coop.GET("/batches/:id/recall", s.appRecallPage)
-	coop.POST("/batches/:id/recall", s.appRecall)
+	coop.POST("/batches/:id/process", s.appProcess)
 
 	insp := e.Group("/app", s.appSession(store.RoleInspector, store.RoleAdmin), s.appCSRF)
 	insp.GET("/findings", s.appFindings)
@@ -204,16 +217,19 @@ func (s *Workspace) routes() {
 	admin.POST("/users", s.appAdminUser)
 	admin.POST("/users/:username/revoke", s.appAdminRevokeSessions)
 	admin.POST("/users/:username/disable", s.appAdminDisable)
+	admin.POST("/users/:username/password", s.appAdminResetPassword)
+	admin.POST("/cooperatives/:id", s.appAdminUpdateCooperative)
 	admin.POST("/keys", s.appAdminKey)
 	admin.POST("/keys/:id/revoke", s.appAdminRevokeKey)
 
 	s.registryRoutes()
 }
 
-// isAppUpload leaves the step form (which may carry a photo) to the
-// attachment limit instead of the server-wide body limit.
+// isAppUpload leaves the step form (which may carry a photo) and the
+// inspection form (a lab report) to the attachment limit instead of the
+// server-wide body limit.
 func isAppUpload(c echo.Context) bool {
-	return c.Path() == "/app/batches/:id/step" && c.Request().Method == http.MethodPost || isRegistryUpload(c)
+	return (c.Path() == "/app/batches/:id/step" || c.Path() == "/app/batches/:id/inspect") && c.Request().Method == http.MethodPost || isRegistryUpload(c)
 }
 
 // appUser is the signed-in person of a workspace request.
@@ -440,8 +456,17 @@ var reasonPatterns = []struct {
 	{regexp.MustCompile(`contains (?P<char>U\+[0-9A-F]{4}) [A-Z -]+ \(character (?P<n>\d+)\), an invisible control`), "app_err_bidi", true},
 	{regexp.MustCompile(`inputs (?P<in>\S+) (?P<unit>\S+), but outputs (?P<out>\S+) \S+ plus loss (?P<loss>\S+)`), "app_err_balance_numbers", true},
 	{regexp.MustCompile(`(?i)required|is empty|must not be empty`), "app_err_required", true},
+	{regexp.MustCompile(`not in canonical form|is not a decimal|not a number`), "app_err_number_form", true},
 	{regexp.MustCompile(`(?i)not a number|decimal|number`), "app_err_number", false},
-	{regexp.MustCompile(`(?i)already|taken`), "app_err_taken", false},
+	{regexp.MustCompile(`a split takes one input lot and makes two or more`), "app_err_split_outputs", true},
+	{regexp.MustCompile(`a merge takes two or more input lots and makes one`), "app_err_merge_inputs", true},
+	{regexp.MustCompile(`has no events yet; record its harvest first`), "app_err_no_harvest", true},
+	{regexp.MustCompile(`all input lots must belong to one cooperative|outputs must be products of the inputs' cooperative`), "app_err_one_cooperative", true},
+	{regexp.MustCompile(`say what the processing is`), "app_err_process_step", true},
+	{regexp.MustCompile(`cannot add \S+ to \S+; declare a conversion`), "app_err_units_mix", true},
+	{regexp.MustCompile(`there is no product`), "app_err_no_product", true},
+	{regexp.MustCompile(`unknown crop template`), "app_err_template", true},
+	{regexp.MustCompile(`(?i)already|taken`), "app_err_taken", true},
 	{regexp.MustCompile(`(?i)balance`), "app_err_balance", false},
 }
 

@@ -81,8 +81,16 @@ func (s *Workspace) adminData(c echo.Context, p *appPage) error {
 			st.Witnesses = append(st.Witnesses, w.Name+" "+w.URL)
 		}
 	}
+	coopNames, inspectorNames := map[string]string{}, map[string]string{}
+	for _, co := range coops {
+		coopNames[co.ID] = co.Name
+	}
+	for _, in := range ins {
+		inspectorNames[in.ID] = in.Name
+	}
 	p.Data = map[string]any{"Cooperatives": coops, "Inspectors": ins, "Users": rows, "Keys": keys, "Log": st,
-		"Roles": []store.Role{store.RoleCooperative, store.RoleInspector, store.RoleAdmin, store.RoleAgency}, "Provinces": adminunits.VN().Provinces}
+		"Roles": []store.Role{store.RoleCooperative, store.RoleInspector, store.RoleAdmin, store.RoleAgency}, "RoleOptions": roleOptions(p.Cat),
+		"CoopNames": coopNames, "InspectorNames": inspectorNames, "Provinces": adminunits.VN().Provinces}
 	return nil
 }
 

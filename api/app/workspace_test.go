@@ -293,7 +293,7 @@ func TestWorkspaceOtherCooperativeBatch(t *testing.T) {
 			t.Errorf("%s: %d %.300s", p, r.status, r.body)
 		}
 	}
-	r := a.post("/app/batches/"+otherBatch+"/recall", url.Values{"reason": {"thử"}})
+	r := a.post("/app/batches/"+otherBatch+"/recall", url.Values{"reason": {"thử"}, "confirm": {"1"}})
 	if r.status != http.StatusNotFound {
 		t.Errorf("recall another's batch: %d", r.status)
 	}
@@ -381,14 +381,38 @@ func TestWorkspaceSeason(t *testing.T) {
 	if n := len(hist.Events); n != 4 || len(hist.Events[3].Attachments) != 1 || hist.Events[3].Attachments[0].MediaType != "image/png" {
 		t.Fatalf("spraying with photo: %+v", hist.Events[n-1])
 	}
-	// Harvest, prefilled with the batch's quantity.
+	// Harvest: the quantity is weighed, never copied from the lot; the
+	// spraying's 14 days have not passed, which the form says before
+	// anything is sent.
 	r = a.get("/app/batches/" + id + "/step")
-	if !strings.Contains(r.body, `name="quantity" type="text" value="5000"`) {
-		t.Fatalf("harvest not prefilled: %s", r.body)
+	if !strings.Contains(r.body, `name="quantity" type="text" value=""`) || !strings.Contains(r.body, `id="phi-warning"`) ||
+		strings.Contains(r.body, `id="phi-warning" data-days-left="còn {n} ngày" data-hours-left="còn {n} giờ" hidden`) ||
+		!strings.Contains(r.body, "Đã phun Filia 525SE (Propiconazole)") || !strings.Contains(r.body, "còn 14 ngày") {
+		t.Fatalf("harvest form: %s", r.body)
 	}
 	idem = regexp.MustCompile(`name="idem" value="([^"]+)"`).FindStringSubmatch(r.body)[1]
-	if r := a.postMultipart("/app/batches/"+id+"/step", url.Values{"step": {"harvest"}, "idem": {idem}, "quantity": {"4800"}}, nil); r.status != http.StatusSeeOther {
-		t.Fatalf("harvest: %d %s", r.status, r.body)
+	today := time.Now().In(time.FixedZone("", 7*3600)).Format(time.DateOnly)
+	harvest := url.Values{"step": {"harvest"}, "idem": {idem}, "date": {today}, "quantity": {""}}
+	r = a.postMultipart("/app/batches/"+id+"/step", harvest, nil)
+	if r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, `id="e-quantity"`) {
+		t.Fatalf("harvest without its quantity: %d %s", r.status, r.body)
+	}
+	harvest.Set("quantity", "4800")
+	r = a.postMultipart("/app/batches/"+id+"/step", harvest, nil)
+	if r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, `id="e-phi_reason"`) || !strings.Contains(r.body, "Chưa hết thời gian cách ly") {
+		t.Fatalf("harvest inside the interval: %d %s", r.status, r.body)
+	}
+	harvest.Set("phi_confirm", "1")
+	harvest.Set("phi_reason", "Bão số 5 sắp vào, phải thu gấp")
+	if r := a.postMultipart("/app/batches/"+id+"/step", harvest, nil); r.status != http.StatusSeeOther {
+		t.Fatalf("harvest confirmed: %d %s", r.status, r.body)
+	}
+	hist, _ = e.history(id)
+	if ev := hist.Events[len(hist.Events)-1]; ev.Data[trace.DataIntervalOverride] != "Bão số 5 sắp vào, phải thu gấp" || ev.Quantity == nil || ev.Quantity.Value != "4800" {
+		t.Fatalf("the confirmed harvest: %+v", ev)
+	}
+	if r := a.get("/app/batches/" + id); !strings.Contains(r.body, "Bão số 5 sắp vào") {
+		t.Errorf("the batch page does not show the reason")
 	}
 
 	// Labels: the preview PNG and the PDF download.
@@ -417,7 +441,11 @@ func TestWorkspaceSeason(t *testing.T) {
 	if r := a.post("/app/batches/"+id+"/recall", url.Values{"reason": {" "}}); r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, `id="e-reason"`) {
 		t.Fatalf("recall without reason: %d %s", r.status, r.body)
 	}
-	if r := a.post("/app/batches/"+id+"/recall", url.Values{"reason": {"Dư lượng thuốc vượt mức"}}); r.status != http.StatusSeeOther {
+	// Without the confirmation, nothing is recalled.
+	if r := a.post("/app/batches/"+id+"/recall", url.Values{"reason": {"Dư lượng thuốc vượt mức"}}); r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, `id="e-confirm"`) {
+		t.Fatalf("recall without confirmation: %d %s", r.status, r.body)
+	}
+	if r := a.post("/app/batches/"+id+"/recall", url.Values{"reason": {"Dư lượng thuốc vượt mức"}, "confirm": {"1"}}); r.status != http.StatusSeeOther {
 		t.Fatalf("recall: %d %s", r.status, r.body)
 	}
 	if r := a.get("/app/batches/" + id); !strings.Contains(r.body, "Đã thu hồi") {
@@ -482,6 +510,12 @@ func TestWorkspaceInspectorAndAdmin(t *testing.T) {
 
 func (a *appClient) postMultipart(path string, form url.Values, photo []byte) *appResponse {
 	a.t.Helper()
+	return a.postFile(path, form, "photo", photo)
+}
+
+// postFile sends a multipart form with a file in the named field.
+func (a *appClient) postFile(path string, form url.Values, field string, photo []byte) *appResponse {
+	a.t.Helper()
 	var buf bytes.Buffer
 	w := multipart.NewWriter(&buf)
 	w.WriteField("csrf", a.csrf)
@@ -491,7 +525,7 @@ func (a *appClient) postMultipart(path string, form url.Values, photo []byte) *a
 		}
 	}
 	if photo != nil {
-		fw, _ := w.CreateFormFile("photo", "ruong.png")
+		fw, _ := w.CreateFormFile(field, "ruong.png")
 		fw.Write(photo)
 	}
 	w.Close()
@@ -557,7 +591,7 @@ func TestReadOnlyWorkspace(t *testing.T) {
 	e.db.SetReadOnly(store.BehindError("the data file", 537, 1784, "recorded in "+store.PublishedFile))
 	clerk := e.appClient(t)
 	clerk.mustLogin("thuky", "mat-khau-123")
-	r := clerk.post("/app/batches/"+batch.ID+"/recall", url.Values{"reason": {"Dư lượng thuốc vượt mức"}})
+	r := clerk.post("/app/batches/"+batch.ID+"/recall", url.Values{"reason": {"Dư lượng thuốc vượt mức"}, "confirm": {"1"}})
 	if r.status != http.StatusServiceUnavailable || !strings.Contains(r.body, "Hệ thống tạm ngừng ghi dữ liệu mới") || strings.Contains(r.body, "1784") {
 		t.Errorf("clerk's recall while read-only: %d %s", r.status, r.body)
 	}
@@ -604,10 +638,16 @@ func TestEveryFindingHasAName(t *testing.T) {
 	e := newEnv(t)
 	cats, _ := e.server.Catalogs()
 	for _, kind := range []string{trace.FindingPreHarvestInterval, trace.FindingOutOfOrder, trace.FindingFutureEvent,
-		trace.FindingUnbalanced, trace.FindingCopiedValues, trace.FindingVerification, trace.FindingOverdrawn} {
+		trace.FindingUnbalanced, trace.FindingCopiedValues, trace.FindingVerification, trace.FindingOverdrawn, trace.FindingCertificateInvalid} {
 		for lang, cat := range cats {
 			if cat.Messages["finding_"+kind] == "" {
 				t.Errorf("%s: no name for finding %s", lang, kind)
+			}
+		}
+		// The findings screen and truyxuat inspect name it too.
+		for _, lang := range []string{"vi", "en"} {
+			if title := trace.FindingTitle(kind, lang); strings.Contains(title, "_") || title == strings.ReplaceAll(kind, "_", " ") {
+				t.Errorf("%s: finding %s has no title", lang, kind)
 			}
 		}
 	}

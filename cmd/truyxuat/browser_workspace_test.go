@@ -119,7 +119,12 @@ func TestBrowserWorkspaceSeason(t *testing.T) {
 	}
 
 	// A batch from the rice template, on one screen.
-	run("new batch", chromedp.Navigate(base+"/app/batches/new"),
+	run("new batch", chromedp.Navigate(base+"/app/batches/new"))
+	// Products are listed by name, none chosen for the clerk.
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => { const s = document.getElementById("f-product"); s.value = s.options[1].value; return s.value; })()`)); err != nil {
+		t.Fatal(err)
+	}
+	run("fill new batch",
 		chromedp.SetValue(chromedp.CSS("#f-template"), "rice"),
 		chromedp.SendKeys(chromedp.CSS("#f-lot"), "ST25-WEB-01"),
 		chromedp.SendKeys(chromedp.CSS("#f-quantity"), "3000"))
@@ -143,7 +148,7 @@ func TestBrowserWorkspaceSeason(t *testing.T) {
 		chromedp.SetValue(chromedp.CSS("#f-v_product"), "Filia 525SE"),
 		chromedp.SetValue(chromedp.CSS("#f-v_active_ingredient"), "Propiconazole + Tricyclazole"),
 		chromedp.SetValue(chromedp.CSS("#f-v_dose"), "0,4 l/ha"),
-		chromedp.SendKeys(chromedp.CSS("#f-v_phi_days"), "14"))
+		chromedp.SetValue(chromedp.CSS("#f-v_phi_days"), "14")) // filled in with the product already
 	setOffline(t, ctx, true)
 	waitFor("offline banner", `navigator.onLine === false && !document.getElementById("net").hidden`)
 	run("save offline", chromedp.Click(chromedp.CSS(`#step-form button[type=submit]`)))
@@ -184,6 +189,10 @@ func TestBrowserWorkspaceSeason(t *testing.T) {
 	waitFor("harvest form", `!!document.getElementById("f-quantity")`)
 	run("photo", chromedp.SetUploadFiles(chromedp.CSS("#f-photo"), []string{photo}),
 		chromedp.SetValue(chromedp.CSS("#f-quantity"), "2950"))
+	// The spraying's 14 days have not passed: the harvest is confirmed
+	// with a reason.
+	waitFor("pre-harvest interval warning", `!document.getElementById("phi-warning").hidden`)
+	run("confirm", chromedp.Click(chromedp.CSS("#f-phi_confirm")), chromedp.SendKeys(chromedp.CSS("#f-phi_reason"), "Lúa đổ sau mưa lớn"))
 	screenshot(t, ctx, "app-step-harvest")
 	run("save harvest", chromedp.Click(chromedp.CSS(`#step-form button[type=submit]`)))
 	waitFor("harvest recorded", `location.pathname === "/app/batches/`+id+`" && !!document.querySelector("#history img.photo")`)

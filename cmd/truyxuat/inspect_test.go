@@ -21,10 +21,10 @@ func TestInspectPrintsOverdrawnLot(t *testing.T) {
 	}
 	for lang, want := range map[string][]string{
 		"vi": {"✗ [CAO] Lô bị lấy ra nhiều hơn số lượng đã có",
-			"lô ST25-2508-A có 6.200 kg nhưng các lần chia, gộp, chế biến đã lấy ra 9.200,5 kg (vượt 3.000,5 kg)",
+			"Lô ST25-2508-A có 6.200 kg nhưng các lần chia, gộp, chế biến đã lấy ra 9.200,5 kg (vượt 3.000,5 kg)",
 			"lô: ST25-2508-A (a), XAY-1 (m), MIX-1 (x)", "KHÔNG ĐẠT: 1 phát hiện mức cao"},
 		"en": {"✗ [HIGH] More was taken from a lot than it held",
-			"lot ST25-2508-A held 6200 kg but splits, merges and processing took 9200.5 kg from it (3000.5 kg too much)"},
+			"Lot ST25-2508-A held 6200 kg but splits, merges and processing took 9200.5 kg from it (3000.5 kg too much)"},
 	} {
 		var out bytes.Buffer
 		err := printFindings(newPrinter(&out, lang), ans, names)

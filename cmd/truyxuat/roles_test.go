@@ -109,7 +109,7 @@ func TestDemoProblemsAndRoles(t *testing.T) {
 			t.Errorf("inspect over the demo's problems exits 0\n%s", out)
 		}
 		for _, w := range []string{"Thu hoạch trong thời gian cách ly", "TIEU-2604-02", "thời gian cách ly 7 ngày", "Sự kiện ghi sai thứ tự",
-			"thu hoạch ghi 4800 KGM nhưng lô chỉ đăng ký 4000 KGM", "Cùng một giá trị", "phi_days = \"7\"", "KHÔNG ĐẠT"} {
+			"Thu hoạch ghi 4.800 kg nhưng lô chỉ đăng ký 4.000 kg", "Cùng một giá trị", "4 lô cùng ghi thời gian cách ly 7 ngày", "KHÔNG ĐẠT"} {
 			if !strings.Contains(out, w) {
 				t.Errorf("report lacks %q:\n%s", w, out)
 			}

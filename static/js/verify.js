@@ -251,7 +251,9 @@ function checkPage(h, lang, facts, product, coop, signedCerts, signedPhotos) {
     }],
     address: [coop, [], (el) => el.textContent.startsWith(coop.fields.address || "") && el.textContent.endsWith(coop.fields.province)],
     plot: [plot, ["batch.plot"], (el) => {
+      // A plot whose position is not known has no map link.
       const osm = document.querySelector(".farm a.osm");
+      if (plot.lat === undefined || plot.lon === undefined) return el.textContent === plot.name && !osm;
       return el.textContent === plot.name && !!osm &&
         osm.getAttribute("href") === `https://www.openstreetmap.org/?mlat=${plot.lat}&mlon=${plot.lon}#map=16/${plot.lat}/${plot.lon}`;
     }],
@@ -332,7 +334,10 @@ async function verifyHistory(h, batchID, vkey, origin) {
     const item = { c, ev, owner };
     const target = c.data && c.data.corrects;
     const orig = target && byHash.get(target);
-    if (orig && c.type !== "TransformationEvent" && c.type === orig.orig.c.type && c.action === orig.orig.c.action && c.bizStep === orig.orig.c.bizStep) {
+    // A correction stands in for the step only when the same key signed
+    // both: a cooperative cannot replace an inspector's verdict.
+    if (orig && c.type !== "TransformationEvent" && c.type === orig.orig.c.type && c.action === orig.orig.c.action &&
+        c.bizStep === orig.orig.c.bizStep && ev.signer === orig.orig.ev.signer) {
       orig.corrections.push(item);
       orig.shown = item;
       continue;
@@ -353,6 +358,8 @@ async function verifyHistory(h, batchID, vkey, origin) {
     }
     const qty = li.querySelector(".qty");
     if ((qty || c.quantity) && !sameQuantity(qty, c.quantity, lang)) throw new Failure("hashes", `step ${i}: the page shows another quantity than the signed one`);
+    const override = (c.data || {}).interval_override_reason, o = li.querySelector(".override .o-reason");
+    if (override === undefined ? !!o : text(o) !== override) throw new Failure("hashes", `step ${i}: the page says otherwise than was signed about the pre-harvest interval`);
     for (const p of li.querySelectorAll(".data")) {
       const v = (c.data || {})[p.dataset.k];
       if (v === undefined || p.dataset.v !== v || !p.textContent.endsWith(": " + v)) throw new Failure("hashes", `step ${i}: the page shows a detail that was not signed`);

@@ -308,6 +308,38 @@ func (db *DB) SetUserDisabled(username string, disabled bool) error {
 	})
 }
 
+// SetPassword gives a person a new password and ends every session of
+// theirs, so that each device signs in again with it.
+func (db *DB) SetPassword(username, password string) error {
+	if err := store.CheckNewPassword(password); err != nil {
+		return err
+	}
+	if err := db.writable(); err != nil {
+		return err
+	}
+	hash := store.HashPassword(password)
+	return db.write("", func(ctx context.Context, tx pgx.Tx) error {
+		var doc string
+		err := tx.QueryRow(ctx, `SELECT doc::text FROM users WHERE username = $1 FOR UPDATE`, username).Scan(&doc)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("user %s: %w", username, trace.ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		var u store.User
+		if err := json.Unmarshal([]byte(doc), &u); err != nil {
+			return fmt.Errorf("user %s: stored record is damaged: %w", username, err)
+		}
+		u.PasswordHash = hash
+		if _, err := tx.Exec(ctx, `DELETE FROM sessions WHERE username = $1`, username); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `UPDATE users SET doc = $2::jsonb WHERE username = $1`, username, mustJSON(&u))
+		return err
+	})
+}
+
 // CreateSession starts a session and returns the cookie's secret.
 func (db *DB) CreateSession(username string) (string, *store.Session, error) {
 	secret, s := store.NewSession(username, db.now())
