@@ -33,6 +33,10 @@ type Backend struct {
 	New func(t testing.TB) string
 	// Open opens the store kept at where. The suite closes it.
 	Open func(t testing.TB, where string) store.Store
+	// Nodes says that several stores may be open on one place at once,
+	// as several truyxuat nodes share one database: the suite then
+	// checks that they behave as one store.
+	Nodes bool
 }
 
 // Run runs the contract's tests against b, each on a store of its own.
@@ -58,6 +62,12 @@ func Run(t *testing.T, b Backend) {
 		{"Inspectors", testInspectors},
 		{"ReadOnlyRefusesWrites", testReadOnly},
 		{"WhatWasCommittedSurvivesAReopen", testReopen},
+	}
+	if b.Nodes {
+		tests = append(tests, struct {
+			name string
+			f    func(t *testing.T, e *env)
+		}{"SeveralNodesAreOneStore", testNodes})
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1049,6 +1059,27 @@ func testPeople(t *testing.T, e *env) {
 	if us, _ := s.Users(); len(us) != 1 || us[0].DisabledAt != nil {
 		t.Errorf("users %v", us)
 	}
+	// A new password ends every session and replaces the old one.
+	s4, _, _ := s.CreateSession("thuky")
+	var fe *trace.FieldError
+	if err := s.SetPassword("thuky", "ngắn"); !errors.As(err, &fe) || fe.Field != "password" {
+		t.Errorf("a too short password: %v", err)
+	}
+	if err := s.SetPassword("nobody", "mật khẩu mới dài"); !errors.Is(err, trace.ErrNotFound) {
+		t.Errorf("no such person's password: %v", err)
+	}
+	if err := s.SetPassword("thuky", "mật khẩu mới dài"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SessionFor(s4, time.Hour, time.Hour); !errors.Is(err, store.ErrSessionExpired) {
+		t.Errorf("a session from before the new password: %v", err)
+	}
+	if _, err := s.CheckPassword("thuky", "mật khẩu dài"); !errors.Is(err, store.ErrBadCredentials) {
+		t.Errorf("the old password still signs in: %v", err)
+	}
+	if _, err := s.CheckPassword("thuky", "mật khẩu mới dài"); err != nil {
+		t.Errorf("the new password: %v", err)
+	}
 	if _, err := s.User("nobody"); !errors.Is(err, trace.ErrNotFound) {
 		t.Errorf("no such user: %v", err)
 	}
@@ -1210,5 +1241,146 @@ func testReopen(t *testing.T, e *env) {
 	f.s = e.s
 	if st := f.append(t, f.batch.ID, 4); st.Event.Seq != 4 || st.Event.Prev != hashes[2] {
 		t.Errorf("the chain goes on after a reopen at %d", st.Event.Seq)
+	}
+}
+
+// testNodes appends through two stores open on one place at once, to the
+// same lots, while one of them signs checkpoints: each lot gets one chain,
+// the log one sequence, only one node signs, and every checkpoint signed
+// is consistent with the ones before it.
+func testNodes(t *testing.T, e *env) {
+	s1 := e.s
+	s2 := e.b.Open(t, e.where)
+	t.Cleanup(func() { s2.Close() })
+	f := e.fixture("HTX A")
+	lots := []string{f.batch.ID, f.newLot(t, "100").ID, f.newLot(t, "200").ID}
+	// The other node signs with the same key the service holds.
+	if sg, err := s2.SignerFor(f.coop.ID); err != nil || string(sg.PublicKey()) != string(f.signer.PublicKey()) {
+		t.Fatalf("the other node's key for the cooperative differs (%v)", err)
+	}
+	keys := logKeys(t)
+	size0, note0, err := s1.CheckpointLog(keys.Sign)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s2.CheckpointLog(keys.Sign); !errors.Is(err, store.ErrNotSigner) {
+		t.Fatalf("a second node signed while the first holds the lease: %v", err)
+	}
+	const writers, each = 32, 6
+	nodes := []store.Store{s1, s2}
+	var mu sync.Mutex
+	acked := map[trace.Hash]*store.StoredEvent{}
+	var wg sync.WaitGroup
+	errs := make(chan error, writers+1)
+	for w := 0; w < writers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s := nodes[w%2]
+			for i := 0; i < each; i++ {
+				st, err := s.Append(context.Background(), store.AppendRequest{Event: f.event(lots[(w+i)%len(lots)], w*100+i), Signer: f.signer})
+				if err != nil {
+					errs <- err
+					return
+				}
+				mu.Lock()
+				acked[st.Hash] = st
+				mu.Unlock()
+			}
+		}()
+	}
+	// Checkpoints signed during the appends, by the lease holder.
+	notes := [][]byte{note0}
+	done := make(chan struct{})
+	var cw sync.WaitGroup
+	cw.Add(1)
+	go func() {
+		defer cw.Done()
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			_, note, err := s1.CheckpointLog(keys.Sign)
+			if err != nil {
+				errs <- err
+				return
+			}
+			if string(note) != string(notes[len(notes)-1]) {
+				notes = append(notes, note)
+			}
+			if _, _, err := s2.CheckpointLog(keys.Sign); !errors.Is(err, store.ErrNotSigner) {
+				errs <- fmt.Errorf("the node without the lease signed: %v", err)
+				return
+			}
+		}
+	}()
+	wg.Wait()
+	close(done)
+	cw.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	_, last, err := s1.CheckpointLog(keys.Sign)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(last) != string(notes[len(notes)-1]) {
+		notes = append(notes, last)
+	}
+	total := 0
+	for _, b := range lots {
+		n, _, err := s2.Head(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, st := range verifyHistory(t, s2, b, int(n))[1:] {
+			if acked[st.Hash] == nil {
+				t.Fatalf("event %s of %s was never acknowledged", st.Hash, b)
+			}
+		}
+		total += int(n) - 1
+	}
+	if total != writers*each || len(acked) != writers*each {
+		t.Fatalf("%d events in the chains, %d acknowledged, want %d", total, len(acked), writers*each)
+	}
+	size, _ := s2.LogSize()
+	if size != size0+writers*each {
+		t.Fatalf("the log grew by %d, want %d", size-size0, writers*each)
+	}
+	checkLog(t, s2, acked)
+	// Every checkpoint signed links to the next by a consistency proof.
+	hasher := rfc6962.DefaultHasher
+	err = s2.ViewLog(func(v store.LogView) error {
+		for i := 1; i < len(notes); i++ {
+			a, err := store.PublishedFromNote(notes[i-1])
+			if err != nil {
+				return err
+			}
+			b, err := store.PublishedFromNote(notes[i])
+			if err != nil {
+				return err
+			}
+			p, err := tlog.ProveConsistency(v, a.Size, b.Size)
+			if err != nil {
+				return err
+			}
+			raw := make([][]byte, len(p))
+			for j := range p {
+				raw[j] = p[j][:]
+			}
+			if err := proof.VerifyConsistency(hasher, a.Size, b.Size, raw, a.Root[:], b.Root[:]); err != nil {
+				return fmt.Errorf("checkpoints %d and %d: %w", a.Size, b.Size, err)
+			}
+		}
+		if sz, n := v.LatestCheckpoint(); sz != size || string(n) != string(notes[len(notes)-1]) {
+			return fmt.Errorf("the other node reads checkpoint %d, want %d", sz, size)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
