@@ -90,6 +90,10 @@ func (c *checkpointer) step(ctx context.Context) {
 			c.dirty.Store(true)
 			switch {
 			case errors.Is(err, store.ErrClosed):
+			case errors.Is(err, store.ErrNotSigner):
+				// Another node holds the lease and signs; this one
+				// serves what it signed.
+				c.log.Debug("log checkpoint: another node signs", "error", err)
 			case errors.Is(err, store.ErrReadOnly):
 				// Whoever made the store read-only said why; say once
 				// that no checkpoint will be signed.

@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"time"
 
@@ -41,24 +39,18 @@ public path.`,
 				publicURL = "http://" + cfg.Addr
 			}
 			logger := newLogger(cfg, cmd.ErrOrStderr())
-			if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
-				return err
-			}
-			keys, err := store.OpenKeyDir(filepath.Join(cfg.Data, "keys"))
+			st, err := openStore(cmd.Context(), cfg, logger, true)
 			if err != nil {
 				return err
 			}
-			db, err := store.Open(filepath.Join(cfg.Data, "truyxuat.db"), store.Options{Logger: logger, Keys: keys})
-			if err != nil {
-				return err
-			}
+			db, keys := st.DB, st.Keys
 			defer db.Close()
 			coops, err := db.Cooperatives()
 			if err != nil {
 				return err
 			}
 			if len(coops) > 0 {
-				return fmt.Errorf("%s already holds data; demo fills only an empty data directory", cfg.Data)
+				return fmt.Errorf("%s already holds data; demo fills only an empty store", st.Where)
 			}
 			out, err := seedDemo(cmd.Context(), db, keys, publicURL)
 			if err != nil {
@@ -71,6 +63,7 @@ public path.`,
 	}
 	cmd.Flags().String("addr", defaults["addr"].(string), "listen address the demo's links point to when no public URL is set")
 	cmd.Flags().String("public-url", "", "public base URL for the demo's links")
+	addStoreFlags(cmd)
 	return cmd
 }
 

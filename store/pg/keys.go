@@ -68,7 +68,7 @@ func ReadMasterKey(path string) ([]byte, error) {
 	if !strings.HasPrefix(line, masterKeyHeader) {
 		return nil, fmt.Errorf("%s is not a truyxuat master key file", path)
 	}
-	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(line, masterKeyHeader))
+	key, err := base64.StdEncoding.Strict().DecodeString(strings.TrimPrefix(line, masterKeyHeader))
 	if err != nil || len(key) != MasterKeySize {
 		return nil, fmt.Errorf("%s is damaged", path)
 	}

@@ -133,3 +133,19 @@ func checkSchema(ctx context.Context, pool *pgxpool.Pool) error {
 func newerSchema(have, know int) error {
 	return fmt.Errorf("the database has schema version %d, newer than this truyxuat knows (%d): a newer truyxuat migrated it; run that version", have, know)
 }
+
+// MigrateURL connects to the database at url and migrates its schema
+// (truyxuat migrate-schema): as Migrate, without opening a store.
+func MigrateURL(ctx context.Context, url string) (MigrationResult, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return MigrationResult{}, fmt.Errorf("pg: the database URL is not valid: %s", redact(err.Error(), cfg))
+	}
+	cfg.MaxConns = 1
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return MigrationResult{}, fmt.Errorf("pg: %w", err)
+	}
+	defer pool.Close()
+	return Migrate(ctx, pool)
+}

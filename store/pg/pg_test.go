@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/truyxuat/truyxuat/store"
 	"github.com/truyxuat/truyxuat/store/pg"
 	"github.com/truyxuat/truyxuat/store/pg/pgtest"
@@ -38,4 +40,33 @@ func TestContract(t *testing.T) {
 		Open:  func(t testing.TB, where string) store.Store { return open(t, where) },
 		Nodes: true,
 	})
+}
+
+// A database migrated by a newer truyxuat is refused, by Open and by
+// migrate-schema, saying what to do.
+func TestNewerSchemaIsRefused(t *testing.T) {
+	url := pgtest.URL(t)
+	ctx := context.Background()
+	res, err := pg.MigrateURL(ctx, url)
+	if err != nil || res.From != 0 || res.To != pg.SchemaVersion() {
+		t.Fatalf("first migration %+v: %v", res, err)
+	}
+	if res, err := pg.MigrateURL(ctx, url); err != nil || res.From != res.To {
+		t.Fatalf("second migration %+v: %v", res, err)
+	}
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, `INSERT INTO schema_version (version, name) VALUES ($1, 'from the future')`, pg.SchemaVersion()+1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pg.MigrateURL(ctx, url); err == nil || !strings.Contains(err.Error(), "newer than this truyxuat knows") {
+		t.Errorf("migrating a newer schema: %v", err)
+	}
+	_, err = pg.Open(ctx, url, pg.Options{MasterKeyFile: filepath.Join(t.TempDir(), "master.key"), CreateMasterKey: true})
+	if err == nil || !strings.Contains(err.Error(), "newer than this truyxuat knows") {
+		t.Errorf("opening a newer schema: %v", err)
+	}
 }
