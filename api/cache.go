@@ -124,7 +124,7 @@ type historyCache struct {
 // historyState reads what a batch's cached representations depend on.
 func (s *Server) historyState(batchID string) (historyState, error) {
 	st := historyState{today: s.Today()}
-	err := s.db.ViewLog(func(v *store.LogView) error {
+	err := s.db.ViewLog(func(v store.LogView) error {
 		var err error
 		if st.n, st.head, err = v.Head(batchID); err != nil {
 			return err

@@ -328,9 +328,9 @@ func (s *Server) exportEPCIS(c echo.Context) error {
 	// Pin the checkpoint: the first page's, for every page.
 	var size uint64
 	var note []byte
-	if err := s.db.ViewLog(func(v *store.LogView) error {
+	if err := s.db.ViewLog(func(v store.LogView) error {
 		if q.cur != nil {
-			if q.cur.size > v.Size {
+			if q.cur.size > v.Size() {
 				return &trace.FieldError{Field: "after", Reason: "names a log size this server has not reached"}
 			}
 			if q.cur.size > 0 {
@@ -353,7 +353,7 @@ func (s *Server) exportEPCIS(c echo.Context) error {
 		return err
 	}
 	if note != nil {
-		if err := s.db.ViewLog(func(v *store.LogView) error {
+		if err := s.db.ViewLog(func(v store.LogView) error {
 			for i, st := range x.stored {
 				if st.LogEntry == nil || st.LogIndex >= size {
 					continue

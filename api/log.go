@@ -90,7 +90,7 @@ func (s *Server) logRoutes() {
 // the newest stored one, or, under a witness policy with a quorum, the
 // newest one whose cosignatures meet it (the newest of all if none does
 // yet). It returns a nil note when no checkpoint is stored.
-func (s *Server) PublishedCheckpoint(v *store.LogView) (uint64, []byte) {
+func (s *Server) PublishedCheckpoint(v store.LogView) (uint64, []byte) {
 	size, note := v.LatestCheckpoint()
 	l := s.logInfo()
 	if note == nil || l.policy == nil || l.policy.Quorum == "none" {
@@ -134,7 +134,7 @@ func (s *Server) meetsQuorum(note []byte) bool {
 // C2SP signed note with the log's two signatures and any cosignatures.
 func (s *Server) logCheckpoint(c echo.Context) error {
 	var note []byte
-	if err := s.db.ViewLog(func(v *store.LogView) error {
+	if err := s.db.ViewLog(func(v store.LogView) error {
 		_, note = s.PublishedCheckpoint(v)
 		return nil
 	}); err != nil {
@@ -157,7 +157,7 @@ func (s *Server) logTile(c echo.Context) error {
 		return echo.NewHTTPError(http.StatusNotFound, "not a tile path: tiles are tile/<L>/<N>[.p/<W>] and tile/entries/<N>[.p/<W>], N in x-prefixed groups of three digits (C2SP tlog-tiles)")
 	}
 	var data []byte
-	err = s.db.ViewLog(func(v *store.LogView) error {
+	err = s.db.ViewLog(func(v store.LogView) error {
 		if t.Entries {
 			stored, err := v.ReadBundle(t.Index)
 			if err != nil {
@@ -268,7 +268,7 @@ func uintParam(c echo.Context, name string) (uint64, bool, error) {
 
 // sizeParam reads a tree size parameter; without one it is the published
 // checkpoint's size.
-func (s *Server) sizeParam(c echo.Context, v *store.LogView, name string) (uint64, error) {
+func (s *Server) sizeParam(c echo.Context, v store.LogView, name string) (uint64, error) {
 	size, ok, err := uintParam(c, name)
 	if err != nil {
 		return 0, err
@@ -276,11 +276,11 @@ func (s *Server) sizeParam(c echo.Context, v *store.LogView, name string) (uint6
 	if !ok {
 		var note []byte
 		if size, note = s.PublishedCheckpoint(v); note == nil {
-			size = v.Size
+			size = v.Size()
 		}
 	}
-	if size > v.Size {
-		return 0, &trace.FieldError{Field: name, Reason: fmt.Sprintf("the log has %d entries", v.Size)}
+	if size > v.Size() {
+		return 0, &trace.FieldError{Field: name, Reason: fmt.Sprintf("the log has %d entries", v.Size())}
 	}
 	return size, nil
 }
@@ -294,7 +294,7 @@ func (s *Server) inclusionProof(c echo.Context) error {
 		return &trace.FieldError{Field: "index", Reason: "is required"}
 	}
 	var res InclusionProof
-	err = s.db.ViewLog(func(v *store.LogView) error {
+	err = s.db.ViewLog(func(v store.LogView) error {
 		size, err := s.sizeParam(c, v, "size")
 		if err != nil {
 			return err
@@ -328,7 +328,7 @@ func (s *Server) inclusionProof(c echo.Context) error {
 }
 
 // readEntry returns the log entry at index from its entry bundle.
-func readEntry(v *store.LogView, index uint64) ([]byte, error) {
+func readEntry(v store.LogView, index uint64) ([]byte, error) {
 	b, err := v.ReadBundle(index / tlog.TileWidth)
 	if err != nil {
 		return nil, err
@@ -352,7 +352,7 @@ func (s *Server) consistencyProof(c echo.Context) error {
 		return &trace.FieldError{Field: "from", Reason: "is required"}
 	}
 	var res ConsistencyProof
-	err = s.db.ViewLog(func(v *store.LogView) error {
+	err = s.db.ViewLog(func(v store.LogView) error {
 		to, err := s.sizeParam(c, v, "to")
 		if err != nil {
 			return err
@@ -393,7 +393,7 @@ func (s *Server) eventProof(c echo.Context) error {
 		return &trace.FieldError{Field: "hash", Reason: err.Error()}
 	}
 	var proof *tlog.Proof
-	err = s.db.ViewLog(func(v *store.LogView) error {
+	err = s.db.ViewLog(func(v store.LogView) error {
 		index, ok := v.EventIndex(h)
 		if !ok {
 			return fmt.Errorf("event %s: %w", h, trace.ErrNotFound)
@@ -419,7 +419,7 @@ func (s *Server) eventProof(c echo.Context) error {
 // log indexes come from earlier reads, so every one of them is below the
 // log size this view sees, and the proofs match the checkpoint.
 func (s *Server) addLogProofs(h *History, events []*store.StoredEvent, records []*store.StoredRecord) error {
-	return s.db.ViewLog(func(v *store.LogView) error {
+	return s.db.ViewLog(func(v store.LogView) error {
 		size, note := s.PublishedCheckpoint(v)
 		if note == nil {
 			return nil

@@ -86,8 +86,8 @@ func (le *logEnv) appendEvents(n int) {
 	}
 	wg.Wait()
 	le.entries = nil
-	err = le.db.ViewLog(func(v *store.LogView) error {
-		for i := uint64(0); i < v.Size; i++ {
+	err = le.db.ViewLog(func(v store.LogView) error {
+		for i := uint64(0); i < v.Size(); i++ {
 			e, err := readEntry(v, i)
 			if err != nil {
 				return err

@@ -23,10 +23,10 @@ import (
 func (s *Server) Echo() *echo.Echo { return s.echo }
 
 // DB returns the store.
-func (s *Server) DB() *store.DB { return s.db }
+func (s *Server) DB() store.Store { return s.db }
 
 // Keys returns the directory of signing keys.
-func (s *Server) Keys() *store.KeyDir { return s.keys }
+func (s *Server) Keys() store.Keys { return s.keys }
 
 // Config returns the server's configuration, with its defaults filled in.
 func (s *Server) Config() Config { return s.cfg }

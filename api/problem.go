@@ -85,8 +85,10 @@ func statusOf(err error) int {
 		return http.StatusUnauthorized
 	case errors.Is(err, trace.ErrVerification):
 		return http.StatusUnprocessableEntity
-	case errors.Is(err, store.ErrClosed), errors.Is(err, store.ErrReadOnly):
+	case errors.Is(err, store.ErrClosed), errors.Is(err, store.ErrReadOnly), errors.Is(err, store.ErrUnavailable):
 		return http.StatusServiceUnavailable
+	case errors.Is(err, store.ErrUnsupported):
+		return http.StatusNotImplemented
 	case errors.Is(err, store.ErrDamaged):
 		return http.StatusInternalServerError
 	}
@@ -104,6 +106,7 @@ var problemTypes = map[int]string{
 	http.StatusUnsupportedMediaType:  "unsupported-media-type",
 	http.StatusUnprocessableEntity:   "invalid",
 	http.StatusServiceUnavailable:    "unavailable",
+	http.StatusNotImplemented:        "not-implemented",
 	http.StatusInternalServerError:   "internal",
 }
 
@@ -139,6 +142,9 @@ func problemFor(err error) *Problem {
 		p.Detail = de.Error()
 	case status == http.StatusInternalServerError:
 		p.Detail = "something went wrong on our side; the request ID identifies it in our logs"
+	case errors.Is(err, store.ErrUnavailable):
+		// Nothing was recorded; the client sends the same request again.
+		p.Detail = "the service cannot reach its database for now; nothing was recorded: send the request again in a few seconds"
 	default:
 		p.Detail = err.Error()
 	}
@@ -206,6 +212,9 @@ func (s *Server) handleError(err error, c echo.Context) {
 	}
 	p := problemFor(err)
 	p.Instance = c.Request().URL.Path
+	if errors.Is(err, store.ErrUnavailable) {
+		c.Response().Header().Set("Retry-After", "2")
+	}
 	p.RequestID = RequestID(c)
 	if p.Status >= 500 && !errors.Is(err, store.ErrReadOnly) {
 		// A read-only service said why when it started; each refusal

@@ -89,8 +89,8 @@ type LogInfo struct {
 // Server serves the API over a store.
 type Server struct {
 	cfg     Config
-	db      *store.DB
-	keys    *store.KeyDir
+	db      store.Store
+	keys    store.Keys
 	log     *slog.Logger
 	echo    *echo.Echo
 	metrics *metrics
@@ -118,7 +118,7 @@ type Server struct {
 }
 
 // New builds the server and its routes.
-func New(cfg Config, db *store.DB, keys *store.KeyDir, logger *slog.Logger) *Server {
+func New(cfg Config, db store.Store, keys store.Keys, logger *slog.Logger) *Server {
 	if cfg.BodyLimit <= 0 {
 		cfg.BodyLimit = 1 << 20
 	}
@@ -334,7 +334,7 @@ type metrics struct {
 	latency  *prometheus.HistogramVec
 }
 
-func newMetrics(db *store.DB) *metrics {
+func newMetrics(db store.Store) *metrics {
 	m := &metrics{registry: prometheus.NewRegistry()}
 	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "truyxuat_http_requests_total", Help: "HTTP requests by route, method and status.",

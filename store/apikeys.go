@@ -54,9 +54,14 @@ func hashSecret(secret string) []byte {
 	return h[:]
 }
 
-// CreateAPIKey makes a new key and returns its secret, which is shown to
-// its owner once and never again.
-func (db *DB) CreateAPIKey(k *APIKey) (secret string, err error) {
+// HashSecret is what a store keeps of an API key's secret: its SHA-256.
+func HashSecret(secret string) []byte { return hashSecret(secret) }
+
+// NewAPIKey checks a key about to be created, sets what its role implies
+// and its creation time, and makes its secret, which is shown to its
+// owner once and never again. Whether its cooperative or inspector
+// exists is the store's to check.
+func NewAPIKey(k *APIKey, now time.Time) (secret string, err error) {
 	raw := make([]byte, 32)
 	if _, err := rand.Read(raw); err != nil {
 		return "", fmt.Errorf("store: create API key: %w", err)
@@ -83,8 +88,17 @@ func (db *DB) CreateAPIKey(k *APIKey) (secret string, err error) {
 	if err := trace.ValidateText("name", k.Name, trace.MaxNameLen, false); err != nil {
 		return "", err
 	}
-	k.CreatedAt = db.opts.Now().UTC()
+	k.CreatedAt = now.UTC()
 	k.RevokedAt = nil
+	return secret, nil
+}
+
+// CreateAPIKey makes a new key and returns its secret, which is shown to
+// its owner once and never again.
+func (db *DB) CreateAPIKey(k *APIKey) (secret string, err error) {
+	if secret, err = NewAPIKey(k, db.opts.Now()); err != nil {
+		return "", err
+	}
 	err = db.update(func(tx *bolt.Tx) error {
 		if k.CooperativeID != "" && tx.Bucket(bucketCoops).Get([]byte(k.CooperativeID)) == nil {
 			return fmt.Errorf("cooperative %s: %w", k.CooperativeID, trace.ErrNotFound)
@@ -108,8 +122,8 @@ func (db *DB) CreateAPIKey(k *APIKey) (secret string, err error) {
 
 // Authenticate returns the live key whose secret this is.
 func (db *DB) Authenticate(secret string) (*APIKey, error) {
-	if !strings.HasPrefix(secret, APIKeyPrefix) || len(secret) > 100 {
-		return nil, fmt.Errorf("not a truyxuat API key: %w", trace.ErrUnauthenticated)
+	if err := CheckSecretForm(secret); err != nil {
+		return nil, err
 	}
 	h := hashSecret(secret)
 	// Live keys are remembered, by the hash of their secret: every write
@@ -125,15 +139,15 @@ func (db *DB) Authenticate(secret string) (*APIKey, error) {
 	err := db.bolt.View(func(tx *bolt.Tx) error {
 		v := tx.Bucket(bucketAPIKeys).Get(h)
 		if v == nil {
-			return fmt.Errorf("unknown API key: %w", trace.ErrUnauthenticated)
+			return ErrUnknownAPIKey
 		}
 		return json.Unmarshal(v, &k)
 	})
 	if err != nil {
 		return nil, err
 	}
-	if k.RevokedAt != nil {
-		return nil, fmt.Errorf("API key %s was revoked: %w", k.ID, trace.ErrUnauthenticated)
+	if err := CheckLive(&k); err != nil {
+		return nil, err
 	}
 	// Remembered only if no revocation happened since the read began, so a
 	// key read just before its revocation is never remembered after it.
@@ -208,7 +222,7 @@ func (db *DB) RevokeAPIKey(id string) (*APIKey, error) {
 				return err
 			}
 			if live <= 1 {
-				return fmt.Errorf("API key %s is the last live admin key; create another admin key first: %w", id, trace.ErrConflict)
+				return LastAdminKeyError(id)
 			}
 		}
 		if k.RevokedAt == nil {
@@ -244,3 +258,28 @@ func (db *DB) HasAdminKey() (bool, error) {
 	}
 	return false, nil
 }
+
+// CheckSecretForm refuses what cannot be an API key's secret.
+func CheckSecretForm(secret string) error {
+	if !strings.HasPrefix(secret, APIKeyPrefix) || len(secret) > 100 {
+		return fmt.Errorf("not a truyxuat API key: %w", trace.ErrUnauthenticated)
+	}
+	return nil
+}
+
+// CheckLive refuses a revoked key.
+func CheckLive(k *APIKey) error {
+	if k.RevokedAt != nil {
+		return fmt.Errorf("API key %s was revoked: %w", k.ID, trace.ErrUnauthenticated)
+	}
+	return nil
+}
+
+// LastAdminKeyError refuses to revoke the last live admin key: nobody
+// could then create cooperatives, inspectors or admin keys.
+func LastAdminKeyError(id string) error {
+	return fmt.Errorf("API key %s is the last live admin key; create another admin key first: %w", id, trace.ErrConflict)
+}
+
+// ErrUnknownAPIKey is the error for a secret no stored key has.
+var ErrUnknownAPIKey = fmt.Errorf("unknown API key: %w", trace.ErrUnauthenticated)

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/truyxuat/truyxuat/trace"
 )
 
@@ -22,7 +20,7 @@ const MaxAppendAll = 1000
 // its batch as it is when the events are placed, after the earlier events
 // of the same call; a batch without events has no head, and the call is
 // refused. Presigned requests are not accepted.
-func (db *DB) AppendAll(ctx context.Context, reqs []AppendRequest) ([]*StoredEvent, error) {
+func (en *Engine) AppendAll(ctx context.Context, reqs []AppendRequest) ([]*StoredEvent, error) {
 	if len(reqs) == 0 {
 		return nil, nil
 	}
@@ -34,7 +32,7 @@ func (db *DB) AppendAll(ctx context.Context, reqs []AppendRequest) ([]*StoredEve
 			return nil, fmt.Errorf("store: append all: request %d needs an event and a signer (presigned events are appended one by one)", i)
 		}
 	}
-	res, err := db.submit(ctx, func(st *seqState) (*pending, error) { return db.prepareAll(st, reqs) })
+	res, err := en.be.Submit(ctx, "", func(pl *Planner) (*Plan, error) { return en.prepareAll(pl, reqs) })
 	if err != nil {
 		return nil, fmt.Errorf("store: append %d events: %w", len(reqs), err)
 	}
@@ -43,10 +41,10 @@ func (db *DB) AppendAll(ctx context.Context, reqs []AppendRequest) ([]*StoredEve
 
 type appendAllResult struct{ events []*StoredEvent }
 
-// prepareAll runs on the sequencer. It works on its own copy of the heads
-// it touches, so a refusal leaves the sequencer's view as it was; only
-// once every event is placed does the view move on.
-func (db *DB) prepareAll(st *seqState, reqs []AppendRequest) (*pending, error) {
+// prepareAll places the events. It works on its own copy of the heads it
+// touches, so a refusal leaves the Planner's view as it was; only once
+// every event is placed does the view move on.
+func (en *Engine) prepareAll(pl *Planner, reqs []AppendRequest) (*Plan, error) {
 	heads := map[string]head{}
 	coops := map[string]string{}
 	own := map[trace.Hash]string{} // this call's events → batch
@@ -54,23 +52,23 @@ func (db *DB) prepareAll(st *seqState, reqs []AppendRequest) (*pending, error) {
 		if h, ok := heads[batch]; ok {
 			return coops[batch], h, nil
 		}
-		coop, h, err := st.head(batch)
+		coop, h, err := pl.head(batch)
 		if err != nil {
 			return "", head{}, err
 		}
 		heads[batch], coops[batch] = h, coop
 		return coop, h, nil
 	}
-	now := db.opts.Now().UTC()
+	now := en.opts.Now().UTC()
 	stored := make([]*StoredEvent, 0, len(reqs))
 	for i, req := range reqs {
 		e := req.Event
-		fail := func(err error) (*pending, error) { return nil, fmt.Errorf("event %d: %w", i, err) }
+		fail := func(err error) (*Plan, error) { return nil, fmt.Errorf("event %d: %w", i, err) }
 		coop, hd, err := get(e.Batch)
 		if err != nil {
 			return fail(err)
 		}
-		if err := db.checkFactsRule(e, false, hd); err != nil {
+		if err := checkFactsRule(e, false, hd); err != nil {
 			return fail(err)
 		}
 		if e.Cooperative != coop {
@@ -98,7 +96,7 @@ func (db *DB) prepareAll(st *seqState, reqs []AppendRequest) (*pending, error) {
 			}
 			b, ok := own[in.Hash]
 			if !ok {
-				if b, ok, err = st.eventBatch(in.Hash); err != nil {
+				if b, ok, err = pl.eventBatch(in.Hash); err != nil {
 					return fail(fmt.Errorf("%s: %w", field, err))
 				}
 			}
@@ -116,7 +114,7 @@ func (db *DB) prepareAll(st *seqState, reqs []AppendRequest) (*pending, error) {
 			for k, s := range stored {
 				earlier[k] = s.SignedEvent
 			}
-			if err := st.checkDraws(e, earlier); err != nil {
+			if err := pl.checkDraws(e, earlier); err != nil {
 				return fail(err)
 			}
 		}
@@ -130,24 +128,24 @@ func (db *DB) prepareAll(st *seqState, reqs []AppendRequest) (*pending, error) {
 		stored = append(stored, &StoredEvent{SignedEvent: se, ReceivedAt: now, KeyID: req.KeyID})
 	}
 	for b, h := range heads {
-		st.heads[b] = h
+		pl.heads[b] = h
 	}
 	for _, s := range stored {
 		if s.Event.Type == trace.TransformationEvent {
-			st.transforms[s.Hash] = s.Event
+			pl.transforms[s.Hash] = s.Event
 		}
 	}
-	// The hashes are not added to st.hashes: nobody can name these events
+	// The hashes are not added to pl.hashes: nobody can name these events
 	// as inputs before they are committed and their hashes returned.
-	p := &pending{result: &appendAllResult{events: stored}, events: stored}
-	p.sign = func() {
+	p := &Plan{Result: &appendAllResult{events: stored}, Events: stored}
+	p.Sign = func() {
 		for i, s := range stored {
 			reqs[i].Signer.Seal(s.SignedEvent)
 		}
 	}
-	p.write = func(tx *bolt.Tx) error {
+	p.Write = func(sink Sink) error {
 		for _, s := range stored {
-			if err := writeEvent(tx, s); err != nil {
+			if err := sink.PutEvent(s); err != nil {
 				return err
 			}
 		}

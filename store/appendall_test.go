@@ -113,7 +113,7 @@ func TestAppendAll(t *testing.T) {
 	if want := before + 3 + 8; size != want {
 		t.Fatalf("log size %d, want %d", size, want)
 	}
-	err = db.ViewLog(func(v *LogView) error {
+	err = db.ViewLog(func(v LogView) error {
 		seen := map[uint64]bool{}
 		for _, st := range got {
 			idx, ok := v.EventIndex(st.Hash)
@@ -121,7 +121,7 @@ func TestAppendAll(t *testing.T) {
 				t.Errorf("event %s: log index %d %v (reported %d)", st.Hash, idx, ok, st.LogIndex)
 			}
 			seen[idx] = true
-			if _, err := tlog.ProveInclusion(v, idx, v.Size); err != nil {
+			if _, err := tlog.ProveInclusion(v, idx, v.Size()); err != nil {
 				return err
 			}
 		}

@@ -54,15 +54,9 @@ type AttachmentInfo struct {
 // stored is kept as it is: created is false and the returned info is the
 // stored one, from the first upload.
 func (db *DB) PutAttachment(info AttachmentInfo, data []byte) (stored *AttachmentInfo, created bool, err error) {
-	if len(data) == 0 {
-		return nil, false, &trace.FieldError{Field: "file", Reason: "is empty"}
+	if err := PrepareAttachment(&info, data, db.opts.Now()); err != nil {
+		return nil, false, err
 	}
-	if !slices.Contains(trace.MediaTypes, info.MediaType) {
-		return nil, false, &trace.FieldError{Field: "media_type", Reason: fmt.Sprintf("%q is not an attachment type", info.MediaType)}
-	}
-	info.SHA256 = sha256.Sum256(data)
-	info.Size = int64(len(data))
-	info.UploadedAt = db.opts.Now().UTC().Truncate(time.Second)
 	err = db.update(func(tx *bolt.Tx) error {
 		meta := tx.Bucket(bucketAttachMeta)
 		if raw := meta.Get(info.SHA256[:]); raw != nil {
@@ -90,6 +84,26 @@ func (db *DB) PutAttachment(info AttachmentInfo, data []byte) (stored *Attachmen
 		return nil, false, fmt.Errorf("store: attachment %s: %w", info.SHA256, err)
 	}
 	return stored, created, nil
+}
+
+// PrepareAttachment checks an attachment about to be stored and fills in
+// its SHA256, Size and UploadedAt.
+func PrepareAttachment(info *AttachmentInfo, data []byte, now time.Time) error {
+	if len(data) == 0 {
+		return &trace.FieldError{Field: "file", Reason: "is empty"}
+	}
+	if !slices.Contains(trace.MediaTypes, info.MediaType) {
+		return &trace.FieldError{Field: "media_type", Reason: fmt.Sprintf("%q is not an attachment type", info.MediaType)}
+	}
+	info.SHA256 = sha256.Sum256(data)
+	info.Size = int64(len(data))
+	info.UploadedAt = now.UTC().Truncate(time.Second)
+	return nil
+}
+
+// DecodeAttachmentInfo reads a stored AttachmentInfo of the attachment h.
+func DecodeAttachmentInfo(h trace.Hash, raw []byte) (*AttachmentInfo, error) {
+	return decodeAttachInfo(h, raw)
 }
 
 func decodeAttachInfo(h trace.Hash, raw []byte) (*AttachmentInfo, error) {
@@ -155,15 +169,24 @@ func (db *DB) AttachmentData(h trace.Hash) ([]byte, error) {
 }
 
 func variantKey(h trace.Hash, name string) ([]byte, error) {
+	if err := CheckVariantName(name); err != nil {
+		return nil, err
+	}
+	return append(bytes.Clone(h[:]), name...), nil
+}
+
+// CheckVariantName refuses a name of a rendition that is not 1 to 32
+// ASCII letters, digits, - or _.
+func CheckVariantName(name string) error {
 	if len(name) == 0 || len(name) > 32 {
-		return nil, fmt.Errorf("store: variant name %q: want %s", name, attachVariantNameRule)
+		return fmt.Errorf("store: variant name %q: want %s", name, attachVariantNameRule)
 	}
 	for _, r := range name {
 		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
-			return nil, fmt.Errorf("store: variant name %q: want %s", name, attachVariantNameRule)
+			return fmt.Errorf("store: variant name %q: want %s", name, attachVariantNameRule)
 		}
 	}
-	return append(bytes.Clone(h[:]), name...), nil
+	return nil
 }
 
 // AttachmentVariant returns a copy of a stored rendition of an attachment

@@ -263,8 +263,8 @@ func checkContents(tx *bolt.Tx, rep *BackupReport) error {
 	rep.Cooperatives = tx.Bucket(bucketCoops).Stats().KeyN
 	rep.Products = tx.Bucket(bucketProducts).Stats().KeyN
 	rep.Batches = tx.Bucket(bucketBatches).Stats().KeyN
-	v := &LogView{tx: tx, Size: logSize(tx)}
-	rep.LogSize = v.Size
+	v := &boltView{tx: tx, size: logSize(tx)}
+	rep.LogSize = v.size
 	if err := checkRecords(tx, v, rep); err != nil {
 		return err
 	}
@@ -274,7 +274,7 @@ func checkContents(tx *bolt.Tx, rep *BackupReport) error {
 	if err := checkLog(tx, v); err != nil {
 		return err
 	}
-	root, err := tlog.RootAt(v, v.Size)
+	root, err := tlog.RootAt(v, v.size)
 	if err != nil {
 		return fmt.Errorf("the log's root: %w", err)
 	}
@@ -283,12 +283,12 @@ func checkContents(tx *bolt.Tx, rep *BackupReport) error {
 	if note == nil {
 		return nil
 	}
-	cp, err := publishedFromNote(note)
+	cp, err := PublishedFromNote(note)
 	if err != nil {
 		return fmt.Errorf("the newest stored checkpoint: %w", err)
 	}
-	if cp.Size != size || size > v.Size {
-		return fmt.Errorf("the newest stored checkpoint is of size %d, stored as %d, in a log of %d entries", cp.Size, size, v.Size)
+	if cp.Size != size || size > v.size {
+		return fmt.Errorf("the newest stored checkpoint is of size %d, stored as %d, in a log of %d entries", cp.Size, size, v.size)
 	}
 	if r, err := tlog.RootAt(v, size); err != nil || r != cp.Root {
 		return fmt.Errorf("the newest stored checkpoint (size %d) has root %s, but the log's root at that size is %s (%v)", size, cp.Root, r, err)
@@ -301,7 +301,7 @@ func checkContents(tx *bolt.Tx, rep *BackupReport) error {
 // revisions decode, hash, number and link in order (trace.VerifyRecords
 // without keys), end at the entry's head, and each is the log entry its
 // index says.
-func checkRecords(tx *bolt.Tx, v *LogView, rep *BackupReport) error {
+func checkRecords(tx *bolt.Tx, v *boltView, rep *BackupReport) error {
 	recs, index := tx.Bucket(bucketRecords), tx.Bucket(bucketRecordHash)
 	return tx.Bucket(bucketRecordHeads).ForEach(func(name, _ []byte) error {
 		kind, id, ok := strings.Cut(string(name), "/")
@@ -319,8 +319,8 @@ func checkRecords(tx *bolt.Tx, v *LogView, rep *BackupReport) error {
 			if !bytes.Equal(index.Get(sr.Hash[:]), k) {
 				return fmt.Errorf("%s %s: revision %s is not indexed by its hash", kind, id, sr.Hash)
 			}
-			if h, ok := v.EventAt(sr.LogIndex); sr.LogIndex >= v.Size || !ok || h != sr.Hash {
-				return fmt.Errorf("%s %s: revision %s names log index %d, which is not its entry in a log of %d", kind, id, sr.Hash, sr.LogIndex, v.Size)
+			if h, ok := v.EventAt(sr.LogIndex); sr.LogIndex >= v.size || !ok || h != sr.Hash {
+				return fmt.Errorf("%s %s: revision %s names log index %d, which is not its entry in a log of %d", kind, id, sr.Hash, sr.LogIndex, v.size)
 			}
 			revs = append(revs, sr.SignedRecord)
 		}
@@ -338,7 +338,7 @@ func checkRecords(tx *bolt.Tx, v *LogView, rep *BackupReport) error {
 // checkChains walks every event record in key order (batch by batch, in
 // sequence), checks each batch's chain and head, and that each event's
 // log index leads back to it.
-func checkChains(tx *bolt.Tx, v *LogView, rep *BackupReport) error {
+func checkChains(tx *bolt.Tx, v *boltView, rep *BackupReport) error {
 	heads := map[string]bool{}
 	check := func(batch string, chain []*trace.SignedEvent) error {
 		if tx.Bucket(bucketBatches).Get([]byte(batch)) == nil {
@@ -377,8 +377,8 @@ func checkChains(tx *bolt.Tx, v *LogView, rep *BackupReport) error {
 		if !bytes.Equal(hashes.Get(st.Hash[:]), k) {
 			return fmt.Errorf("batch %s: event %s is not indexed by its hash", b, st.Hash)
 		}
-		if h, ok := v.EventAt(st.LogIndex); st.LogIndex >= v.Size || !ok || h != st.Hash {
-			return fmt.Errorf("batch %s: event %s names log index %d, which is not its entry in a log of %d", b, st.Hash, st.LogIndex, v.Size)
+		if h, ok := v.EventAt(st.LogIndex); st.LogIndex >= v.size || !ok || h != st.Hash {
+			return fmt.Errorf("batch %s: event %s names log index %d, which is not its entry in a log of %d", b, st.Hash, st.LogIndex, v.size)
 		}
 		chain = append(chain, st.SignedEvent)
 		rep.Events++
@@ -399,11 +399,11 @@ func checkChains(tx *bolt.Tx, v *LogView, rep *BackupReport) error {
 // checkLog recomputes every entry from the event at its index and checks
 // the stored entry bundles and hash tiles, level by level, against them.
 // It holds one tile in memory at a time.
-func checkLog(tx *bolt.Tx, v *LogView) error {
+func checkLog(tx *bolt.Tx, v *boltView) error {
 	events, hashes := tx.Bucket(bucketEvents), tx.Bucket(bucketEventHash)
 	tiles := txTiles{tx}
-	for k := uint64(0); k*tlog.TileWidth < v.Size; k++ {
-		width := int(min(tlog.TileWidth, v.Size-k*tlog.TileWidth))
+	for k := uint64(0); k*tlog.TileWidth < v.size; k++ {
+		width := int(min(tlog.TileWidth, v.size-k*tlog.TileWidth))
 		entries := make([][]byte, width)
 		leaves := make([]byte, 0, width*tlog.HashSize)
 		for j := range entries {
@@ -442,7 +442,7 @@ func checkLog(tx *bolt.Tx, v *LogView) error {
 		}
 	}
 	for level := 1; ; level++ {
-		count := v.Size >> (tlog.TileHeight * uint(level))
+		count := v.size >> (tlog.TileHeight * uint(level))
 		if count == 0 {
 			return nil
 		}

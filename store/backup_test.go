@@ -103,7 +103,7 @@ func TestBackupWhileAppending(t *testing.T) {
 			t.Errorf("backup file %s: %v %v", rep.Path, fi, err)
 		}
 		// The live log at the copy's size has the copy's root.
-		db.ViewLog(func(v *LogView) error {
+		db.ViewLog(func(v LogView) error {
 			if root, err := tlog.RootAt(v, rep.LogSize); err != nil || root != rep.LogRoot {
 				t.Errorf("copy of %d entries has root %s, the store %s at that size (%v)", rep.LogSize, rep.LogRoot, root, err)
 			}

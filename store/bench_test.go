@@ -8,8 +8,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // BenchmarkAppend measures events appended per second through the store
@@ -56,9 +54,9 @@ func BenchmarkAppend(b *testing.B) {
 			var seq atomic.Uint64
 			defer reportGroups(b, db)
 			runWriters(b, writers, func(int) error {
-				_, err := db.submit(context.Background(), func(*seqState) (*pending, error) {
+				_, err := db.submit(context.Background(), func(*Planner) (*Plan, error) {
 					ev := events[seq.Add(1)]
-					return &pending{events: []*StoredEvent{ev}, write: func(tx *bolt.Tx) error { return writeEvent(tx, ev) }}, nil
+					return &Plan{Events: []*StoredEvent{ev}, Write: func(s Sink) error { return s.PutEvent(ev) }}, nil
 				})
 				return err
 			})

@@ -31,26 +31,15 @@ var ErrClosed = errors.New("store: closed")
 // A lone request finds the committer free and is passed on at once:
 // nothing waits on a timer.
 
-// A prepareFunc runs on the sequencer, one request at a time, in order. It
-// checks the request against st and, if it is accepted, returns what to
-// write; it may also return a sign function that the workers run in
-// parallel before the group is committed.
-type prepareFunc func(st *seqState) (*pending, error)
-
-// pending is a prepared request.
-type pending struct {
-	sign    func()                  // optional; runs on a signing worker
-	write   func(tx *bolt.Tx) error // runs in the group's transaction
-	result  any                     // handed to the caller once committed
-	events  []*StoredEvent          // the events it writes, in order, for the log
-	records []*StoredRecord         // the registry records it writes, after its events, for the log
-}
+// The sequencer places each request with its Planner (see Engine) and
+// gathers the plans into a group; a plan's Sign runs on a pool of signing
+// workers, its Write in the group's transaction (boltSink).
 
 type commitReq struct {
 	ctx     context.Context
 	hint    *headHint // the head of the batch it writes, read by the caller
-	prepare prepareFunc
-	p       *pending
+	prepare Prepare
+	p       *Plan
 	result  any
 	err     error
 	done    chan struct{}
@@ -61,33 +50,6 @@ type group struct {
 	signing atomic.Int64  // signatures not yet done
 	ready   chan struct{} // poked when signing reaches zero
 	epoch   uint64
-}
-
-// seqState is the sequencer's view of the chains: the committed state
-// plus every group that is prepared but not yet committed. Only the
-// sequencer goroutine touches it.
-type seqState struct {
-	db      *DB
-	heads   map[string]head          // batch id → length and head hash
-	batches map[string]string        // batch id → cooperative id
-	hashes  map[trace.Hash]string    // event hash → batch id, for events not yet committed
-	lots    map[string]string        // lot key → batch id, for batches not yet committed
-	records map[string]head          // kind "/" id → revisions and newest hash, as checked or pending
-	ids     map[string]bool          // bucket "/" id of cooperatives and products not yet committed
-	gtins   map[string]string        // GTIN → product id, for products not yet committed
-	entries map[string]*trace.Record // kind "/" id → newest registry list record, as pending or written through the sequencer
-	// transforms are the transformations not yet committed, by event
-	// hash, for the balances of the lots they take from.
-	transforms map[trace.Hash]*trace.Event
-	// epoch counts the resets after a failed commit; hint is the head
-	// read by the caller of the request being prepared.
-	epoch uint64
-	hint  *headHint
-}
-
-type head struct {
-	n uint64
-	h trace.Hash
 }
 
 // CommitInfo describes one committed group, for observers (metrics, the
@@ -102,13 +64,13 @@ type CommitInfo struct {
 func (db *DB) OnCommit(f func(CommitInfo)) { db.onCommit = append(db.onCommit, f) }
 
 // submit queues a request and waits until it is committed and synced, or refused.
-func (db *DB) submit(ctx context.Context, prepare prepareFunc) (any, error) {
+func (db *DB) submit(ctx context.Context, prepare Prepare) (any, error) {
 	return db.submitHinted(ctx, nil, prepare)
 }
 
 // submitHinted is submit with the head of the batch the request writes
 // to, read and checked by the caller (headHint), or nil.
-func (db *DB) submitHinted(ctx context.Context, hint *headHint, prepare prepareFunc) (any, error) {
+func (db *DB) submitHinted(ctx context.Context, hint *headHint, prepare Prepare) (any, error) {
 	if err := db.writable(); err != nil {
 		return nil, err
 	}
@@ -132,9 +94,7 @@ func (db *DB) submitHinted(ctx context.Context, hint *headHint, prepare prepareF
 }
 
 func (db *DB) startPipeline() {
-	st := &seqState{db: db, heads: map[string]head{}, batches: map[string]string{}, hashes: map[trace.Hash]string{}, lots: map[string]string{},
-		records: map[string]head{}, ids: map[string]bool{}, gtins: map[string]string{}, transforms: map[trace.Hash]*trace.Event{},
-		entries: map[string]*trace.Record{}}
+	st := db.newPlanner()
 	db.toCommit = make(chan *group)
 	db.idle = make(chan struct{}, 1)
 	db.idle <- struct{}{}
@@ -172,16 +132,16 @@ func (db *DB) startPipeline() {
 // groups. A group stays open while the committer is busy with the one
 // before it; the moment the committer is free (its idle token), the group
 // is closed, its signatures finished and it is handed over.
-func (db *DB) sequencer(st *seqState, signJobs chan<- func()) {
+func (db *DB) sequencer(st *Planner, signJobs chan<- func()) {
 	for {
-		st.resetIfNeeded()
-		st.pruneHashes()
+		db.resetIfNeeded(st)
+		db.pruneHashes(st)
 		g := &group{ready: make(chan struct{}, 1), epoch: st.epoch}
 		select {
 		case r := <-db.reqs:
 			// A commit may have failed while the sequencer waited: the
 			// group is still empty, so it can start from the file.
-			if st.resetIfNeeded() {
+			if db.resetIfNeeded(st) {
 				g.epoch = st.epoch
 			}
 			db.prepareInto(st, g, r, signJobs)
@@ -218,24 +178,24 @@ func (db *DB) sequencer(st *seqState, signJobs chan<- func()) {
 // resetIfNeeded starts the sequencer's view again from the file after a
 // commit failed (the view may hold events that were never written), and
 // says whether it did.
-func (st *seqState) resetIfNeeded() bool {
-	db := st.db
+func (db *DB) resetIfNeeded(st *Planner) bool {
 	if !db.resetNeeded.Swap(false) {
 		return false
 	}
 	st.epoch++
 	db.epoch.Store(st.epoch)
 	db.loaded.Clear()
-	clear(st.heads)
-	clear(st.batches)
-	clear(st.hashes)
-	clear(st.lots)
-	clear(st.records)
-	clear(st.ids)
-	clear(st.gtins)
-	clear(st.transforms)
-	clear(st.entries)
+	st.reset()
 	return true
+}
+
+// newPlanner is the sequencer's Planner: it reads the file, takes the
+// heads the callers of appends read (headHint) and marks the heads it
+// holds, so that later callers need not read them.
+func (db *DB) newPlanner() *Planner {
+	pl := NewPlanner(boltBackend{db}, db.log)
+	pl.loaded = func(batch string) { db.loaded.Store(batch, struct{}{}) }
+	return pl
 }
 
 // handOver waits for a group's signatures and passes it to the committer,
@@ -253,7 +213,7 @@ func (db *DB) handOver(g *group) {
 }
 
 // prepareInto prepares r and adds it to g, or refuses it at once.
-func (db *DB) prepareInto(st *seqState, g *group, r *commitReq, signJobs chan<- func()) {
+func (db *DB) prepareInto(st *Planner, g *group, r *commitReq, signJobs chan<- func()) {
 	if err := r.ctx.Err(); err != nil {
 		db.refuse(r, err)
 		return
@@ -267,10 +227,10 @@ func (db *DB) prepareInto(st *seqState, g *group, r *commitReq, signJobs chan<- 
 	}
 	r.p = p
 	g.reqs = append(g.reqs, r)
-	if p.sign != nil {
+	if p.Sign != nil {
 		g.signing.Add(1)
 		signJobs <- func() {
-			p.sign()
+			p.Sign()
 			if g.signing.Add(-1) == 0 {
 				select {
 				case g.ready <- struct{}{}:
@@ -290,7 +250,7 @@ func (db *DB) refuse(r *commitReq, err error) {
 }
 
 // committer writes each group in one transaction, syncs, then acknowledges.
-func (db *DB) committer(st *seqState) {
+func (db *DB) committer(st *Planner) {
 	var failedEpoch uint64
 	failed := false
 	for g := range db.toCommit {
@@ -305,22 +265,14 @@ func (db *DB) committer(st *seqState) {
 				fillPages(tx)
 				// Number the group's events in the log first: each
 				// event's record holds its log index.
-				var items []logItem
-				next := logSize(tx)
-				for _, r := range g.reqs {
-					for _, se := range r.p.events {
-						se.LogIndex = next
-						next++
-						items = append(items, logItem{hash: se.Hash, entry: trace.LogEntry(se.SignedEvent), set: &se.LogEntry})
-					}
-					for _, sr := range r.p.records {
-						sr.LogIndex = next
-						next++
-						items = append(items, logItem{hash: sr.Hash, entry: sr.SignedRecord.LogEntry(), set: &sr.LogEntry})
-					}
+				plans := make([]*Plan, len(g.reqs))
+				for i, r := range g.reqs {
+					plans[i] = r.p
 				}
-				for _, r := range g.reqs {
-					if err := r.p.write(tx); err != nil {
+				items := NumberLog(plans, logSize(tx))
+				sink := boltSink{tx}
+				for _, p := range plans {
+					if err := p.Write(sink); err != nil {
 						return err
 					}
 				}
@@ -338,12 +290,12 @@ func (db *DB) committer(st *seqState) {
 			}
 		} else {
 			for _, r := range g.reqs {
-				r.result = r.p.result
+				r.result = r.p.Result
 			}
 		}
 		events := 0
 		for _, r := range g.reqs {
-			events += len(r.p.events)
+			events += len(r.p.Events)
 		}
 		db.statsMu.Lock()
 		if err == nil {
@@ -401,7 +353,7 @@ func fillPages(tx *bolt.Tx) {
 func (db *DB) forget(g *group) {
 	db.pendingMu.Lock()
 	for _, r := range g.reqs {
-		for _, se := range r.p.events {
+		for _, se := range r.p.Events {
 			db.committedHashes = append(db.committedHashes, se.Hash)
 		}
 	}
@@ -409,65 +361,28 @@ func (db *DB) forget(g *group) {
 }
 
 // pruneHashes removes committed hashes from st (on the sequencer).
-func (st *seqState) pruneHashes() {
-	st.db.pendingMu.Lock()
-	done := st.db.committedHashes
-	st.db.committedHashes = nil
-	st.db.pendingMu.Unlock()
+func (db *DB) pruneHashes(st *Planner) {
+	db.pendingMu.Lock()
+	done := db.committedHashes
+	db.committedHashes = nil
+	db.pendingMu.Unlock()
 	for _, h := range done {
 		delete(st.hashes, h)
 		delete(st.transforms, h)
 	}
 }
 
-// head returns a batch's length and head, from memory or the file. A head
-// read from the file is first checked against the last stored event of
-// its chain (checkedHead); a damaged one refuses the write, and is read
-// and checked again on the next write to that batch. The caller of an
-// append reads and checks its batch's head itself when the sequencer has
-// not loaded it yet (headHint), so that this work, a read transaction and
-// a hash per batch, is done in parallel and not here, one at a time.
-func (st *seqState) head(batchID string) (string, head, error) {
-	coop, ok := st.batches[batchID]
-	if ok {
-		return coop, st.heads[batchID], nil
-	}
-	var lh loadedHead
-	if h := st.hint; h != nil && h.batch == batchID && h.epoch == st.epoch {
-		lh = h.loadedHead
-	} else {
-		lh = loadHead(st.db.bolt, batchID)
-	}
-	if lh.err != nil {
-		return "", head{}, lh.err
-	}
-	if lh.differs != "" {
-		return "", head{}, st.db.damaged(batchID, "head", "%s", lh.differs)
-	}
-	st.batches[batchID] = lh.coop
-	st.heads[batchID] = lh.hd
-	st.db.loaded.Store(batchID, struct{}{})
-	return lh.coop, lh.hd, nil
-}
-
-// loadedHead is a batch's cooperative and head as read from the file,
-// with what checkedHead found wrong with it.
-type loadedHead struct {
-	coop    string
-	hd      head
-	differs string
-	err     error
-}
-
-func loadHead(b *bolt.DB, batchID string) loadedHead {
-	var lh loadedHead
-	lh.err = b.View(func(tx *bolt.Tx) error {
+func loadHead(b *bolt.DB, batchID string) LoadedHead {
+	var lh LoadedHead
+	lh.Err = b.View(func(tx *bolt.Tx) error {
 		var bt trace.Batch
 		if err := getJSON(tx.Bucket(bucketBatches), batchID, "batch", &bt); err != nil {
 			return err
 		}
-		lh.coop = bt.CooperativeID
-		lh.hd, lh.differs = checkedHead(tx, &bt)
+		lh.Coop = bt.CooperativeID
+		var hd head
+		hd, lh.Differs = checkedHead(tx, &bt)
+		lh.Len, lh.Hash = hd.n, hd.h
 		return nil
 	})
 	return lh
@@ -484,7 +399,7 @@ func loadHead(b *bolt.DB, batchID string) loadedHead {
 type headHint struct {
 	batch string
 	epoch uint64
-	loadedHead
+	LoadedHead
 }
 
 // headHint reads and checks a batch's head for the sequencer, or returns
@@ -494,24 +409,6 @@ func (db *DB) headHint(batchID string) *headHint {
 		return nil
 	}
 	h := &headHint{batch: batchID, epoch: db.epoch.Load()}
-	h.loadedHead = loadHead(db.bolt, batchID)
+	h.LoadedHead = loadHead(db.bolt, batchID)
 	return h
-}
-
-// eventBatch returns the batch of an event hash, committed or pending. A
-// committed one is found through the event-hash index, whose entry must
-// lead to a record with that hash.
-func (st *seqState) eventBatch(h trace.Hash) (string, bool, error) {
-	if b, ok := st.hashes[h]; ok {
-		return b, true, nil
-	}
-	var batch, differs string
-	st.db.bolt.View(func(tx *bolt.Tx) error {
-		batch, differs = checkedEventKey(tx, h)
-		return nil
-	})
-	if differs != "" {
-		return "", false, st.db.damaged(batch, "event index", "%s", differs)
-	}
-	return batch, batch != "", nil
 }

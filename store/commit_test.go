@@ -6,15 +6,10 @@ import (
 	"path/filepath"
 	"testing"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/truyxuat/truyxuat/trace"
 )
 
-func newSeqState(db *DB) *seqState {
-	return &seqState{db: db, heads: map[string]head{}, batches: map[string]string{}, hashes: map[trace.Hash]string{}, lots: map[string]string{},
-		records: map[string]head{}, ids: map[string]bool{}, gtins: map[string]string{}, transforms: map[trace.Hash]*trace.Event{}}
-}
+func newSeqState(db *DB) *Planner { return db.newPlanner() }
 
 // A head read by an append's caller is taken only for its own batch and
 // only if the sequencer was not reset since it was read.
@@ -25,20 +20,20 @@ func TestHeadHintIsTakenOnlyFromTheSameEpoch(t *testing.T) {
 		f.append(t, i)
 	}
 	file := loadHead(db.bolt, f.batch.ID)
-	if file.err != nil || file.hd.n != 4 { // the lot's facts and 3 events
+	if file.Err != nil || file.Len != 4 { // the lot's facts and 3 events
 		t.Fatalf("the file's head: %+v", file)
 	}
 	// A hint that says something else than the file, to see which is taken.
-	other := loadedHead{coop: f.coop.ID, hd: head{n: 99, h: trace.Hash{1}}}
+	other := LoadedHead{Coop: f.coop.ID, Len: 99, Hash: trace.Hash{1}}
 	for _, tc := range []struct {
 		name  string
 		hint  *headHint
 		epoch uint64
 		want  uint64
 	}{
-		{"same epoch", &headHint{batch: f.batch.ID, epoch: 4, loadedHead: other}, 4, 99},
-		{"read before a reset", &headHint{batch: f.batch.ID, epoch: 3, loadedHead: other}, 4, 4},
-		{"another batch", &headHint{batch: "another", epoch: 4, loadedHead: other}, 4, 4},
+		{"same epoch", &headHint{batch: f.batch.ID, epoch: 4, LoadedHead: other}, 4, 99},
+		{"read before a reset", &headHint{batch: f.batch.ID, epoch: 3, LoadedHead: other}, 4, 4},
+		{"another batch", &headHint{batch: "another", epoch: 4, LoadedHead: other}, 4, 4},
 		{"none", nil, 4, 4},
 	} {
 		st := newSeqState(db)
@@ -54,7 +49,7 @@ func TestHeadHintIsTakenOnlyFromTheSameEpoch(t *testing.T) {
 	// A hint that found the head damaged refuses the write like a read
 	// of the file by the sequencer would.
 	st := newSeqState(db)
-	st.hint = &headHint{batch: f.batch.ID, loadedHead: loadedHead{coop: f.coop.ID, differs: "the head says 5 events"}}
+	st.hint = &headHint{batch: f.batch.ID, LoadedHead: LoadedHead{Coop: f.coop.ID, Differs: "the head says 5 events"}}
 	if _, _, err := st.head(f.batch.ID); !errors.Is(err, ErrDamaged) {
 		t.Errorf("a damaged hint: %v, want ErrDamaged", err)
 	}
@@ -70,13 +65,13 @@ func TestAppendAfterAFailedCommit(t *testing.T) {
 	f.append(t, 1)
 	// An event and a write that fails, in one request: the whole
 	// request (and its group) is refused.
-	_, err := db.submit(context.Background(), func(st *seqState) (*pending, error) {
+	_, err := db.submit(context.Background(), func(st *Planner) (*Plan, error) {
 		p, err := db.prepareAppend(st, AppendRequest{Event: f.event(2), Signer: f.signer})
 		if err != nil {
 			return nil, err
 		}
-		p.sign()
-		p.write = func(*bolt.Tx) error { return errors.New("disk full (test)") }
+		p.Sign()
+		p.Write = func(Sink) error { return errors.New("disk full (test)") }
 		return p, nil
 	})
 	if err == nil {
@@ -119,7 +114,7 @@ func TestHeadHintOnlyWhileTheSequencerLacksTheHead(t *testing.T) {
 	}
 	defer db.Close()
 	h := db.headHint(f.batch.ID)
-	if h == nil || h.err != nil || h.hd.n != 2 {
+	if h == nil || h.Err != nil || h.Len != 2 {
 		t.Fatalf("after reopening, the caller's read of the head: %+v", h)
 	}
 	f.db = db

@@ -121,7 +121,7 @@ func PlantEvents(path string, batches []*trace.Batch, events []*trace.SignedEven
 			}
 		}
 		next := logSize(tx)
-		var items []logItem
+		var items []LogItem
 		for _, se := range events {
 			if n, h := readHead(tx, se.Event.Batch); se.Event.Seq != n || se.Event.Prev != h {
 				return fmt.Errorf("store: plant events: event %d of batch %s does not extend its chain of %d events", se.Event.Seq, se.Event.Batch, n)
@@ -131,7 +131,8 @@ func PlantEvents(path string, batches []*trace.Batch, events []*trace.SignedEven
 			if err := writeEvent(tx, st); err != nil {
 				return err
 			}
-			items = append(items, logItem{hash: st.Hash, entry: trace.LogEntry(se), set: &st.LogEntry})
+			st.LogEntry = trace.LogEntry(se)
+			items = append(items, LogItem{Hash: st.Hash, Entry: st.LogEntry})
 		}
 		return logAppend(tx, items)
 	})

@@ -16,13 +16,13 @@ import (
 // signing key it holds for the cooperative, registers its public key
 // first, and signs the cooperative's profile as its first registry record
 // in the same commit.
-func (db *DB) CreateCooperative(c *trace.Cooperative) error {
-	c.CreatedAt = db.opts.Now().UTC()
+func (en *Engine) CreateCooperative(c *trace.Cooperative) error {
+	c.CreatedAt = en.opts.Now().UTC()
 	if c.ID == "" {
-		db.bolt.View(func(tx *bolt.Tx) error {
-			c.ID = uniqueID(tx.Bucket(bucketCoops), slugID(c.Name, 24))
-			return nil
-		})
+		var err error
+		if c.ID, err = en.uniqueID(EntityCooperative, slugID(c.Name, 24)); err != nil {
+			return err
+		}
 	}
 	if err := c.Validate(); err != nil {
 		return err
@@ -30,7 +30,7 @@ func (db *DB) CreateCooperative(c *trace.Cooperative) error {
 	if why := reservedCoopID(c.ID); why != "" {
 		return &trace.FieldError{Field: "id", Reason: why}
 	}
-	signer, err := db.keys.Signer(c.ID)
+	signer, err := en.keys.Signer(c.ID)
 	if err != nil {
 		return err
 	}
@@ -41,20 +41,22 @@ func (db *DB) CreateCooperative(c *trace.Cooperative) error {
 		}
 	}
 	c.PublicKeys = keys
-	_, err = db.submit(context.Background(), func(st *seqState) (*pending, error) {
-		if st.ids["coops/"+c.ID] || db.exists(bucketCoops, c.ID) {
+	_, err = en.be.Submit(context.Background(), "", func(pl *Planner) (*Plan, error) {
+		if taken, err := pl.exists(EntityCooperative, c.ID); err != nil {
+			return nil, err
+		} else if taken {
 			return nil, fmt.Errorf("cooperative %s already exists: %w", c.ID, trace.ErrConflict)
 		}
-		sr, sign, err := db.prepareRecord(st, trace.KindCooperative, c.ID, c.ID, trace.CooperativeRecordFields(c), signer, "")
+		sr, sign, err := en.prepareRecord(pl, trace.KindCooperative, c.ID, c.ID, trace.CooperativeRecordFields(c), signer, "")
 		if err != nil {
 			return nil, err
 		}
-		st.ids["coops/"+c.ID] = true
-		return &pending{sign: sign, records: []*StoredRecord{sr}, write: func(tx *bolt.Tx) error {
-			if err := putJSON(tx.Bucket(bucketCoops), c.ID, c); err != nil {
+		pl.ids[string(EntityCooperative)+"/"+c.ID] = true
+		return &Plan{Sign: sign, Records: []*StoredRecord{sr}, Write: func(s Sink) error {
+			if err := s.PutCooperative(c); err != nil {
 				return err
 			}
-			return writeRecord(tx, sr)
+			return s.PutRecord(sr)
 		}}, nil
 	})
 	return err
@@ -64,14 +66,14 @@ func (db *DB) CreateCooperative(c *trace.Cooperative) error {
 // and the rest of its Profile) to c's and signs the new profile as the next revision of its record; a
 // profile that did not change writes nothing. Its keys are not changed
 // here (see AddCooperativeKey).
-func (db *DB) UpdateCooperative(c *trace.Cooperative) error {
-	return db.UpdateCooperativeBy(c, "")
+func (en *Engine) UpdateCooperative(c *trace.Cooperative) error {
+	return en.UpdateCooperativeBy(c, "")
 }
 
 // UpdateCooperativeBy is UpdateCooperative recording who made the change
 // (an API key or workspace user id).
-func (db *DB) UpdateCooperativeBy(c *trace.Cooperative, by string) error {
-	old, err := db.Cooperative(c.ID)
+func (en *Engine) UpdateCooperativeBy(c *trace.Cooperative, by string) error {
+	old, err := en.be.Cooperative(c.ID)
 	if err != nil {
 		return err
 	}
@@ -79,29 +81,24 @@ func (db *DB) UpdateCooperativeBy(c *trace.Cooperative, by string) error {
 	if err := c.Validate(); err != nil {
 		return err
 	}
-	signer, err := db.SignerFor(c.ID)
+	signer, err := en.SignerFor(c.ID)
 	if err != nil {
 		return err
 	}
 	fields := trace.CooperativeRecordFields(c)
-	if unchanged, err := db.recordUnchanged(trace.KindCooperative, c.ID, trace.CooperativeRecordFields(old), fields); err != nil || unchanged {
+	if unchanged, err := en.recordUnchanged(trace.KindCooperative, c.ID, trace.CooperativeRecordFields(old), fields); err != nil || unchanged {
 		return err
 	}
-	_, err = db.submit(context.Background(), func(st *seqState) (*pending, error) {
-		sr, sign, err := db.prepareRecord(st, trace.KindCooperative, c.ID, c.ID, fields, signer, by)
+	_, err = en.be.Submit(context.Background(), "", func(pl *Planner) (*Plan, error) {
+		sr, sign, err := en.prepareRecord(pl, trace.KindCooperative, c.ID, c.ID, fields, signer, by)
 		if err != nil {
 			return nil, err
 		}
-		return &pending{sign: sign, records: []*StoredRecord{sr}, write: func(tx *bolt.Tx) error {
-			var stored trace.Cooperative
-			if err := getJSON(tx.Bucket(bucketCoops), c.ID, "cooperative", &stored); err != nil {
+		return &Plan{Sign: sign, Records: []*StoredRecord{sr}, Write: func(s Sink) error {
+			if err := s.UpdateCooperativeProfile(c); err != nil {
 				return err
 			}
-			stored.Name, stored.Province, stored.GLN, stored.Profile = c.Name, c.Province, c.GLN, c.Profile
-			if err := putJSON(tx.Bucket(bucketCoops), c.ID, &stored); err != nil {
-				return err
-			}
-			return writeRecord(tx, sr)
+			return s.PutRecord(sr)
 		}}, nil
 	})
 	return err
@@ -109,22 +106,15 @@ func (db *DB) UpdateCooperativeBy(c *trace.Cooperative, by string) error {
 
 // recordUnchanged reports whether an update changes nothing: the new
 // fields are the working copy's and its newest signed revision's.
-func (db *DB) recordUnchanged(kind trace.RecordKind, id string, old, fields map[string]string) (bool, error) {
+func (en *Engine) recordUnchanged(kind trace.RecordKind, id string, old, fields map[string]string) (bool, error) {
 	if f, _, _ := trace.DiffFields(old, fields); f != "" {
 		return false, nil
 	}
-	var signed map[string]string
-	err := db.bolt.View(func(tx *bolt.Tx) error {
-		sr, err := latestRecordTx(tx, kind, id)
-		if sr != nil {
-			signed = sr.Record.Fields
-		}
-		return err
-	})
-	if err != nil || signed == nil {
+	sr, err := en.be.NewestRecord(kind, id)
+	if err != nil || sr == nil {
 		return false, err
 	}
-	f, _, _ := trace.DiffFields(signed, fields)
+	f, _, _ := trace.DiffFields(sr.Record.Fields, fields)
 	return f == "", nil
 }
 
@@ -165,77 +155,77 @@ func (db *DB) Cooperatives() ([]*trace.Cooperative, error) {
 // CreateProduct stores a new product of an existing cooperative and
 // signs it as the product's first registry record in the same commit. A
 // GTIN must be unique across products.
-func (db *DB) CreateProduct(p *trace.Product) error {
-	p.CreatedAt = db.opts.Now().UTC()
+func (en *Engine) CreateProduct(p *trace.Product) error {
+	p.CreatedAt = en.opts.Now().UTC()
 	if p.ID == "" {
-		db.bolt.View(func(tx *bolt.Tx) error {
-			p.ID = uniqueID(tx.Bucket(bucketProducts), slugID(p.NameVI, 24))
-			return nil
-		})
+		var err error
+		if p.ID, err = en.uniqueID(EntityProduct, slugID(p.NameVI, 24)); err != nil {
+			return err
+		}
 	}
 	if err := p.Validate(); err != nil {
 		return err
 	}
-	if !db.exists(bucketCoops, p.CooperativeID) {
+	if ok, err := en.be.Exists(EntityCooperative, p.CooperativeID); err != nil {
+		return err
+	} else if !ok {
 		return fmt.Errorf("cooperative %s: %w", p.CooperativeID, trace.ErrNotFound)
 	}
-	signer, err := db.SignerFor(p.CooperativeID)
+	signer, err := en.SignerFor(p.CooperativeID)
 	if err != nil {
 		return err
 	}
-	_, err = db.submit(context.Background(), func(st *seqState) (*pending, error) {
-		if st.ids["products/"+p.ID] || db.exists(bucketProducts, p.ID) {
+	_, err = en.be.Submit(context.Background(), "", func(pl *Planner) (*Plan, error) {
+		if taken, err := pl.exists(EntityProduct, p.ID); err != nil {
+			return nil, err
+		} else if taken {
 			return nil, fmt.Errorf("product %s already exists: %w", p.ID, trace.ErrConflict)
 		}
-		if err := db.checkGTINFree(st, p); err != nil {
+		if err := pl.checkGTINFree(p); err != nil {
 			return nil, err
 		}
-		sr, sign, err := db.prepareRecord(st, trace.KindProduct, p.ID, p.CooperativeID, trace.ProductRecordFields(p), signer, p.CreatedBy)
+		sr, sign, err := en.prepareRecord(pl, trace.KindProduct, p.ID, p.CooperativeID, trace.ProductRecordFields(p), signer, p.CreatedBy)
 		if err != nil {
 			return nil, err
 		}
-		st.ids["products/"+p.ID] = true
+		pl.ids[string(EntityProduct)+"/"+p.ID] = true
 		if p.GTIN != "" {
-			st.gtins[p.GTIN] = p.ID
+			pl.gtins[p.GTIN] = p.ID
 		}
-		return &pending{sign: sign, records: []*StoredRecord{sr}, write: func(tx *bolt.Tx) error {
-			if err := putJSON(tx.Bucket(bucketProducts), p.ID, p); err != nil {
+		return &Plan{Sign: sign, Records: []*StoredRecord{sr}, Write: func(s Sink) error {
+			if err := s.PutProduct(p); err != nil {
 				return err
 			}
-			return writeRecord(tx, sr)
+			return s.PutRecord(sr)
 		}}, nil
 	})
 	return err
 }
 
-// checkGTINFree refuses a GTIN that another product, stored or pending, has.
-func (db *DB) checkGTINFree(st *seqState, p *trace.Product) error {
+// checkGTINFree refuses a GTIN that another product, stored or placed, has.
+func (pl *Planner) checkGTINFree(p *trace.Product) error {
 	if p.GTIN == "" {
 		return nil
 	}
-	if other, ok := st.gtins[p.GTIN]; ok && other != p.ID {
+	if other, ok := pl.gtins[p.GTIN]; ok && other != p.ID {
 		return fmt.Errorf("GTIN %s is already used by product %s: %w", p.GTIN, other, trace.ErrConflict)
 	}
-	return db.bolt.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketProducts).ForEach(func(k, v []byte) error {
-			var other trace.Product
-			if err := json.Unmarshal(v, &other); err != nil {
-				return err
-			}
-			if other.GTIN == p.GTIN && other.ID != p.ID {
-				return fmt.Errorf("GTIN %s is already used by product %s: %w", p.GTIN, other.ID, trace.ErrConflict)
-			}
-			return nil
-		})
-	})
+	other, err := pl.src.GTINOwner(p.GTIN)
+	if err != nil {
+		return err
+	}
+	if other != "" && other != p.ID {
+		return fmt.Errorf("GTIN %s is already used by product %s: %w", p.GTIN, other, trace.ErrConflict)
+	}
+	return nil
 }
 
 // UpdateProduct changes a product's names, category, OCOP rating and
 // content (descriptions, photos, …) and signs them as the next revision of its record; nothing is written when
 // nothing changed. Its cooperative and GTIN never change: lots are known
 // by their GTIN.
-func (db *DB) UpdateProduct(p *trace.Product, by string) error {
-	old, err := db.Product(p.ID)
+func (en *Engine) UpdateProduct(p *trace.Product, by string) error {
+	old, err := en.be.Product(p.ID)
 	if err != nil {
 		return err
 	}
@@ -249,24 +239,24 @@ func (db *DB) UpdateProduct(p *trace.Product, by string) error {
 	if err := p.Validate(); err != nil {
 		return err
 	}
-	signer, err := db.SignerFor(p.CooperativeID)
+	signer, err := en.SignerFor(p.CooperativeID)
 	if err != nil {
 		return err
 	}
 	fields := trace.ProductRecordFields(p)
-	if unchanged, err := db.recordUnchanged(trace.KindProduct, p.ID, trace.ProductRecordFields(old), fields); err != nil || unchanged {
+	if unchanged, err := en.recordUnchanged(trace.KindProduct, p.ID, trace.ProductRecordFields(old), fields); err != nil || unchanged {
 		return err
 	}
-	_, err = db.submit(context.Background(), func(st *seqState) (*pending, error) {
-		sr, sign, err := db.prepareRecord(st, trace.KindProduct, p.ID, p.CooperativeID, fields, signer, by)
+	_, err = en.be.Submit(context.Background(), "", func(pl *Planner) (*Plan, error) {
+		sr, sign, err := en.prepareRecord(pl, trace.KindProduct, p.ID, p.CooperativeID, fields, signer, by)
 		if err != nil {
 			return nil, err
 		}
-		return &pending{sign: sign, records: []*StoredRecord{sr}, write: func(tx *bolt.Tx) error {
-			if err := putJSON(tx.Bucket(bucketProducts), p.ID, p); err != nil {
+		return &Plan{Sign: sign, Records: []*StoredRecord{sr}, Write: func(s Sink) error {
+			if err := s.PutProduct(p); err != nil {
 				return err
 			}
-			return writeRecord(tx, sr)
+			return s.PutRecord(sr)
 		}}, nil
 	})
 	return err
@@ -300,20 +290,22 @@ func (db *DB) Products(cooperativeID string) ([]*trace.Product, error) {
 	return out, err
 }
 
-// lotKey is the unique key of a batch's lot: by GTIN when the product has
+// LotKey is the unique key of a batch's lot: by GTIN when the product has
 // one (so a Digital Link finds it), else within the cooperative's product.
-func lotKey(p *trace.Product, lot string) []byte {
+func LotKey(p *trace.Product, lot string) string {
 	if p.GTIN != "" {
-		return []byte(p.GTIN + "/" + lot)
+		return p.GTIN + "/" + lot
 	}
-	return []byte("~" + p.CooperativeID + "/" + p.ID + "/" + lot)
+	return "~" + p.CooperativeID + "/" + p.ID + "/" + lot
 }
+
+func lotKey(p *trace.Product, lot string) []byte { return []byte(LotKey(p, lot)) }
 
 // CreateBatch stores a new batch of an existing product of the same
 // cooperative; its lot must be new for that product. It goes through the
 // group committer, like every write that changes chains or lots.
-func (db *DB) CreateBatch(bt *trace.Batch) error {
-	_, err := db.Apply(context.Background(), Change{NewBatches: []*trace.Batch{bt}})
+func (en *Engine) CreateBatch(bt *trace.Batch) error {
+	_, err := en.Apply(context.Background(), Change{NewBatches: []*trace.Batch{bt}})
 	if err != nil {
 		var fe *trace.FieldError
 		var ve *trace.ValidationError

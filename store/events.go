@@ -44,7 +44,7 @@ type StoredEvent struct {
 
 // Append adds an event to its batch's chain through the group committer
 // and returns it once it is durably stored.
-func (db *DB) Append(ctx context.Context, req AppendRequest) (*StoredEvent, error) {
+func (en *Engine) Append(ctx context.Context, req AppendRequest) (*StoredEvent, error) {
 	if req.Presigned == nil && (req.Event == nil || req.Signer == nil) {
 		return nil, errors.New("store: append: an event and a signer, or a presigned event, are required")
 	}
@@ -54,26 +54,26 @@ func (db *DB) Append(ctx context.Context, req AppendRequest) (*StoredEvent, erro
 	} else {
 		batch = req.Event.Batch
 	}
-	res, err := db.submitHinted(ctx, db.headHint(batch), func(st *seqState) (*pending, error) { return db.prepareAppend(st, req) })
+	res, err := en.be.Submit(ctx, batch, func(pl *Planner) (*Plan, error) { return en.prepareAppend(pl, req) })
 	if err != nil {
 		return nil, fmt.Errorf("store: append to batch %s: %w", batch, err)
 	}
 	return res.(*StoredEvent), nil
 }
 
-// prepareAppend runs on the sequencer: it checks the event against the
-// chain as it will be once everything before it is committed, fixes its
-// place (seq and prev) and its bytes, and leaves the signature to a worker.
-func (db *DB) prepareAppend(st *seqState, req AppendRequest) (*pending, error) {
+// prepareAppend places an event: it checks the event against the chain
+// as it will be once everything before it is committed, fixes its place
+// (seq and prev) and its bytes, and leaves the signature to a worker.
+func (en *Engine) prepareAppend(pl *Planner, req AppendRequest) (*Plan, error) {
 	e := req.Event
 	if req.Presigned != nil {
 		e = req.Presigned.Event
 	}
-	coop, hd, err := st.head(e.Batch)
+	coop, hd, err := pl.head(e.Batch)
 	if err != nil {
 		return nil, err
 	}
-	if err := db.checkFactsRule(e, req.lotFacts, hd); err != nil {
+	if err := checkFactsRule(e, req.lotFacts, hd); err != nil {
 		return nil, err
 	}
 	if e.Cooperative != coop {
@@ -85,10 +85,10 @@ func (db *DB) prepareAppend(st *seqState, req AppendRequest) (*pending, error) {
 		}
 		// The input's head is checked like the event's own: the
 		// transformation is signed on top of it.
-		if _, _, err := st.head(in.Batch); err != nil {
+		if _, _, err := pl.head(in.Batch); err != nil {
 			return nil, fmt.Errorf("inputs[%d]: %w", i, err)
 		}
-		if b, ok, err := st.eventBatch(in.Hash); err != nil {
+		if b, ok, err := pl.eventBatch(in.Hash); err != nil {
 			return nil, fmt.Errorf("inputs[%d]: %w", i, err)
 		} else if !ok {
 			return nil, fmt.Errorf("inputs[%d]: event %s of batch %s: %w", i, in.Hash, in.Batch, trace.ErrNotFound)
@@ -96,10 +96,10 @@ func (db *DB) prepareAppend(st *seqState, req AppendRequest) (*pending, error) {
 			return nil, &trace.FieldError{Field: fmt.Sprintf("inputs[%d].hash", i), Reason: fmt.Sprintf("event %s is not an event of batch %s", in.Hash, in.Batch)}
 		}
 	}
-	if err := st.checkDraws(e, nil); err != nil {
+	if err := pl.checkDraws(e, nil); err != nil {
 		return nil, err
 	}
-	p := &pending{}
+	p := &Plan{}
 	var se *trace.SignedEvent
 	if req.Presigned != nil {
 		se = req.Presigned
@@ -113,17 +113,17 @@ func (db *DB) prepareAppend(st *seqState, req AppendRequest) (*pending, error) {
 			return nil, err
 		}
 		signer := req.Signer
-		p.sign = func() { signer.Seal(se) }
+		p.Sign = func() { signer.Seal(se) }
 	}
-	stored := &StoredEvent{SignedEvent: se, ReceivedAt: db.opts.Now().UTC(), KeyID: req.KeyID}
-	st.heads[e.Batch] = head{n: e.Seq + 1, h: se.Hash}
-	st.hashes[se.Hash] = e.Batch
+	stored := &StoredEvent{SignedEvent: se, ReceivedAt: en.opts.Now().UTC(), KeyID: req.KeyID}
+	pl.heads[e.Batch] = head{n: e.Seq + 1, h: se.Hash}
+	pl.hashes[se.Hash] = e.Batch
 	if e.Type == trace.TransformationEvent {
-		st.transforms[se.Hash] = e
+		pl.transforms[se.Hash] = e
 	}
-	p.result = stored
-	p.events = []*StoredEvent{stored}
-	p.write = func(tx *bolt.Tx) error { return writeEvent(tx, stored) }
+	p.Result = stored
+	p.Events = []*StoredEvent{stored}
+	p.Write = func(s Sink) error { return s.PutEvent(stored) }
 	return p, nil
 }
 
@@ -169,6 +169,14 @@ func (db *DB) History(batchID string) ([]*StoredEvent, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: history of batch %s: %w", batchID, err)
 	}
+	return VerifiedHistory(batchID, out, length, head)
+}
+
+// VerifiedHistory checks a batch's stored events, read in order with its
+// recorded head (length and last hash), as History does: the chain
+// (trace.VerifyChain) and that it ends at the head. A chain that fails is
+// returned with an error wrapping trace.ErrVerification.
+func VerifiedHistory(batchID string, out []*StoredEvent, length uint64, head trace.Hash) ([]*StoredEvent, error) {
 	signed := make([]*trace.SignedEvent, len(out))
 	for i, st := range out {
 		signed[i] = st.SignedEvent
@@ -219,6 +227,13 @@ func (db *DB) HistoryFrom(batchID string, from uint64, prev trace.Hash) ([]*Stor
 	if err != nil {
 		return nil, fmt.Errorf("store: history of batch %s: %w", batchID, err)
 	}
+	return VerifiedHistoryFrom(batchID, from, prev, out, length, head)
+}
+
+// VerifiedHistoryFrom checks the events of a batch from number from on,
+// read in order with its recorded head, as HistoryFrom does: the first
+// against prev, each against the one before, the last against the head.
+func VerifiedHistoryFrom(batchID string, from uint64, prev trace.Hash, out []*StoredEvent, length uint64, head trace.Hash) ([]*StoredEvent, error) {
 	for i, st := range out {
 		fail := func(r trace.VerifyReason, format string, args ...any) error {
 			return fmt.Errorf("store: history of batch %s: %w", batchID, &trace.VerifyError{Index: int(from) + i, Hash: st.Hash.String(), Reason: r, Detail: fmt.Sprintf(format, args...)})
@@ -265,6 +280,12 @@ func (db *DB) EventByHash(h trace.Hash) (*StoredEvent, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
+	return VerifiedEvent(h, st)
+}
+
+// VerifiedEvent checks an event found by its hash h, as EventByHash does:
+// its bytes decode and hash to h.
+func VerifiedEvent(h trace.Hash, st *StoredEvent) (*StoredEvent, error) {
 	e, err := trace.Decode(st.Body)
 	if err != nil || trace.HashEvent(st.Body) != h {
 		return nil, fmt.Errorf("store: event %s: stored bytes do not match: %w", h, trace.ErrVerification)
@@ -395,7 +416,7 @@ func writeEvent(tx *bolt.Tx, st *StoredEvent) error {
 // checkFactsRule keeps a lot's facts records to the store's own making: a
 // new batch starts with one, a restatement goes through RestateFacts, and
 // no other write may use their business step.
-func (db *DB) checkFactsRule(e *trace.Event, lotFacts bool, hd head) error {
+func checkFactsRule(e *trace.Event, lotFacts bool, hd head) error {
 	if !lotFacts {
 		if e.BizStep == trace.BizStepLotFacts {
 			return &trace.FieldError{Field: "biz_step", Reason: fmt.Sprintf("%s records a lot's facts; it is written when the lot is created, and a correction of its quantity, harvest date, plot or certificates goes through POST /api/v1/batches/{id}/facts", trace.BizStepLotFacts)}
@@ -438,12 +459,12 @@ func writeFacts(tx *bolt.Tx, e *trace.Event) error {
 // its chain, signed with the cooperative's key the server holds, and
 // updates the batch to match in the same commit. The product and the lot
 // code cannot change.
-func (db *DB) RestateFacts(ctx context.Context, batchID string, f *trace.LotFacts, keyID string) (*StoredEvent, error) {
-	bt, err := db.Batch(batchID)
+func (en *Engine) RestateFacts(ctx context.Context, batchID string, f *trace.LotFacts, keyID string) (*StoredEvent, error) {
+	bt, err := en.be.Batch(batchID)
 	if err != nil {
 		return nil, err
 	}
-	p, err := db.Product(bt.ProductID)
+	p, err := en.be.Product(bt.ProductID)
 	if err != nil {
 		return nil, err
 	}
@@ -463,13 +484,13 @@ func (db *DB) RestateFacts(ctx context.Context, batchID string, f *trace.LotFact
 	if err := check.Validate(); err != nil {
 		return nil, err
 	}
-	if err := db.checkMember(bt.CooperativeID, f.Member); err != nil {
+	if err := en.checkMember(bt.CooperativeID, f.Member); err != nil {
 		return nil, err
 	}
-	signer, err := db.SignerFor(bt.CooperativeID)
+	signer, err := en.SignerFor(bt.CooperativeID)
 	if err != nil {
 		return nil, err
 	}
-	e := f.Event(bt.CooperativeID, bt.ID, false, db.opts.Now().In(db.opts.Location).Truncate(time.Second))
-	return db.Append(ctx, AppendRequest{Event: e, Signer: signer, KeyID: keyID, lotFacts: true})
+	e := f.Event(bt.CooperativeID, bt.ID, false, en.opts.Now().In(en.opts.Location).Truncate(time.Second))
+	return en.Append(ctx, AppendRequest{Event: e, Signer: signer, KeyID: keyID, lotFacts: true})
 }

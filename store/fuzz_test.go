@@ -206,7 +206,7 @@ func publishedSeeds(f *testing.F) {
 		return n
 	}
 	older, newest := sign(537), sign(1784)
-	pub, err := publishedFromNote(newest)
+	pub, err := PublishedFromNote(newest)
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -239,7 +239,7 @@ func FuzzReadPublished(f *testing.F) {
 		}
 		// The file's origin, size and root are its signed checkpoint's,
 		// and a cosigned checkpoint is of the same log and not newer.
-		c, err := publishedFromNote([]byte(pub.Checkpoint))
+		c, err := PublishedFromNote([]byte(pub.Checkpoint))
 		if err != nil || c.Origin != pub.Origin || c.Size != pub.Size || c.Root != pub.Root {
 			t.Fatalf("published %+v does not agree with its checkpoint %+v (%v)", pub, c, err)
 		}
@@ -247,7 +247,7 @@ func FuzzReadPublished(f *testing.F) {
 			t.Fatalf("a cosigned size %d without a cosigned checkpoint", pub.CosignedSize)
 		}
 		if pub.Cosigned != "" {
-			cc, err := publishedFromNote([]byte(pub.Cosigned))
+			cc, err := PublishedFromNote([]byte(pub.Cosigned))
 			if err != nil || cc.Origin != pub.Origin || cc.Size != pub.CosignedSize || cc.Size > pub.Size {
 				t.Fatalf("published %+v has a cosigned checkpoint %+v (%v)", pub, cc, err)
 			}

@@ -95,10 +95,7 @@ func checkedHead(tx *bolt.Tx, bt *trace.Batch) (head, string) {
 		k, v = c.Prev()
 	}
 	if k == nil || !bytes.HasPrefix(k, prefix) {
-		if hd != (head{}) {
-			return head{}, fmt.Sprintf("the head says %d events ending in %s, but the batch has no stored events", hd.n, hd.h)
-		}
-		return hd, ""
+		return checkHead(bt, hd, nil)
 	}
 	if len(k) != len(prefix)+8 {
 		return head{}, fmt.Sprintf("an event key of the batch has %d bytes", len(k))
@@ -108,7 +105,49 @@ func checkedHead(tx *bolt.Tx, bt *trace.Batch) (head, string) {
 	if err != nil {
 		return head{}, fmt.Sprintf("the last event record (number %d) cannot be read: %v", seq, err)
 	}
-	e, err := trace.Decode(last.Body)
+	end := &ChainEnd{Seq: seq, Body: last.Body}
+	if seq > 0 {
+		if before := tx.Bucket(bucketEvents).Get(eventKey(bt.ID, seq-1)); before != nil {
+			end.PrevBody = recordBody(before)
+			if end.PrevBody == nil {
+				end.PrevBody = []byte{}
+			}
+		}
+	}
+	end.Indexed = bytes.Equal(tx.Bucket(bucketEventHash).Get(last.Hash[:]), k)
+	return checkHead(bt, hd, end)
+}
+
+// ChainEnd is the last stored event of a batch's chain as a store read
+// it, to check the batch's head against (CheckHead).
+type ChainEnd struct {
+	Seq      uint64 // its number, as the store keys it
+	Body     []byte // its canonical bytes
+	PrevBody []byte // the canonical bytes of the event before it; nil when missing
+	// Indexed says that the store's event-hash index leads to it.
+	Indexed bool
+}
+
+// CheckHead checks a batch's head — its length and last hash, which
+// become the next event's seq and prev — against the last stored event of
+// its chain (nil when the batch has none): that event's bytes are an
+// event of this batch and its cooperative at that number, hash to the
+// head's hash, link to the event before it, and are what the event-hash
+// index leads to. It returns what differs, or "" when the head is sound.
+func CheckHead(bt *trace.Batch, length uint64, last trace.Hash, end *ChainEnd) string {
+	_, differs := checkHead(bt, head{n: length, h: last}, end)
+	return differs
+}
+
+func checkHead(bt *trace.Batch, hd head, end *ChainEnd) (head, string) {
+	if end == nil {
+		if hd != (head{}) {
+			return head{}, fmt.Sprintf("the head says %d events ending in %s, but the batch has no stored events", hd.n, hd.h)
+		}
+		return hd, ""
+	}
+	seq := end.Seq
+	e, err := trace.Decode(end.Body)
 	if err != nil {
 		return head{}, fmt.Sprintf("the last event record (number %d) holds no valid event: %v", seq, err)
 	}
@@ -118,20 +157,20 @@ func checkedHead(tx *bolt.Tx, bt *trace.Batch) (head, string) {
 	if e.Cooperative != bt.CooperativeID {
 		return head{}, fmt.Sprintf("the batch record names cooperative %s, but its events are of cooperative %s", bt.CooperativeID, e.Cooperative)
 	}
-	if hd.n != seq+1 || hd.h != last.Hash {
-		return head{}, fmt.Sprintf("the head says %d events ending in %s, but the last stored event is number %d with hash %s", hd.n, hd.h, seq, last.Hash)
+	h := trace.HashEvent(end.Body)
+	if hd.n != seq+1 || hd.h != h {
+		return head{}, fmt.Sprintf("the head says %d events ending in %s, but the last stored event is number %d with hash %s", hd.n, hd.h, seq, h)
 	}
 	if seq > 0 {
-		before := tx.Bucket(bucketEvents).Get(eventKey(bt.ID, seq-1))
-		if before == nil {
+		if end.PrevBody == nil {
 			return head{}, fmt.Sprintf("event %d is missing", seq-1)
 		}
-		if h := trace.HashEvent(recordBody(before)); h != e.Prev {
-			return head{}, fmt.Sprintf("the last event links to %s, but event %d hashes to %s", e.Prev, seq-1, h)
+		if ph := trace.HashEvent(end.PrevBody); ph != e.Prev {
+			return head{}, fmt.Sprintf("the last event links to %s, but event %d hashes to %s", e.Prev, seq-1, ph)
 		}
 	}
-	if idx := tx.Bucket(bucketEventHash).Get(last.Hash[:]); !bytes.Equal(idx, k) {
-		return head{}, fmt.Sprintf("the event index does not lead to the last event %s", last.Hash)
+	if !end.Indexed {
+		return head{}, fmt.Sprintf("the event index does not lead to the last event %s", h)
 	}
 	return hd, ""
 }
@@ -152,10 +191,17 @@ func checkedEventKey(tx *bolt.Tx, h trace.Hash) (batch string, differs string) {
 	if v == nil {
 		return batch, fmt.Sprintf("the index leads event %s to event %d, which is not stored", h, seq)
 	}
-	if got := trace.HashEvent(recordBody(v)); got != h {
-		return batch, fmt.Sprintf("the index leads event %s to event %d, whose bytes hash to %s", h, seq, got)
+	return batch, IndexedEventDiffers(h, seq, recordBody(v))
+}
+
+// IndexedEventDiffers checks the event the event-hash index leads a hash
+// to (number seq of its batch): its bytes must hash to it. It returns
+// what differs, or "".
+func IndexedEventDiffers(h trace.Hash, seq uint64, body []byte) string {
+	if got := trace.HashEvent(body); got != h {
+		return fmt.Sprintf("the index leads event %s to event %d, whose bytes hash to %s", h, seq, got)
 	}
-	return batch, ""
+	return ""
 }
 
 // recordBody returns the event bytes of a record without copying them,
@@ -186,8 +232,15 @@ func checkedLot(tx *bolt.Tx, lk, batchID string) string {
 	if err := getJSON(tx.Bucket(bucketProducts), bt.ProductID, "product", &p); err != nil {
 		return fmt.Sprintf("the lot index names a batch whose product cannot be read: %v", err)
 	}
-	if got := string(lotKey(&p, bt.Lot)); got != lk {
-		return fmt.Sprintf("the lot index gives lot key %q to batch %s, which is lot %q of product %s", lk, batchID, bt.Lot, p.ID)
+	return LotEntryDiffers(lk, &bt, &p)
+}
+
+// LotEntryDiffers checks an entry of the lot index, which gives lot key
+// lk to batch bt, of product p: bt must be that lot of that product. It
+// returns what differs, or "".
+func LotEntryDiffers(lk string, bt *trace.Batch, p *trace.Product) string {
+	if got := LotKey(p, bt.Lot); got != lk {
+		return fmt.Sprintf("the lot index gives lot key %q to batch %s, which is lot %q of product %s", lk, bt.ID, bt.Lot, p.ID)
 	}
 	return ""
 }

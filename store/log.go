@@ -66,23 +66,45 @@ func (r txTiles) ReadBundle(index uint64) ([]byte, error) {
 	return bytes.Clone(r.tx.Bucket(bucketLogBundles).Get(u64(index))), nil
 }
 
-// logItem is one entry a commit adds to the log: an event's or a
-// record's, already numbered.
-type logItem struct {
-	hash  trace.Hash
-	entry []byte
-	set   *[]byte // receives the entry once it is written
+// LogItem is one entry a group adds to the log: an event's or a
+// registry record's, in the order of the log.
+type LogItem struct {
+	Hash  trace.Hash // the event's or record's hash
+	Entry []byte     // its log entry
+}
+
+// NumberLog gives the events and records of a group's plans their log
+// indexes, in order from size (each plan's events, then its records), sets
+// their log entries and returns the group's log items. It runs in the
+// group's transaction before the plans write: an event's stored record
+// holds its log index.
+func NumberLog(plans []*Plan, size uint64) []LogItem {
+	var items []LogItem
+	next := size
+	for _, p := range plans {
+		for _, se := range p.Events {
+			se.LogIndex, se.LogEntry = next, trace.LogEntry(se.SignedEvent)
+			next++
+			items = append(items, LogItem{Hash: se.Hash, Entry: se.LogEntry})
+		}
+		for _, sr := range p.Records {
+			sr.LogIndex, sr.LogEntry = next, sr.SignedRecord.LogEntry()
+			next++
+			items = append(items, LogItem{Hash: sr.Hash, Entry: sr.LogEntry})
+		}
+	}
+	return items
 }
 
 // logAppend adds a group's entries to the log inside its transaction.
-func logAppend(tx *bolt.Tx, items []logItem) error {
+func logAppend(tx *bolt.Tx, items []LogItem) error {
 	if len(items) == 0 {
 		return nil
 	}
 	size := logSize(tx)
 	entries := make([][]byte, len(items))
 	for i, it := range items {
-		entries[i] = it.entry
+		entries[i] = it.Entry
 	}
 	r := txTiles{tx}
 	bundles, leaves, err := tlog.AppendEntries(r, size, entries)
@@ -105,10 +127,9 @@ func logAppend(tx *bolt.Tx, items []logItem) error {
 	}
 	le := tx.Bucket(bucketLogEvents)
 	for i, it := range items {
-		if err := le.Put(u64(size+uint64(i)), it.hash[:]); err != nil {
+		if err := le.Put(u64(size+uint64(i)), it.Hash[:]); err != nil {
 			return err
 		}
-		*it.set = entries[i]
 	}
 	return tx.Bucket(bucketLogMeta).Put([]byte("size"), u64(size+uint64(len(items))))
 }
@@ -120,25 +141,27 @@ func (db *DB) LogSize() (uint64, error) {
 	return n, err
 }
 
-// LogView is a consistent read of the log: every method sees the log as it
-// was when the view began, so a proof and the size it is for agree.
-type LogView struct {
+// boltView is the bbolt store's LogView: a read transaction.
+type boltView struct {
 	tx   *bolt.Tx
-	Size uint64
+	size uint64
 }
 
+// Size returns the number of entries of the log as the view sees it.
+func (v *boltView) Size() uint64 { return v.size }
+
 // ReadTile returns the latest stored bytes of a hash tile (tlog.TileReader).
-func (v *LogView) ReadTile(level int, index uint64) ([]byte, error) {
+func (v *boltView) ReadTile(level int, index uint64) ([]byte, error) {
 	return txTiles{v.tx}.ReadTile(level, index)
 }
 
 // ReadBundle returns the latest stored bytes of an entry bundle (tlog.BundleReader).
-func (v *LogView) ReadBundle(index uint64) ([]byte, error) {
+func (v *boltView) ReadBundle(index uint64) ([]byte, error) {
 	return txTiles{v.tx}.ReadBundle(index)
 }
 
 // EventIndex returns the log index of an event (kept in its record).
-func (v *LogView) EventIndex(h trace.Hash) (uint64, bool) {
+func (v *boltView) EventIndex(h trace.Hash) (uint64, bool) {
 	key := v.tx.Bucket(bucketEventHash).Get(h[:])
 	if key == nil {
 		return 0, false
@@ -151,7 +174,7 @@ func (v *LogView) EventIndex(h trace.Hash) (uint64, bool) {
 }
 
 // EventAt returns the hash of the event at a log index.
-func (v *LogView) EventAt(index uint64) (trace.Hash, bool) {
+func (v *boltView) EventAt(index uint64) (trace.Hash, bool) {
 	var h trace.Hash
 	b := v.tx.Bucket(bucketLogEvents).Get(u64(index))
 	if len(b) != 32 {
@@ -162,13 +185,13 @@ func (v *LogView) EventAt(index uint64) (trace.Hash, bool) {
 }
 
 // Checkpoint returns the stored signed checkpoint of a size, or nil.
-func (v *LogView) Checkpoint(size uint64) []byte {
+func (v *boltView) Checkpoint(size uint64) []byte {
 	return bytes.Clone(v.tx.Bucket(bucketCheckpoints).Get(u64(size)))
 }
 
 // LatestCheckpoint returns the size and note of the newest stored
 // checkpoint (0 and nil when none is stored yet).
-func (v *LogView) LatestCheckpoint() (uint64, []byte) {
+func (v *boltView) LatestCheckpoint() (uint64, []byte) {
 	k, val := v.tx.Bucket(bucketCheckpoints).Cursor().Last()
 	if k == nil {
 		return 0, nil
@@ -177,9 +200,9 @@ func (v *LogView) LatestCheckpoint() (uint64, []byte) {
 }
 
 // ViewLog runs f with a consistent view of the log.
-func (db *DB) ViewLog(f func(v *LogView) error) error {
+func (db *DB) ViewLog(f func(v LogView) error) error {
 	return db.bolt.View(func(tx *bolt.Tx) error {
-		return f(&LogView{tx: tx, Size: logSize(tx)})
+		return f(&boltView{tx: tx, size: logSize(tx)})
 	})
 }
 
@@ -204,31 +227,31 @@ func (db *DB) CheckpointLog(sign Checkpointer) (uint64, []byte, error) {
 	var size uint64
 	var note []byte
 	err := db.bolt.Update(func(tx *bolt.Tx) error {
-		v := &LogView{tx: tx, Size: logSize(tx)}
+		v := &boltView{tx: tx, size: logSize(tx)}
 		db.pubMu.Lock()
 		pub := db.pub
 		db.pubMu.Unlock()
 		if pub != nil {
-			if problem := comparePublished(theDataFile, v, pub, inPublishedFile); problem != nil {
+			if problem := ComparePublished(theDataFile, v, pub, inPublishedFile); problem != nil {
 				db.SetReadOnly(problem)
 				return problem
 			}
 		}
 		last, lastNote := v.LatestCheckpoint()
-		if lastNote != nil && last >= v.Size {
+		if lastNote != nil && last >= v.size {
 			size, note = last, lastNote
 			return nil
 		}
-		root, err := tlog.RootAt(v, v.Size)
+		root, err := tlog.RootAt(v, v.size)
 		if err != nil {
 			return err
 		}
-		note, err = sign(v.Size, root)
+		note, err = sign(v.size, root)
 		if err != nil {
 			return err
 		}
-		size = v.Size
-		next, err := publishedFromNote(note)
+		size = v.size
+		next, err := PublishedFromNote(note)
 		if err != nil {
 			return fmt.Errorf("the signed checkpoint: %w", err)
 		}
@@ -295,7 +318,7 @@ func (db *DB) UpdateCheckpoint(size uint64, note []byte) error {
 }
 
 // Head returns a batch's length and head hash as this view sees them.
-func (v *LogView) Head(batchID string) (uint64, trace.Hash, error) {
+func (v *boltView) Head(batchID string) (uint64, trace.Hash, error) {
 	if v.tx.Bucket(bucketBatches).Get([]byte(batchID)) == nil {
 		return 0, trace.Hash{}, fmt.Errorf("batch %s: %w", batchID, trace.ErrNotFound)
 	}

@@ -82,8 +82,8 @@ func TestLogFollowsEvents(t *testing.T) {
 	}
 	want := tlog.RootFromLeaves(leaves)
 	hasher := rfc6962.DefaultHasher
-	err = db.ViewLog(func(v *LogView) error {
-		root, err := tlog.RootAt(v, v.Size)
+	err = db.ViewLog(func(v LogView) error {
+		root, err := tlog.RootAt(v, v.Size())
 		if err != nil {
 			return err
 		}
@@ -98,7 +98,7 @@ func TestLogFollowsEvents(t *testing.T) {
 			if h, _ := v.EventAt(idx); h != st.Hash {
 				t.Fatalf("log index %d maps to %s", idx, h)
 			}
-			p, err := tlog.ProveInclusion(v, idx, v.Size)
+			p, err := tlog.ProveInclusion(v, idx, v.Size())
 			if err != nil {
 				return err
 			}
@@ -106,7 +106,7 @@ func TestLogFollowsEvents(t *testing.T) {
 			for i := range p {
 				raw[i] = p[i][:]
 			}
-			if err := proof.VerifyInclusion(hasher, idx, v.Size, hasher.HashLeaf(trace.LogEntry(st.SignedEvent)), raw, root[:]); err != nil {
+			if err := proof.VerifyInclusion(hasher, idx, v.Size(), hasher.HashLeaf(trace.LogEntry(st.SignedEvent)), raw, root[:]); err != nil {
 				t.Fatalf("inclusion of %d: %v", idx, err)
 			}
 		}
@@ -161,7 +161,7 @@ func TestCheckpointLog(t *testing.T) {
 	if err := db.UpdateCheckpoint(base+2, note); err != nil {
 		t.Errorf("same checkpoint: %v", err)
 	}
-	db.ViewLog(func(v *LogView) error {
+	db.ViewLog(func(v LogView) error {
 		if s, n := v.LatestCheckpoint(); s != base+3 || n == nil {
 			t.Errorf("latest checkpoint %d", s)
 		}

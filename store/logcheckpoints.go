@@ -8,7 +8,7 @@ import (
 // CheckpointBefore returns the newest stored checkpoint whose size is
 // below size, with ok false if there is none. With LatestCheckpoint it
 // lets a reader walk the stored checkpoints from the newest backwards.
-func (v *LogView) CheckpointBefore(size uint64) (uint64, []byte, bool) {
+func (v *boltView) CheckpointBefore(size uint64) (uint64, []byte, bool) {
 	c := v.tx.Bucket(bucketCheckpoints).Cursor()
 	k, _ := c.Seek(u64(size))
 	var val []byte

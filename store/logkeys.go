@@ -41,13 +41,35 @@ var ErrNoLogKeys = errors.New("store: the log's signing keys do not exist yet")
 // must be the keys' name: a log cannot change its origin once its keys
 // exist. With an empty origin the keys are read whatever their name.
 func OpenLogKeys(dir, origin string, create bool) (*LogKeys, error) {
-	if origin != "" && !tlog.ValidKeyName(origin) {
-		return nil, fmt.Errorf("store: log origin %q is not a valid key name (no spaces or '+')", origin)
-	}
-	if create {
+	if create && origin != "" && tlog.ValidKeyName(origin) {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("store: key directory: %w", err)
 		}
+	}
+	return LoadLogKeys(keyFiles(dir), origin, create)
+}
+
+// LogKeySource keeps the text of the log's two private keys (as
+// tlog.PrivateKey.Encode writes them, after any comment lines) under the
+// names LogEd25519KeyFile and LogMLDSA44KeyFile: files in the key
+// directory, or sealed rows of a database every node shares.
+type LogKeySource interface {
+	// ReadLogKey returns a key's text, or an error wrapping
+	// fs.ErrNotExist when there is none.
+	ReadLogKey(name string) ([]byte, error)
+	// CreateLogKey keeps a new key's text. It fails with an error
+	// wrapping fs.ErrExist if the name holds a key already (made
+	// meanwhile by another node): never replace a key.
+	CreateLogKey(name string, text []byte) error
+	// Where names the key of that name in messages, e.g. its file.
+	Where(name string) string
+}
+
+// LoadLogKeys reads the log's keys from src, as OpenLogKeys reads them
+// from a key directory.
+func LoadLogKeys(src LogKeySource, origin string, create bool) (*LogKeys, error) {
+	if origin != "" && !tlog.ValidKeyName(origin) {
+		return nil, fmt.Errorf("store: log origin %q is not a valid key name (no spaces or '+')", origin)
 	}
 	k := &LogKeys{now: time.Now}
 	for _, f := range []struct {
@@ -55,28 +77,31 @@ func OpenLogKeys(dir, origin string, create bool) (*LogKeys, error) {
 		typ  tlog.SignatureType
 		dst  **tlog.PrivateKey
 	}{{LogEd25519KeyFile, tlog.TypeEd25519, &k.ed}, {LogMLDSA44KeyFile, tlog.TypeMLDSA44, &k.ml}} {
-		p := filepath.Join(dir, f.file)
-		key, err := readLogKey(p, f.typ)
-		switch {
-		case errors.Is(err, fs.ErrNotExist) && !create:
-			return nil, fmt.Errorf("%w: %s is missing (the first `truyxuat serve` creates it)", ErrNoLogKeys, p)
-		case errors.Is(err, fs.ErrNotExist):
+		p := src.Where(f.file)
+		key, err := readLogKeyFrom(src, f.file, f.typ)
+		if errors.Is(err, fs.ErrNotExist) && create {
 			if origin == "" {
 				return nil, fmt.Errorf("store: cannot create %s without a log origin", p)
 			}
 			if key, err = tlog.GenerateKey(rand.Reader, origin, f.typ); err != nil {
 				return nil, err
 			}
-			if err := writeLogKey(p, key); err != nil {
-				return nil, fmt.Errorf("store: log key %s: %w", p, err)
+			err = src.CreateLogKey(f.file, []byte(logKeyText(key)))
+			if errors.Is(err, fs.ErrExist) {
+				// Another node made it first: use that one.
+				key, err = readLogKeyFrom(src, f.file, f.typ)
 			}
+		}
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			return nil, fmt.Errorf("%w: %s is missing (the first `truyxuat serve` creates it)", ErrNoLogKeys, p)
 		case err != nil:
 			return nil, fmt.Errorf("store: log key %s: %w", p, err)
 		}
 		if origin != "" && key.Name() != origin {
 			return nil, fmt.Errorf("store: the log's keys in %s are for origin %q, but the configured origin is %q: "+
 				"a log keeps its origin for life; set log_origin (TRUYXUAT_LOG_ORIGIN) to %q, or start a new log in a new data directory",
-				dir, key.Name(), origin, key.Name())
+				p, key.Name(), origin, key.Name())
 		}
 		*f.dst = key
 	}
@@ -85,6 +110,38 @@ func OpenLogKeys(dir, origin string, create bool) (*LogKeys, error) {
 	}
 	k.origin = k.ed.Name()
 	return k, nil
+}
+
+func readLogKeyFrom(src LogKeySource, name string, typ tlog.SignatureType) (*tlog.PrivateKey, error) {
+	b, err := src.ReadLogKey(name)
+	if err != nil {
+		return nil, err
+	}
+	return parseLogKey(b, typ, src.Where(name))
+}
+
+// keyFiles is the key directory as a LogKeySource.
+type keyFiles string
+
+func (d keyFiles) Where(name string) string { return filepath.Join(string(d), name) }
+
+func (d keyFiles) ReadLogKey(name string) ([]byte, error) {
+	p := d.Where(name)
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return nil, err
+	}
+	if fi, err := os.Stat(p); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		return nil, fmt.Errorf("%s is readable by others (mode %v); run chmod 600 on it", p, fi.Mode().Perm())
+	}
+	return b, nil
+}
+
+func (d keyFiles) CreateLogKey(name string, text []byte) error {
+	if err := os.MkdirAll(string(d), 0o700); err != nil {
+		return err
+	}
+	return writeSecretFile(d.Where(name), string(text))
 }
 
 // Origin returns the log's origin, the name of both keys.
@@ -107,13 +164,15 @@ func (k *LogKeys) String() string { return "log keys for " + k.origin }
 
 // readLogKey reads a key file holding exactly one key of the given type.
 func readLogKey(p string, typ tlog.SignatureType) (*tlog.PrivateKey, error) {
-	b, err := os.ReadFile(p)
+	b, err := keyFiles(filepath.Dir(p)).ReadLogKey(filepath.Base(p))
 	if err != nil {
 		return nil, err
 	}
-	if fi, err := os.Stat(p); err == nil && fi.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("%s is readable by others (mode %v); run chmod 600 on it", p, fi.Mode().Perm())
-	}
+	return parseLogKey(b, typ, p)
+}
+
+// parseLogKey reads a key text holding exactly one key of the given type.
+func parseLogKey(b []byte, typ tlog.SignatureType, p string) (*tlog.PrivateKey, error) {
 	keys, err := tlog.ParseKeyFile(b)
 	if err != nil {
 		return nil, fmt.Errorf("%s is damaged: %v", p, err)
@@ -124,16 +183,21 @@ func readLogKey(p string, typ tlog.SignatureType) (*tlog.PrivateKey, error) {
 	return keys[0], nil
 }
 
+// logKeyText is a key file's text: a comment line, then the key.
+func logKeyText(k *tlog.PrivateKey) string {
+	return fmt.Sprintf("# %v signing key of %s. Secret: never copy it off this machine.\n%s\n", k.Type(), k.Name(), k.Encode())
+}
+
 // writeLogKey writes a key file atomically with mode 0600 and syncs it.
 func writeLogKey(p string, k *tlog.PrivateKey) error {
-	return writeSecretFile(p, fmt.Sprintf("# %v signing key of %s. Secret: never copy it off this machine.\n%s\n", k.Type(), k.Name(), k.Encode()))
+	return writeSecretFile(p, logKeyText(k))
 }
 
 // writeSecretFile writes data to p atomically (temporary file, fsync,
 // rename, directory fsync) with mode 0600, refusing to replace a file.
 func writeSecretFile(p, data string) error {
 	if _, err := os.Stat(p); err == nil {
-		return fmt.Errorf("%s already exists", p)
+		return fmt.Errorf("%s already exists: %w", p, fs.ErrExist)
 	}
 	return writeFileAtomic(p, []byte(data))
 }

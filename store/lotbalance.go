@@ -20,91 +20,72 @@ import (
 // is the batch's head). Transformations are rare next to other events;
 // BENCHMARKS.md has the cost.
 
-// damage is a record found damaged while reading for a write.
-type damage struct{ batch, record, detail string }
-
 // transformationMark is in the canonical bytes of every
 // TransformationEvent; events without it need not be decoded.
 var transformationMark = []byte(`"` + string(trace.TransformationEvent) + `"`)
 
-// chainTransformations returns the TransformationEvents of a batch's
-// chain, each checked against the chain, or the damage found.
-func chainTransformations(tx *bolt.Tx, batchID string) ([]*StoredEvent, *damage) {
-	var out []*StoredEvent
-	events := tx.Bucket(bucketEvents)
-	prefix := append([]byte(batchID), 0)
-	fail := func(format string, args ...any) ([]*StoredEvent, *damage) {
-		return nil, &damage{batchID, "chain", fmt.Sprintf(format, args...)}
-	}
-	c := events.Cursor()
-	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-		if !bytes.Contains(recordBody(v), transformationMark) {
-			continue
-		}
-		_, seq := splitEventKey(k)
-		st, err := decodeRecord(v)
-		if err != nil {
-			return fail("event record %d cannot be read: %v", seq, err)
-		}
-		e, err := trace.Decode(st.Body)
-		if err != nil {
-			return fail("event record %d holds no valid event: %v", seq, err)
-		}
-		if e.Batch != batchID || e.Seq != seq {
-			return fail("the event stored as number %d says it is number %d of batch %s", seq, e.Seq, e.Batch)
-		}
-		if e.Type != trace.TransformationEvent {
-			continue
-		}
-		if next := events.Get(eventKey(batchID, seq+1)); next != nil {
-			ne, err := trace.Decode(recordBody(next))
-			if err != nil {
-				return fail("event record %d holds no valid event: %v", seq+1, err)
-			}
-			if ne.Prev != st.Hash {
-				return fail("event %d hashes to %s, but event %d links to %s", seq, st.Hash, seq+1, ne.Prev)
-			}
-		} else if n, h := readHead(tx, batchID); n != seq+1 || h != st.Hash {
-			return fail("event %d is the last, with hash %s, but the head says %d events ending in %s", seq, st.Hash, n, h)
-		}
-		st.Event = e
-		out = append(out, st)
-	}
-	return out, nil
+// HasTransformationMark reports whether an event's canonical bytes may be
+// a TransformationEvent's: a store reading the events a lot balance needs
+// reads only those.
+func HasTransformationMark(body []byte) bool { return bytes.Contains(body, transformationMark) }
+
+// MarkedEvent is a stored event of a chain whose bytes hold the
+// transformation mark, with what binds it into its chain: the next
+// event's bytes, or, for the last event, the batch's head.
+type MarkedEvent struct {
+	Seq      uint64
+	Body     []byte     // its canonical bytes
+	Next     []byte     // the next event's canonical bytes; nil for the last event
+	HeadLen  uint64     // the batch's head, read with it
+	HeadHash trace.Hash //
 }
 
-// readLotBalance computes a lot's balance from the chains in the file.
-// A record that cannot be read or is not bound into its chain, or a
-// lineage entry that no chain bears out, is returned as damage.
-func readLotBalance(tx *bolt.Tx, batchID string) (*trace.LotBalance, *damage, error) {
-	var bt trace.Batch
-	if err := getJSON(tx.Bucket(bucketBatches), batchID, "batch", &bt); err != nil {
+// ChainReader is what ComputeLotBalance reads of the committed chains.
+type ChainReader interface {
+	// LotBatch returns a stored batch.
+	LotBatch(id string) (*trace.Batch, error)
+	// FirstEvent returns the canonical bytes of a batch's event 0 (nil
+	// when it has none or they cannot be read).
+	FirstEvent(batchID string) []byte
+	// Marked returns the events of a batch's chain with the
+	// transformation mark, in order, or the damage found reading them.
+	Marked(batchID string) ([]MarkedEvent, *Damage, error)
+	// MadeFrom returns the batches the lineage index says were made
+	// directly from a batch, in the index's order.
+	MadeFrom(batchID string) ([]string, error)
+}
+
+// ComputeLotBalance computes a lot's balance from the chains r reads. A
+// record that cannot be read or is not bound into its chain, or a lineage
+// entry that no chain bears out, is returned as damage.
+func ComputeLotBalance(r ChainReader, batchID string) (*trace.LotBalance, *Damage, error) {
+	bt, err := r.LotBatch(batchID)
+	if err != nil {
 		return nil, nil, err
 	}
-	lb := trace.NewLotBalance(&bt)
-	if v := tx.Bucket(bucketEvents).Get(eventKey(batchID, 0)); v != nil {
+	lb := trace.NewLotBalance(bt)
+	if first := r.FirstEvent(batchID); first != nil {
 		// A chain that starts with the lot's facts is opened by the
 		// transformation after them.
-		if first, err := decodeRecord(v); err == nil {
-			if e, err := trace.Decode(first.Body); err == nil && trace.IsLotFacts(e) {
-				lb.OpensAt = 1
-			}
+		if e, err := trace.Decode(first); err == nil && trace.IsLotFacts(e) {
+			lb.OpensAt = 1
 		}
 	}
-	own, dmg := chainTransformations(tx, batchID)
-	if dmg != nil {
-		return nil, dmg, nil
+	own, dmg, err := chainTransformations(r, batchID)
+	if err != nil || dmg != nil {
+		return nil, dmg, err
 	}
 	for _, st := range own {
 		lb.Add(st.Event, st.Hash)
 	}
-	c := tx.Bucket(bucketLineage).Cursor()
-	prefix := linKey('d', batchID, "")
-	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-		made := string(k[len(prefix):])
-		chain, dmg := chainTransformations(tx, made)
-		if dmg != nil {
-			return nil, dmg, nil
+	made, err := r.MadeFrom(batchID)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, m := range made {
+		chain, dmg, err := chainTransformations(r, m)
+		if err != nil || dmg != nil {
+			return nil, dmg, err
 		}
 		found := false
 		for _, st := range chain {
@@ -114,10 +95,49 @@ func readLotBalance(tx *bolt.Tx, batchID string) (*trace.LotBalance, *damage, er
 			}
 		}
 		if !found {
-			return nil, &damage{batchID, "lineage index", fmt.Sprintf("the index says batch %s was made from it, but no event of batch %s takes from it", made, made)}, nil
+			return nil, &Damage{batchID, "lineage index", fmt.Sprintf("the index says batch %s was made from it, but no event of batch %s takes from it", m, m)}, nil
 		}
 	}
 	return lb, nil, nil
+}
+
+// chainTransformations returns the TransformationEvents of a batch's
+// chain, each checked against the chain, or the damage found.
+func chainTransformations(r ChainReader, batchID string) ([]*StoredEvent, *Damage, error) {
+	marked, dmg, err := r.Marked(batchID)
+	if err != nil || dmg != nil {
+		return nil, dmg, err
+	}
+	var out []*StoredEvent
+	fail := func(format string, args ...any) ([]*StoredEvent, *Damage, error) {
+		return nil, &Damage{batchID, "chain", fmt.Sprintf(format, args...)}, nil
+	}
+	for _, m := range marked {
+		e, err := trace.Decode(m.Body)
+		if err != nil {
+			return fail("event record %d holds no valid event: %v", m.Seq, err)
+		}
+		if e.Batch != batchID || e.Seq != m.Seq {
+			return fail("the event stored as number %d says it is number %d of batch %s", m.Seq, e.Seq, e.Batch)
+		}
+		if e.Type != trace.TransformationEvent {
+			continue
+		}
+		h := trace.HashEvent(m.Body)
+		if m.Next != nil {
+			ne, err := trace.Decode(m.Next)
+			if err != nil {
+				return fail("event record %d holds no valid event: %v", m.Seq+1, err)
+			}
+			if ne.Prev != h {
+				return fail("event %d hashes to %s, but event %d links to %s", m.Seq, h, m.Seq+1, ne.Prev)
+			}
+		} else if m.HeadLen != m.Seq+1 || m.HeadHash != h {
+			return fail("event %d is the last, with hash %s, but the head says %d events ending in %s", m.Seq, h, m.HeadLen, m.HeadHash)
+		}
+		out = append(out, &StoredEvent{SignedEvent: &trace.SignedEvent{Event: e, Body: m.Body, Hash: h}})
+	}
+	return out, nil, nil
 }
 
 // takesFrom reports whether e is a transformation with batch among its inputs.
@@ -138,73 +158,79 @@ func takesFrom(e *trace.Event, batch string) bool {
 // A chain it reads that is damaged is reported as a *DamagedError.
 func (db *DB) LotBalance(batchID string) (*trace.LotBalance, error) {
 	var lb *trace.LotBalance
-	var dmg *damage
+	var dmg *Damage
 	err := db.bolt.View(func(tx *bolt.Tx) error {
 		var err error
-		lb, dmg, err = readLotBalance(tx, batchID)
+		lb, dmg, err = ComputeLotBalance(boltChains{tx}, batchID)
 		return err
 	})
+	return LotBalanceResult(batchID, lb, dmg, err)
+}
+
+// LotBalanceResult is Store.LotBalance's answer for what
+// ComputeLotBalance returned.
+func LotBalanceResult(batchID string, lb *trace.LotBalance, dmg *Damage, err error) (*trace.LotBalance, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: balance of lot %s: %w", batchID, err)
 	}
 	if dmg != nil {
-		return nil, fmt.Errorf("store: balance of lot %s: %w", batchID, &DamagedError{Batch: dmg.batch, Record: dmg.record, Detail: dmg.detail,
+		return nil, fmt.Errorf("store: balance of lot %s: %w", batchID, &DamagedError{Batch: dmg.Batch, Record: dmg.Record, Detail: dmg.Detail,
 			Refused: "transformations taking from batch " + batchID + " are refused"})
 	}
 	return lb, nil
 }
 
-// lotBalance is a lot's balance as the sequencer sees it: the chains in
-// the file, the transformations prepared but not yet committed, and own,
-// the earlier events of the request being prepared. A transformation
-// that is both committed and still pending is counted once (LotBalance
-// counts each transformation once).
-func (st *seqState) lotBalance(batchID string, own []*trace.SignedEvent) (*trace.LotBalance, error) {
-	var lb *trace.LotBalance
-	var dmg *damage
-	err := st.db.bolt.View(func(tx *bolt.Tx) error {
-		var err error
-		lb, dmg, err = readLotBalance(tx, batchID)
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	if dmg != nil {
-		err := st.db.damaged(dmg.batch, dmg.record, "%s", dmg.detail)
-		err.(*DamagedError).Refused = "transformations taking from batch " + batchID + " are refused"
-		return nil, err
-	}
-	for h, e := range st.transforms {
-		lb.Add(e, h)
-	}
-	for _, se := range own {
-		lb.Add(se.Event, se.Hash)
-	}
-	return lb, nil
+// boltChains reads the chains a lot balance needs from a transaction.
+type boltChains struct{ tx *bolt.Tx }
+
+func (c boltChains) LotBatch(id string) (*trace.Batch, error) {
+	var bt trace.Batch
+	return &bt, getJSON(c.tx.Bucket(bucketBatches), id, "batch", &bt)
 }
 
-// checkDraws refuses a transformation that would take more from one of
-// its input lots than the lot has left over its life, with a
-// *trace.OverdrawError naming the lot, what it held, what was taken and
-// what is asked.
-func (st *seqState) checkDraws(e *trace.Event, own []*trace.SignedEvent) error {
-	if e.Type != trace.TransformationEvent {
-		return nil
-	}
-	done := map[string]bool{}
-	for i, in := range e.Inputs {
-		if done[in.Batch] || in.Quantity == nil {
-			continue
-		}
-		done[in.Batch] = true
-		lb, err := st.lotBalance(in.Batch, own)
-		if err != nil {
-			return fmt.Errorf("inputs[%d]: %w", i, err)
-		}
-		if err := lb.Check(e); err != nil {
-			return err
+func (c boltChains) FirstEvent(batchID string) []byte {
+	if v := c.tx.Bucket(bucketEvents).Get(eventKey(batchID, 0)); v != nil {
+		if first, err := decodeRecord(v); err == nil {
+			return first.Body
 		}
 	}
 	return nil
+}
+
+func (c boltChains) Marked(batchID string) ([]MarkedEvent, *Damage, error) {
+	var out []MarkedEvent
+	events := c.tx.Bucket(bucketEvents)
+	prefix := append([]byte(batchID), 0)
+	cur := events.Cursor()
+	for k, v := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = cur.Next() {
+		if !HasTransformationMark(recordBody(v)) {
+			continue
+		}
+		_, seq := splitEventKey(k)
+		st, err := decodeRecord(v)
+		if err != nil {
+			return nil, &Damage{batchID, "chain", fmt.Sprintf("event record %d cannot be read: %v", seq, err)}, nil
+		}
+		m := MarkedEvent{Seq: seq, Body: st.Body}
+		if next := events.Get(eventKey(batchID, seq+1)); next != nil {
+			m.Next = bytes.Clone(recordBody(next))
+			if m.Next == nil {
+				m.Next = []byte{}
+			}
+		} else {
+			m.HeadLen, m.HeadHash = readHead(c.tx, batchID)
+		}
+		out = append(out, m)
+	}
+	return out, nil, nil
+}
+
+func (c boltChains) MadeFrom(batchID string) ([]string, error) {
+	var out []string
+	cur := c.tx.Bucket(bucketLineage).Cursor()
+	prefix := linKey('d', batchID, "")
+	for k, _ := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = cur.Next() {
+		out = append(out, string(k[len(prefix):]))
+	}
+	return out, nil
 }

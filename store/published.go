@@ -49,8 +49,8 @@ type Published struct {
 	Cosigned     string `json:"cosigned,omitempty"`
 }
 
-// publishedFromNote reads the checkpoint of a signed note.
-func publishedFromNote(note []byte) (*Published, error) {
+// PublishedFromNote reads the checkpoint of a signed note.
+func PublishedFromNote(note []byte) (*Published, error) {
 	n, err := tlog.ParseNote(note)
 	if err != nil {
 		return nil, err
@@ -72,7 +72,7 @@ func readPublished(p string) (*Published, error) {
 	if err := json.Unmarshal(b, &pub); err != nil {
 		return nil, fmt.Errorf("%s is damaged: %v", filepath.Base(p), err)
 	}
-	c, err := publishedFromNote([]byte(pub.Checkpoint))
+	c, err := PublishedFromNote([]byte(pub.Checkpoint))
 	if err != nil {
 		return nil, fmt.Errorf("%s is damaged: its checkpoint: %v", filepath.Base(p), err)
 	}
@@ -80,7 +80,7 @@ func readPublished(p string) (*Published, error) {
 		return nil, fmt.Errorf("%s is damaged: its origin, size and root are not its checkpoint's", filepath.Base(p))
 	}
 	if pub.Cosigned != "" {
-		cc, err := publishedFromNote([]byte(pub.Cosigned))
+		cc, err := PublishedFromNote([]byte(pub.Cosigned))
 		if err != nil || cc.Origin != pub.Origin || cc.Size != pub.CosignedSize || cc.Size > pub.Size {
 			return nil, fmt.Errorf("%s is damaged: its cosigned checkpoint does not belong with its checkpoint", filepath.Base(p))
 		}
@@ -166,20 +166,20 @@ func ConflictError(what string, size uint64, where string) *ReadOnlyError {
 	}
 }
 
-// comparePublished checks the log in what (v) against the published
+// ComparePublished checks the log in what (v) against the published
 // checkpoint (known from where): it must hold at least as many entries,
 // with the published root at its size, in a log of the same origin.
-func comparePublished(what string, v *LogView, pub *Published, where string) *ReadOnlyError {
+func ComparePublished(what string, v LogView, pub *Published, where string) *ReadOnlyError {
 	if _, note := v.LatestCheckpoint(); note != nil {
-		if c, err := publishedFromNote(note); err == nil && c.Origin != pub.Origin {
+		if c, err := PublishedFromNote(note); err == nil && c.Origin != pub.Origin {
 			return &ReadOnlyError{
 				Reason: fmt.Sprintf("%s holds the log %q, but the published checkpoint (%s) is of the log %q", what, c.Origin, where, pub.Origin),
 				Remedy: remedyOther,
 			}
 		}
 	}
-	if v.Size < pub.Size {
-		return BehindError(what, v.Size, pub.Size, where)
+	if v.Size() < pub.Size {
+		return BehindError(what, v.Size(), pub.Size, where)
 	}
 	root, err := tlog.RootAt(v, pub.Size)
 	if err != nil {
@@ -209,13 +209,13 @@ func (db *DB) openPublished() error {
 	}
 	var latest *Published
 	var problem *ReadOnlyError
-	err = db.ViewLog(func(v *LogView) error {
+	err = db.ViewLog(func(v LogView) error {
 		if pub != nil {
-			problem = comparePublished(theDataFile, v, pub, inPublishedFile)
+			problem = ComparePublished(theDataFile, v, pub, inPublishedFile)
 		}
 		if _, note := v.LatestCheckpoint(); note != nil {
 			var err error
-			if latest, err = publishedFromNote(note); err != nil {
+			if latest, err = PublishedFromNote(note); err != nil {
 				return fmt.Errorf("the newest stored checkpoint: %w", err)
 			}
 		}

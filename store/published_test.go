@@ -165,7 +165,7 @@ func TestRestoreOlderCopyIsReadOnly(t *testing.T) {
 	if size := checkpoint(t, db, sign); size != 1794 {
 		t.Fatalf("checkpoint of %d", size)
 	}
-	db.ViewLog(func(v *LogView) error {
+	db.ViewLog(func(v LogView) error {
 		if root, _ := tlog.RootAt(v, 1784); root != publishedRoot {
 			t.Errorf("root at 1784 is %s, published %s", root, publishedRoot)
 		}
@@ -241,13 +241,13 @@ func TestPublishedStateUpgradeAndCrash(t *testing.T) {
 	// A crash after the file recorded checkpoint 11, before it was stored.
 	appendN(t, f, 5, 3)
 	var crashed *Published
-	db.ViewLog(func(v *LogView) error {
-		root, err := tlog.RootAt(v, v.Size)
+	db.ViewLog(func(v LogView) error {
+		root, err := tlog.RootAt(v, v.Size())
 		if err != nil {
 			t.Fatal(err)
 		}
-		note, _ := sign(v.Size, root)
-		crashed, _ = publishedFromNote(note)
+		note, _ := sign(v.Size(), root)
+		crashed, _ = PublishedFromNote(note)
 		return nil
 	})
 	db.Close()
@@ -263,7 +263,7 @@ func TestPublishedStateUpgradeAndCrash(t *testing.T) {
 	if err != nil || size != 11 {
 		t.Fatalf("checkpoint after the crash: %d %v", size, err)
 	}
-	if c, _ := publishedFromNote(note); c.Root != crashed.Root {
+	if c, _ := PublishedFromNote(note); c.Root != crashed.Root {
 		t.Fatalf("signed root %s for size 11 after publishing %s", c.Root, crashed.Root)
 	}
 

@@ -119,18 +119,32 @@ func latestRecordTx(tx *bolt.Tx, kind trace.RecordKind, id string) (*StoredRecor
 	if err != nil {
 		return nil, recordDamaged(kind, id, "revision %d: %v", hd.n-1, err)
 	}
-	if sr.Hash != hd.h {
-		return nil, recordDamaged(kind, id, "revision %d hashes to %s, but its head says %s", hd.n-1, sr.Hash, hd.h)
+	return CheckNewestRecord(kind, id, hd.n, hd.h, sr)
+}
+
+// CheckNewestRecord checks the newest stored revision of a registry entry
+// (number length-1, as the entry's head says, with hash last) and decodes
+// it: its bytes hash to the head's hash and it is the revision the head
+// counts, of that entry. A revision that fails is a *DamagedError.
+func CheckNewestRecord(kind trace.RecordKind, id string, length uint64, last trace.Hash, sr *StoredRecord) (*StoredRecord, error) {
+	if sr.Hash != last {
+		return nil, recordDamaged(kind, id, "revision %d hashes to %s, but its head says %s", length-1, sr.Hash, last)
 	}
 	r, err := trace.DecodeRecord(sr.Body)
 	if err != nil {
-		return nil, recordDamaged(kind, id, "revision %d: %v", hd.n-1, err)
+		return nil, recordDamaged(kind, id, "revision %d: %v", length-1, err)
 	}
-	if r.Kind != kind || r.ID != id || r.Seq != hd.n-1 {
+	if r.Kind != kind || r.ID != id || r.Seq != length-1 {
 		return nil, recordDamaged(kind, id, "the newest revision is %s %s revision %d", r.Kind, r.ID, r.Seq)
 	}
 	sr.Record = r
 	return sr, nil
+}
+
+// RecordDamaged is the error for a registry record that fails its own
+// checks (see CheckNewestRecord).
+func RecordDamaged(kind trace.RecordKind, id, detail string) error {
+	return recordDamaged(kind, id, "%s", detail)
 }
 
 // LatestRecord returns the newest signed revision of a registry entry, or
@@ -174,6 +188,15 @@ func (db *DB) Records(kind trace.RecordKind, id string) ([]*StoredRecord, error)
 	if err != nil {
 		return nil, fmt.Errorf("store: records of %s %s: %w", kind, id, err)
 	}
+	return VerifiedRecords(kind, id, out, hd.n, hd.h)
+}
+
+// VerifiedRecords checks every stored revision of a registry entry, read
+// oldest first with the entry's head, as Records does: their bytes,
+// numbering and links (trace.VerifyRecords without keys), and that the
+// newest is the head.
+func VerifiedRecords(kind trace.RecordKind, id string, out []*StoredRecord, length uint64, newest trace.Hash) ([]*StoredRecord, error) {
+	hd := head{n: length, h: newest}
 	signed := make([]*trace.SignedRecord, len(out))
 	for i, sr := range out {
 		signed[i] = sr.SignedRecord
@@ -195,53 +218,31 @@ func (db *DB) Records(kind trace.RecordKind, id string) ([]*StoredRecord, error)
 
 // RecordGeneration counts the registry revisions ever written; a cache of
 // anything that shows a profile is stale when it changes.
-func (v *LogView) RecordGeneration() uint64 {
+func (v *boltView) RecordGeneration() uint64 {
 	if b := v.tx.Bucket(bucketMeta).Get([]byte("records")); len(b) == 8 {
 		return binary.BigEndian.Uint64(b)
 	}
 	return 0
 }
 
-// signRecord prepares the next revision of an entry on the sequencer: it
-// numbers it after the entry's head (committed or pending), leaves the
-// signature to a worker and returns the stored form to write.
-func (db *DB) prepareRecord(st *seqState, kind trace.RecordKind, id, coop string, fields map[string]string, signer *trace.Signer, keyID string) (*StoredRecord, func(), error) {
-	hd, err := st.recordHead(kind, id)
+// prepareRecord places the next revision of an entry: it numbers it after
+// the entry's head (committed or placed), leaves the signature to a worker
+// and returns the stored form to write.
+func (en *Engine) prepareRecord(pl *Planner, kind trace.RecordKind, id, coop string, fields map[string]string, signer *trace.Signer, keyID string) (*StoredRecord, func(), error) {
+	hd, err := pl.recordHead(kind, id)
 	if err != nil {
 		return nil, nil, err
 	}
-	now := db.opts.Now()
+	now := en.opts.Now()
 	rec := &trace.Record{Kind: kind, ID: id, Cooperative: coop, Seq: hd.n, Prev: hd.h, Fields: fields}
-	rec.Time, _ = trace.FormatEventTime(now.In(db.opts.Location).Truncate(time.Second))
+	rec.Time, _ = trace.FormatEventTime(now.In(en.opts.Location).Truncate(time.Second))
 	sr, err := trace.PrepareRecord(rec)
 	if err != nil {
 		return nil, nil, err
 	}
-	st.records[string(recordName(kind, id))] = head{n: hd.n + 1, h: sr.Hash}
+	pl.records[string(recordName(kind, id))] = head{n: hd.n + 1, h: sr.Hash}
 	stored := &StoredRecord{SignedRecord: sr, ReceivedAt: now.UTC(), KeyID: keyID}
 	return stored, func() { signer.SealRecord(sr) }, nil
-}
-
-// recordHead returns an entry's number of revisions and newest hash as
-// the sequencer sees it: committed, plus any pending.
-func (st *seqState) recordHead(kind trace.RecordKind, id string) (head, error) {
-	name := string(recordName(kind, id))
-	if hd, ok := st.records[name]; ok {
-		return hd, nil
-	}
-	var hd head
-	err := st.db.bolt.View(func(tx *bolt.Tx) error {
-		sr, err := latestRecordTx(tx, kind, id)
-		if sr != nil {
-			hd = head{n: sr.Record.Seq + 1, h: sr.Hash}
-		}
-		return err
-	})
-	if err != nil {
-		return head{}, err
-	}
-	st.records[name] = hd
-	return hd, nil
 }
 
 // recordDamaged is the error for a registry record that fails its own
@@ -251,35 +252,6 @@ func recordDamaged(kind trace.RecordKind, id, format string, args ...any) error 
 	return &DamagedError{Record: "signed record of " + string(kind) + " " + id, Detail: fmt.Sprintf(format, args...),
 		Refused: "changes to it and new lots that quote it are refused"}
 }
-
-// SignerFor returns the signing key the server holds for a cooperative
-// and makes sure its public key is registered on the cooperative (first,
-// before any keys the cooperative registered itself).
-func (db *DB) SignerFor(coopID string) (*trace.Signer, error) {
-	// Keys are only ever added to a cooperative: once the server's key is
-	// registered, it stays.
-	if s, ok := db.signers.Load(coopID); ok {
-		return s.(*trace.Signer), nil
-	}
-	signer, err := db.keys.Signer(coopID)
-	if err != nil {
-		return nil, err
-	}
-	c, err := db.Cooperative(coopID)
-	if err != nil {
-		return nil, err
-	}
-	if !trace.HasKey(c.PublicKeys, signer.PublicKey()) {
-		if _, _, err := db.AddCooperativeKey(coopID, signer.PublicKey(), true); err != nil {
-			return nil, err
-		}
-	}
-	db.signers.Store(coopID, signer)
-	return signer, nil
-}
-
-// Keys returns the directory of signing keys the store signs with.
-func (db *DB) Keys() *KeyDir { return db.keys }
 
 // CheckRecord compares a working copy's fields with its newest signed
 // revision. It returns the record (nil when the entry has none yet) and a
@@ -343,48 +315,63 @@ func (db *DB) signMissingRecords(ctx context.Context) error {
 	return nil
 }
 
-func (db *DB) resignCooperative(ctx context.Context, id string) error {
-	c, err := db.Cooperative(id)
+func (en *Engine) resignCooperative(ctx context.Context, id string) error {
+	c, err := en.be.Cooperative(id)
 	if err != nil {
 		return err
 	}
-	signer, err := db.SignerFor(id)
+	signer, err := en.SignerFor(id)
 	if err != nil {
 		return err
 	}
-	_, err = db.submit(ctx, func(st *seqState) (*pending, error) {
-		hd, err := st.recordHead(trace.KindCooperative, id)
+	_, err = en.be.Submit(ctx, "", func(pl *Planner) (*Plan, error) {
+		hd, err := pl.recordHead(trace.KindCooperative, id)
 		if err != nil || hd.n > 0 {
-			return nil, err
+			return nil, errOrNothing(err)
 		}
-		sr, sign, err := db.prepareRecord(st, trace.KindCooperative, id, id, trace.CooperativeRecordFields(c), signer, "")
+		sr, sign, err := en.prepareRecord(pl, trace.KindCooperative, id, id, trace.CooperativeRecordFields(c), signer, "")
 		if err != nil {
 			return nil, err
 		}
-		return &pending{sign: sign, records: []*StoredRecord{sr}, write: func(tx *bolt.Tx) error { return writeRecord(tx, sr) }}, nil
+		return &Plan{Sign: sign, Records: []*StoredRecord{sr}, Write: func(s Sink) error { return s.PutRecord(sr) }}, nil
 	})
+	if err == errNothingToWrite {
+		err = nil
+	}
 	return err
 }
 
-func (db *DB) resignProduct(ctx context.Context, id string) error {
-	p, err := db.Product(id)
+func (en *Engine) resignProduct(ctx context.Context, id string) error {
+	p, err := en.be.Product(id)
 	if err != nil {
 		return err
 	}
-	signer, err := db.SignerFor(p.CooperativeID)
+	signer, err := en.SignerFor(p.CooperativeID)
 	if err != nil {
 		return err
 	}
-	_, err = db.submit(ctx, func(st *seqState) (*pending, error) {
-		hd, err := st.recordHead(trace.KindProduct, id)
+	_, err = en.be.Submit(ctx, "", func(pl *Planner) (*Plan, error) {
+		hd, err := pl.recordHead(trace.KindProduct, id)
 		if err != nil || hd.n > 0 {
-			return nil, err
+			return nil, errOrNothing(err)
 		}
-		sr, sign, err := db.prepareRecord(st, trace.KindProduct, id, p.CooperativeID, trace.ProductRecordFields(p), signer, "")
+		sr, sign, err := en.prepareRecord(pl, trace.KindProduct, id, p.CooperativeID, trace.ProductRecordFields(p), signer, "")
 		if err != nil {
 			return nil, err
 		}
-		return &pending{sign: sign, records: []*StoredRecord{sr}, write: func(tx *bolt.Tx) error { return writeRecord(tx, sr) }}, nil
+		return &Plan{Sign: sign, Records: []*StoredRecord{sr}, Write: func(s Sink) error { return s.PutRecord(sr) }}, nil
 	})
+	if err == errNothingToWrite {
+		err = nil
+	}
+	return err
+}
+
+// errOrNothing is err, or errNothingToWrite when there is none: a
+// request that finds nothing to do ends without a plan.
+func errOrNothing(err error) error {
+	if err == nil {
+		return errNothingToWrite
+	}
 	return err
 }

@@ -57,14 +57,16 @@ type EntryWrite struct {
 // another cooperative is refused (trace.ErrForbidden); a change that
 // changes nothing is left out. It returns the stored revisions, in the
 // order of the changes (nil for one left out).
-func (db *DB) PutEntries(ctx context.Context, coop string, writes []EntryWrite, by string) ([]*StoredRecord, error) {
+func (en *Engine) PutEntries(ctx context.Context, coop string, writes []EntryWrite, by string) ([]*StoredRecord, error) {
 	if len(writes) == 0 {
 		return nil, nil
 	}
-	if !db.exists(bucketCoops, coop) {
+	if ok, err := en.be.Exists(EntityCooperative, coop); err != nil {
+		return nil, err
+	} else if !ok {
 		return nil, fmt.Errorf("cooperative %s: %w", coop, trace.ErrNotFound)
 	}
-	signer, err := db.SignerFor(coop)
+	signer, err := en.SignerFor(coop)
 	if err != nil {
 		return nil, err
 	}
@@ -88,7 +90,7 @@ func (db *DB) PutEntries(ctx context.Context, coop string, writes []EntryWrite, 
 		seen[string(w.Kind)+"/"+w.ID] = i
 	}
 	out := make([]*StoredRecord, len(writes))
-	_, err = db.submit(ctx, func(st *seqState) (*pending, error) {
+	_, err = en.be.Submit(ctx, "", func(st *Planner) (*Plan, error) {
 		type planned struct {
 			i    int
 			name string
@@ -102,7 +104,7 @@ func (db *DB) PutEntries(ctx context.Context, coop string, writes []EntryWrite, 
 			id := w.ID
 			if id == "" {
 				var err error
-				if id, err = db.freeEntryID(st, w.Kind, w.IDHint, taken); err != nil {
+				if id, err = st.freeEntryID(w.Kind, w.IDHint, taken); err != nil {
 					return nil, err
 				}
 			}
@@ -117,7 +119,7 @@ func (db *DB) PutEntries(ctx context.Context, coop string, writes []EntryWrite, 
 			case !w.Create && hd.n == 0:
 				return nil, fmt.Errorf("%s %s: %w", w.Kind, id, trace.ErrNotFound)
 			case hd.n > 0:
-				cur, err := db.pendingOrLatest(st, w.Kind, id)
+				cur, err := st.pendingOrLatest(w.Kind, id)
 				if err != nil {
 					return nil, err
 				}
@@ -129,7 +131,7 @@ func (db *DB) PutEntries(ctx context.Context, coop string, writes []EntryWrite, 
 				}
 			}
 			rec := &trace.Record{Kind: w.Kind, ID: id, Cooperative: coop, Seq: hd.n, Prev: hd.h, Fields: w.Fields}
-			rec.Time, _ = trace.FormatEventTime(db.opts.Now().In(db.opts.Location).Truncate(1e9))
+			rec.Time, _ = trace.FormatEventTime(en.opts.Now().In(en.opts.Location).Truncate(1e9))
 			sr, err := trace.PrepareRecord(rec)
 			if err != nil {
 				if len(writes) > 1 {
@@ -138,31 +140,31 @@ func (db *DB) PutEntries(ctx context.Context, coop string, writes []EntryWrite, 
 				return nil, err
 			}
 			plan = append(plan, planned{i: i, name: string(recordName(w.Kind, id)), hd: head{n: hd.n + 1, h: sr.Hash},
-				sr: &StoredRecord{SignedRecord: sr, ReceivedAt: db.opts.Now().UTC(), KeyID: by}})
+				sr: &StoredRecord{SignedRecord: sr, ReceivedAt: en.opts.Now().UTC(), KeyID: by}})
 		}
-		p := &pending{}
+		p := &Plan{}
 		for _, pl := range plan {
 			st.records[pl.name] = pl.hd
 			st.entries[pl.name] = pl.sr.Record
 			out[pl.i] = pl.sr
-			p.records = append(p.records, pl.sr)
+			p.Records = append(p.Records, pl.sr)
 		}
 		if len(plan) == 0 {
 			return nil, errNothingToWrite
 		}
-		recs := p.records
-		p.sign = func() {
+		recs := p.Records
+		p.Sign = func() {
 			for _, sr := range recs {
 				signer.SealRecord(sr.SignedRecord)
 			}
 		}
-		p.write = func(tx *bolt.Tx) error {
+		p.Write = func(s Sink) error {
 			for _, sr := range recs {
-				if err := writeRecord(tx, sr); err != nil {
+				if err := s.PutRecord(sr); err != nil {
 					return err
 				}
 				if sr.Record.Seq == 0 {
-					if err := tx.Bucket(bucketRegistryIndex).Put(registryIndexKey(coop, sr.Record.Kind, sr.Record.ID), nil); err != nil {
+					if err := s.IndexEntry(coop, sr.Record.Kind, sr.Record.ID); err != nil {
 						return err
 					}
 				}
@@ -185,21 +187,37 @@ var errNothingToWrite = fmt.Errorf("store: nothing to write")
 
 // PutEntry is PutEntries for one entry; it returns its newest revision
 // (the stored one when nothing changed).
-func (db *DB) PutEntry(ctx context.Context, coop string, w EntryWrite, by string) (*StoredRecord, error) {
-	out, err := db.PutEntries(ctx, coop, []EntryWrite{w}, by)
+func (en *Engine) PutEntry(ctx context.Context, coop string, w EntryWrite, by string) (*StoredRecord, error) {
+	out, err := en.PutEntries(ctx, coop, []EntryWrite{w}, by)
 	if err != nil {
 		return nil, err
 	}
 	if out[0] != nil {
 		return out[0], nil
 	}
-	return db.LatestRecord(w.Kind, w.ID)
+	return en.latestRecord(w.Kind, w.ID)
+}
+
+// latestRecord is Store.LatestRecord: the newest revision, or an error
+// wrapping trace.ErrNotFound.
+func (en *Engine) latestRecord(kind trace.RecordKind, id string) (*StoredRecord, error) {
+	sr, err := en.be.NewestRecord(kind, id)
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	if sr == nil {
+		return nil, fmt.Errorf("store: %s %s has no signed record: %w", kind, id, trace.ErrNotFound)
+	}
+	return sr, nil
 }
 
 // RemoveEntry signs a revision of a registry entry that keeps its fields
 // and says it was removed on day (YYYY-MM-DD).
-func (db *DB) RemoveEntry(ctx context.Context, kind trace.RecordKind, id, day, by string) (*StoredRecord, error) {
-	sr, err := db.Entry(kind, id)
+func (en *Engine) RemoveEntry(ctx context.Context, kind trace.RecordKind, id, day, by string) (*StoredRecord, error) {
+	if !isListKind(kind) {
+		return nil, fmt.Errorf("store: %s is not a registry list: %w", kind, trace.ErrInvalid)
+	}
+	sr, err := en.latestRecord(kind, id)
 	if err != nil {
 		return nil, err
 	}
@@ -211,32 +229,12 @@ func (db *DB) RemoveEntry(ctx context.Context, kind trace.RecordKind, id, day, b
 		f[k] = v
 	}
 	f["removed"] = day
-	return db.PutEntry(ctx, sr.Record.Cooperative, EntryWrite{Kind: kind, ID: id, Fields: f}, by)
-}
-
-// pendingOrLatest returns an entry's newest record as the sequencer sees
-// it: pending in a group not yet committed, else committed.
-func (db *DB) pendingOrLatest(st *seqState, kind trace.RecordKind, id string) (*trace.Record, error) {
-	if r, ok := st.entries[string(recordName(kind, id))]; ok {
-		return r, nil
-	}
-	var r *trace.Record
-	err := db.bolt.View(func(tx *bolt.Tx) error {
-		sr, err := latestRecordTx(tx, kind, id)
-		if sr != nil {
-			r = sr.Record
-		}
-		return err
-	})
-	if err == nil && r == nil {
-		err = fmt.Errorf("%s %s: %w", kind, id, trace.ErrNotFound)
-	}
-	return r, err
+	return en.PutEntry(ctx, sr.Record.Cooperative, EntryWrite{Kind: kind, ID: id, Fields: f}, by)
 }
 
 // freeEntryID makes an id for a new entry from a name: its slug, with a
 // number after it when taken (stored, pending or earlier in the change).
-func (db *DB) freeEntryID(st *seqState, kind trace.RecordKind, hint string, taken map[string]bool) (string, error) {
+func (st *Planner) freeEntryID(kind trace.RecordKind, hint string, taken map[string]bool) (string, error) {
 	base := slugID(hint, 24)
 	if base == "" {
 		base = string(kind)
@@ -331,6 +329,12 @@ func (db *DB) CertificatesOn(coop, product, day string) ([]CertificateOn, error)
 	if err != nil {
 		return nil, err
 	}
+	return CertificatesOnDay(certs, product, day), nil
+}
+
+// CertificatesOnDay is Store.CertificatesOn over a cooperative's current
+// certificate records.
+func CertificatesOnDay(certs []*StoredRecord, product, day string) []CertificateOn {
 	var out []CertificateOn
 	for _, sr := range certs {
 		f := sr.Record.Fields
@@ -345,34 +349,11 @@ func (db *DB) CertificatesOn(coop, product, day string) ([]CertificateOn, error)
 		}
 		return strings.Compare(out[i].Record.Record.Fields["valid_to"], out[j].Record.Record.Fields["valid_to"]) > 0
 	})
-	return out, nil
+	return out
 }
 
 // CertificateOn is a certificate record and its state on a day.
 type CertificateOn struct {
 	Record *StoredRecord
 	Status string // trace.CertValid, CertExpired or CertNotYet
-}
-
-// checkMember checks that a lot's member household is a current member
-// of its cooperative's registry (no member is fine).
-func (db *DB) checkMember(coop, member string) error {
-	return db.bolt.View(func(tx *bolt.Tx) error { return checkMemberTx(tx, coop, member) })
-}
-
-func checkMemberTx(tx *bolt.Tx, coop, member string) error {
-	if member == "" {
-		return nil
-	}
-	sr, err := latestRecordTx(tx, trace.KindMember, member)
-	if err != nil {
-		return err
-	}
-	switch {
-	case sr == nil || sr.Record.Cooperative != coop:
-		return &trace.FieldError{Field: "member", Reason: fmt.Sprintf("the cooperative's registry has no member %s", member)}
-	case sr.Record.Removed():
-		return &trace.FieldError{Field: "member", Reason: fmt.Sprintf("member %s was removed from the registry on %s", member, sr.Record.Fields["removed"])}
-	}
-	return nil
 }

@@ -67,7 +67,7 @@ func TestRegistryEntries(t *testing.T) {
 	}
 	// Each revision is an entry of the transparency log.
 	var logged uint64
-	db.ViewLog(func(v *LogView) error { logged = v.Size; return nil })
+	db.ViewLog(func(v LogView) error { logged = v.Size(); return nil })
 	if logged < 5 {
 		t.Errorf("log size %d", logged)
 	}

@@ -116,7 +116,7 @@ func Restore(src, dst string, opts RestoreOptions) (*RestoreResult, error) {
 		}
 		var problem *ReadOnlyError
 		b.View(func(tx *bolt.Tx) error {
-			problem = comparePublished("the backup", &LogView{tx: tx, Size: logSize(tx)}, pub, res.Where)
+			problem = ComparePublished("the backup", &boltView{tx: tx, size: logSize(tx)}, pub, res.Where)
 			return nil
 		})
 		b.Close()
@@ -165,12 +165,12 @@ func newestCheckpoint(path string) (*Published, error) {
 		if tx.Bucket(bucketCheckpoints) == nil {
 			return nil
 		}
-		_, note := (&LogView{tx: tx}).LatestCheckpoint()
+		_, note := (&boltView{tx: tx}).LatestCheckpoint()
 		if note == nil {
 			return nil
 		}
 		var err error
-		pub, err = publishedFromNote(note)
+		pub, err = PublishedFromNote(note)
 		return err
 	})
 	return pub, err

@@ -51,7 +51,7 @@ type Options struct {
 	// which the store signs what it records on their behalf: a lot's
 	// facts, their registry records (default: the directory "keys" beside
 	// the file).
-	Keys *KeyDir
+	Keys Keys
 	// Location is the time zone of the times the store writes into signed
 	// records (default UTC+7, Vietnam).
 	Location *time.Location
@@ -60,12 +60,13 @@ type Options struct {
 	PublishedPath string
 }
 
-// DB is truyxuat's store. It is safe for concurrent use.
+// DB is truyxuat's store in one bbolt file. It is safe for concurrent
+// use. Its write rules are the Engine's, which every Store shares.
 type DB struct {
+	*Engine
 	bolt *bolt.DB
 	opts Options
 	log  *slog.Logger
-	keys *KeyDir
 
 	generation atomic.Uint64 // see Generation
 	decoded    *entityCaches // see decoded
@@ -73,7 +74,6 @@ type DB struct {
 	keyCache sync.Map      // SHA-256 of a live API key's secret → *APIKey
 	keyMu    sync.Mutex    // orders caching a key against revocations
 	keyEpoch atomic.Uint64 // revocations so far
-	signers  sync.Map      // cooperative id → its *trace.Signer, once registered
 
 	reqs     chan *commitReq
 	stop     chan struct{}
@@ -165,9 +165,9 @@ func Open(path string, opts Options) (*DB, error) {
 		reqs:    make(chan *commitReq, 4*opts.MaxGroup),
 		stop:    make(chan struct{}),
 		stopped: make(chan struct{}),
-		keys:    opts.Keys,
 		pubPath: opts.PublishedPath,
 	}
+	db.Engine = NewEngine(boltBackend{db}, opts.Keys, opts)
 	if err := db.openPublished(); err != nil {
 		b.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
@@ -289,6 +289,10 @@ var vnFold = func() map[rune]rune {
 	}
 	return m
 }()
+
+// SlugID turns a name into an identifier prefix of at most max
+// characters ("HTX Mỹ Xuyên" → "htx-my-xuyen"), as the store derives ids.
+func SlugID(name string, max int) string { return slugID(name, max) }
 
 // FoldVietnamese removes Vietnamese diacritics from s, e.g. to suggest a
 // GS1-valid lot code from a Vietnamese one.

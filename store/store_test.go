@@ -520,7 +520,7 @@ func TestAcknowledgedAppendsSurviveKill9(t *testing.T) {
 // entry of the log, beside the events).
 func recordCount(db *DB) uint64 {
 	var n uint64
-	db.ViewLog(func(v *LogView) error { n = v.RecordGeneration(); return nil })
+	db.ViewLog(func(v LogView) error { n = v.RecordGeneration(); return nil })
 	return n
 }
 

@@ -91,8 +91,11 @@ func checkPassword(encoded, password string) bool {
 // long whether or not the person exists.
 var dummyHash = HashPassword("no such user, no such password")
 
-// CreateUser stores a new person with a password.
-func (db *DB) CreateUser(u *User, password string) error {
+// NewUser checks a person about to be created, sets what their role
+// implies, their creation time and their password's hash. Whether their
+// cooperative or inspector exists, and whether the username is free, is
+// the store's to check.
+func NewUser(u *User, password string, now time.Time) error {
 	var v trace.ValidationError
 	u.Username = strings.ToLower(strings.TrimSpace(u.Username))
 	if !usernameRE.MatchString(u.Username) {
@@ -134,21 +137,43 @@ func (db *DB) CreateUser(u *User, password string) error {
 		return &v
 	}
 	u.PasswordHash = HashPassword(password)
-	u.CreatedAt = db.opts.Now().UTC()
+	u.CreatedAt = now.UTC()
 	u.DisabledAt = nil
+	return nil
+}
+
+// CreateUser stores a new person with a password.
+func (db *DB) CreateUser(u *User, password string) error {
+	if err := NewUser(u, password, db.opts.Now()); err != nil {
+		return err
+	}
 	return db.update(func(tx *bolt.Tx) error {
 		if u.CooperativeID != "" && tx.Bucket(bucketCoops).Get([]byte(u.CooperativeID)) == nil {
-			return &trace.FieldError{Field: "cooperative_id", Reason: fmt.Sprintf("there is no cooperative %q", u.CooperativeID)}
+			return NoSuchUserCooperative(u)
 		}
 		if u.InspectorID != "" && tx.Bucket(bucketInspectors).Get([]byte(u.InspectorID)) == nil {
-			return &trace.FieldError{Field: "inspector_id", Reason: fmt.Sprintf("there is no inspector %q", u.InspectorID)}
+			return NoSuchUserInspector(u)
 		}
 		b := tx.Bucket(bucketUsers)
 		if b.Get([]byte(u.Username)) != nil {
-			return &trace.FieldError{Field: "username", Reason: fmt.Sprintf("%q is taken", u.Username)}
+			return UsernameTaken(u)
 		}
 		return putJSON(b, u.Username, u)
 	})
+}
+
+// NoSuchUserCooperative, NoSuchUserInspector and UsernameTaken refuse a
+// new person for what only the store knows.
+func NoSuchUserCooperative(u *User) error {
+	return &trace.FieldError{Field: "cooperative_id", Reason: fmt.Sprintf("there is no cooperative %q", u.CooperativeID)}
+}
+
+func NoSuchUserInspector(u *User) error {
+	return &trace.FieldError{Field: "inspector_id", Reason: fmt.Sprintf("there is no inspector %q", u.InspectorID)}
+}
+
+func UsernameTaken(u *User) error {
+	return &trace.FieldError{Field: "username", Reason: fmt.Sprintf("%q is taken", u.Username)}
 }
 
 // User returns one person.
@@ -178,7 +203,13 @@ var ErrBadCredentials = fmt.Errorf("wrong username or password: %w", trace.ErrUn
 
 // CheckPassword returns the live person with this username and password.
 func (db *DB) CheckPassword(username, password string) (*User, error) {
-	u, err := db.User(strings.ToLower(strings.TrimSpace(username)))
+	return CheckUserPassword(db.User, username, password)
+}
+
+// CheckUserPassword is Store.CheckPassword over a store's User: it takes
+// as long whether or not the person exists.
+func CheckUserPassword(user func(string) (*User, error), username, password string) (*User, error) {
+	u, err := user(strings.ToLower(strings.TrimSpace(username)))
 	if err != nil {
 		checkPassword(dummyHash, password)
 		if errors.Is(err, trace.ErrNotFound) {
@@ -215,8 +246,8 @@ func (db *DB) SetUserDisabled(username string, disabled bool) error {
 // SetPassword gives a person a new password and ends every session of
 // theirs, so that each device signs in again with it.
 func (db *DB) SetPassword(username, password string) error {
-	if len([]rune(password)) < MinPasswordLen || len(password) > 200 {
-		return &trace.FieldError{Field: "password", Reason: fmt.Sprintf("at least %d characters", MinPasswordLen)}
+	if err := CheckNewPassword(password); err != nil {
+		return err
 	}
 	hash := HashPassword(password)
 	return db.update(func(tx *bolt.Tx) error {
@@ -233,6 +264,14 @@ func (db *DB) SetPassword(username, password string) error {
 	})
 }
 
+// CheckNewPassword refuses a password too short or too long to set.
+func CheckNewPassword(password string) error {
+	if len([]rune(password)) < MinPasswordLen || len(password) > 200 {
+		return &trace.FieldError{Field: "password", Reason: fmt.Sprintf("at least %d characters", MinPasswordLen)}
+	}
+	return nil
+}
+
 // Session is a signed-in person's session. Its id is the SHA-256 of the
 // cookie's secret; the secret itself is never stored.
 type Session struct {
@@ -247,6 +286,16 @@ func sessionKey(secret string) []byte {
 	return h[:]
 }
 
+// SessionKey is what a store keeps of a session's cookie secret: its SHA-256.
+func SessionKey(secret string) []byte { return sessionKey(secret) }
+
+// NewSession starts a session of a person: its cookie's secret and what
+// a store keeps.
+func NewSession(username string, now time.Time) (string, *Session) {
+	now = now.UTC()
+	return randomToken(), &Session{Username: username, CSRF: randomToken(), CreatedAt: now, LastSeen: now}
+}
+
 func randomToken() string {
 	b := make([]byte, 32)
 	rand.Read(b)
@@ -255,9 +304,7 @@ func randomToken() string {
 
 // CreateSession starts a session and returns the cookie's secret.
 func (db *DB) CreateSession(username string) (string, *Session, error) {
-	secret := randomToken()
-	now := db.opts.Now().UTC()
-	s := &Session{Username: username, CSRF: randomToken(), CreatedAt: now, LastSeen: now}
+	secret, s := NewSession(username, db.opts.Now())
 	err := db.bolt.Update(func(tx *bolt.Tx) error {
 		return putJSON(tx.Bucket(bucketSessions), string(sessionKey(secret)), s)
 	})

@@ -138,12 +138,12 @@ func (db *DB) Recalls(batchID string) ([]Recall, error) {
 // histories use it to notice a recall upstream.
 func (db *DB) RecallCount() (uint64, error) {
 	var n uint64
-	err := db.ViewLog(func(v *LogView) error { n = v.RecallCount(); return nil })
+	err := db.ViewLog(func(v LogView) error { n = v.RecallCount(); return nil })
 	return n, err
 }
 
 // RecallCount is DB.RecallCount as this view sees it.
-func (v *LogView) RecallCount() uint64 {
+func (v *boltView) RecallCount() uint64 {
 	if b := v.tx.Bucket(bucketMeta).Get([]byte("recalls")); len(b) == 8 {
 		return binary.BigEndian.Uint64(b)
 	}
@@ -160,13 +160,13 @@ type Change struct {
 // Apply commits a change atomically through the group committer: either
 // every new batch and every event is stored, or nothing is. Events on new
 // batches start their chains; events on existing ones extend them.
-func (db *DB) Apply(ctx context.Context, ch Change) ([]*StoredEvent, error) {
+func (en *Engine) Apply(ctx context.Context, ch Change) ([]*StoredEvent, error) {
 	for _, r := range ch.Events {
 		if r.Presigned == nil && (r.Event == nil || r.Signer == nil) {
 			return nil, errors.New("store: apply: every event needs an event and a signer, or a presigned event")
 		}
 	}
-	now := db.opts.Now()
+	now := en.opts.Now()
 	signers := map[string]*trace.Signer{}
 	for _, bt := range ch.NewBatches {
 		bt.CreatedAt = now.UTC()
@@ -174,25 +174,25 @@ func (db *DB) Apply(ctx context.Context, ch Change) ([]*StoredEvent, error) {
 			bt.ID = NewID()
 		}
 		if _, ok := signers[bt.CooperativeID]; !ok {
-			s, err := db.SignerFor(bt.CooperativeID)
+			s, err := en.SignerFor(bt.CooperativeID)
 			if err != nil {
 				return nil, fmt.Errorf("store: %w", err)
 			}
 			signers[bt.CooperativeID] = s
 		}
 	}
-	at := now.In(db.opts.Location).Truncate(time.Second)
-	res, err := db.submit(ctx, func(st *seqState) (*pending, error) { return db.prepareChange(st, ch, signers, at) })
+	at := now.In(en.opts.Location).Truncate(time.Second)
+	res, err := en.be.Submit(ctx, "", func(pl *Planner) (*Plan, error) { return en.prepareChange(pl, ch, signers, at) })
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
 	return res.([]*StoredEvent), nil
 }
 
-// prepareChange prepares every part of a change on the sequencer; if any
-// part is refused, it undoes what the earlier parts did to the
-// sequencer's view, so the change leaves no trace.
-func (db *DB) prepareChange(st *seqState, ch Change, signers map[string]*trace.Signer, at time.Time) (p *pending, err error) {
+// prepareChange places every part of a change; if any part is refused,
+// it undoes what the earlier parts did to the Planner's view, so the
+// change leaves no trace.
+func (en *Engine) prepareChange(st *Planner, ch Change, signers map[string]*trace.Signer, at time.Time) (p *Plan, err error) {
 	type saved struct {
 		coop    string
 		hd      head
@@ -229,11 +229,11 @@ func (db *DB) prepareChange(st *seqState, ch Change, signers map[string]*trace.S
 		}
 	}()
 
-	var writes []func(tx *bolt.Tx) error
+	var writes []func(Sink) error
 	var signs []func()
 	var facts []*StoredEvent
 	for i, bt := range ch.NewBatches {
-		lk, prod, err := db.checkNewBatch(st, bt)
+		lk, prod, err := st.checkNewBatch(bt)
 		if err != nil {
 			return nil, prefixErr(fmt.Sprintf("batches[%d]", i), err)
 		}
@@ -242,29 +242,24 @@ func (db *DB) prepareChange(st *seqState, ch Change, signers map[string]*trace.S
 		st.heads[bt.ID] = head{}
 		// Appends to it need not read its head (headHint). If the change
 		// is refused, the mark only makes the sequencer read the file.
-		db.loaded.Store(bt.ID, struct{}{})
+		st.markLoaded(bt.ID)
 		st.lots[lk] = bt.ID
 		newLots = append(newLots, lk)
 		bt := bt
-		writes = append(writes, func(tx *bolt.Tx) error {
-			if err := tx.Bucket(bucketLots).Put([]byte(lk), []byte(bt.ID)); err != nil {
-				return err
-			}
-			return putJSON(tx.Bucket(bucketBatches), bt.ID, bt)
-		})
+		writes = append(writes, func(s Sink) error { return s.PutBatch(bt, lk) })
 		// The lot's facts, as the cooperative declares them, are the
 		// first event of its chain.
 		fe := trace.FactsOf(bt, prod).Event(bt.CooperativeID, bt.ID, true, at)
-		part, err := db.prepareAppend(st, AppendRequest{Event: fe, Signer: signers[bt.CooperativeID], KeyID: bt.CreatedBy, lotFacts: true})
+		part, err := en.prepareAppend(st, AppendRequest{Event: fe, Signer: signers[bt.CooperativeID], KeyID: bt.CreatedBy, lotFacts: true})
 		if err != nil {
 			return nil, prefixErr(fmt.Sprintf("batches[%d]", i), err)
 		}
-		for _, se := range part.events {
+		for _, se := range part.Events {
 			added = append(added, se.Hash)
 		}
-		signs = append(signs, part.sign)
-		writes = append(writes, part.write)
-		facts = append(facts, part.events...)
+		signs = append(signs, part.Sign)
+		writes = append(writes, part.Write)
+		facts = append(facts, part.Events...)
 	}
 	var stored []*StoredEvent
 	for i, r := range ch.Events {
@@ -275,30 +270,30 @@ func (db *DB) prepareChange(st *seqState, ch Change, signers map[string]*trace.S
 		if _, _, err := st.head(b.Batch); err == nil {
 			remember(b.Batch)
 		}
-		part, err := db.prepareAppend(st, r)
+		part, err := en.prepareAppend(st, r)
 		if err != nil {
 			return nil, prefixErr(fmt.Sprintf("events[%d]", i), err)
 		}
-		for _, se := range part.events {
+		for _, se := range part.Events {
 			added = append(added, se.Hash)
 		}
-		if part.sign != nil {
-			signs = append(signs, part.sign)
+		if part.Sign != nil {
+			signs = append(signs, part.Sign)
 		}
-		writes = append(writes, part.write)
-		stored = append(stored, part.events...)
+		writes = append(writes, part.Write)
+		stored = append(stored, part.Events...)
 	}
-	p = &pending{result: stored, events: append(facts, stored...)}
+	p = &Plan{Result: stored, Events: append(facts, stored...)}
 	if len(signs) > 0 {
-		p.sign = func() {
+		p.Sign = func() {
 			for _, s := range signs {
 				s()
 			}
 		}
 	}
-	p.write = func(tx *bolt.Tx) error {
+	p.Write = func(s Sink) error {
 		for _, w := range writes {
-			if err := w(tx); err != nil {
+			if err := w(s); err != nil {
 				return err
 			}
 		}
@@ -310,58 +305,52 @@ func (db *DB) prepareChange(st *seqState, ch Change, signers map[string]*trace.S
 // checkNewBatch checks a batch that a change creates and returns its lot
 // key and its product (checked against the product's signed record, since
 // the lot's facts will quote it).
-func (db *DB) checkNewBatch(st *seqState, bt *trace.Batch) (string, *trace.Product, error) {
+func (pl *Planner) checkNewBatch(bt *trace.Batch) (string, *trace.Product, error) {
 	if err := bt.Validate(); err != nil {
 		return "", nil, err
 	}
-	var lk, differs, otherID string
-	var p trace.Product
-	err := db.bolt.View(func(tx *bolt.Tx) error {
-		if err := getJSON(tx.Bucket(bucketProducts), bt.ProductID, "product", &p); err != nil {
-			return err
-		}
-		sr, err := latestRecordTx(tx, trace.KindProduct, p.ID)
-		if err != nil {
-			return err
-		}
-		if err := CheckRecord(sr, trace.ProductRecordFields(&p), "product."); err != nil {
-			return &DamagedError{Record: "product " + p.ID, Detail: fmt.Sprintf("its stored copy differs from its signed record (%v)", err), Refused: "new lots of it are refused"}
-		}
-		if p.CooperativeID != bt.CooperativeID {
-			return fmt.Errorf("product %s belongs to another cooperative: %w", p.ID, trace.ErrForbidden)
-		}
-		if err := checkMemberTx(tx, bt.CooperativeID, bt.Member); err != nil {
-			return err
-		}
-		if tx.Bucket(bucketBatches).Get([]byte(bt.ID)) != nil {
-			return fmt.Errorf("batch %s already exists: %w", bt.ID, trace.ErrConflict)
-		}
-		lk = string(lotKey(&p, bt.Lot))
-		if other := tx.Bucket(bucketLots).Get([]byte(lk)); other != nil {
-			differs = checkedLot(tx, lk, string(other))
-			if differs != "" {
-				otherID = string(other)
-				return nil
-			}
-			return fmt.Errorf("lot %s of product %s is already batch %s: %w", bt.Lot, p.ID, other, trace.ErrConflict)
-		}
-		return nil
-	})
+	p, err := pl.src.Product(bt.ProductID)
+	if err != nil {
+		return "", nil, err
+	}
+	sr, err := pl.src.NewestRecord(trace.KindProduct, p.ID)
+	if err != nil {
+		return "", nil, err
+	}
+	if err := CheckRecord(sr, trace.ProductRecordFields(p), "product."); err != nil {
+		return "", nil, &DamagedError{Record: "product " + p.ID, Detail: fmt.Sprintf("its stored copy differs from its signed record (%v)", err), Refused: "new lots of it are refused"}
+	}
+	if p.CooperativeID != bt.CooperativeID {
+		return "", nil, fmt.Errorf("product %s belongs to another cooperative: %w", p.ID, trace.ErrForbidden)
+	}
+	if err := checkMemberIn(pl.src, bt.CooperativeID, bt.Member); err != nil {
+		return "", nil, err
+	}
+	if taken, err := pl.src.Exists(EntityBatch, bt.ID); err != nil {
+		return "", nil, err
+	} else if taken {
+		return "", nil, fmt.Errorf("batch %s already exists: %w", bt.ID, trace.ErrConflict)
+	}
+	lk := LotKey(p, bt.Lot)
+	other, differs, err := pl.src.LotOwner(lk)
 	if err != nil {
 		return "", nil, err
 	}
 	if differs != "" {
-		err := db.damaged(otherID, "lot index", "%s", differs)
-		err.(*DamagedError).Refused = fmt.Sprintf("new batches with lot %s of product %s are refused", bt.Lot, bt.ProductID)
+		err := pl.damaged(other, "lot index", "%s", differs)
+		err.Refused = fmt.Sprintf("new batches with lot %s of product %s are refused", bt.Lot, bt.ProductID)
 		return "", nil, err
 	}
-	if other, ok := st.lots[lk]; ok {
+	if other != "" {
+		return "", nil, fmt.Errorf("lot %s of product %s is already batch %s: %w", bt.Lot, p.ID, other, trace.ErrConflict)
+	}
+	if other, ok := pl.lots[lk]; ok {
 		return "", nil, fmt.Errorf("lot %s is already batch %s: %w", bt.Lot, other, trace.ErrConflict)
 	}
-	if _, ok := st.batches[bt.ID]; ok {
+	if _, ok := pl.batches[bt.ID]; ok {
 		return "", nil, fmt.Errorf("batch %s already exists: %w", bt.ID, trace.ErrConflict)
 	}
-	return lk, &p, nil
+	return lk, p, nil
 }
 
 // prefixErr names the part of a change an error belongs to.

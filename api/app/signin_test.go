@@ -160,7 +160,7 @@ func TestSignInDeviceKnownAcrossRestarts(t *testing.T) {
 	defer db.Close()
 	keys, _ := store.OpenKeyDir(filepath.Join(dir, "keys"))
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	mount := func(keys *store.KeyDir) *Workspace {
+	mount := func(keys store.Keys) *Workspace {
 		w, err := Mount(api.New(api.Config{}, db, keys, logger))
 		if err != nil {
 			t.Fatal(err)

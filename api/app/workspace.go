@@ -47,8 +47,8 @@ const (
 // are signed with (signin.go).
 type Workspace struct {
 	api          *api.Server
-	db           *store.DB
-	keys         *store.KeyDir
+	db           store.Store
+	keys         store.Keys
 	cfg          api.Config
 	log          *slog.Logger
 	catalogs     map[string]*api.Catalog

@@ -59,8 +59,8 @@ func (s *Workspace) adminData(c echo.Context, p *appPage) error {
 	if ro := s.db.ReadOnly(); ro != nil {
 		st.ReadOnly = ro.Reason + ". " + ro.Remedy + "."
 	}
-	err = s.db.ViewLog(func(v *store.LogView) error {
-		st.Size = v.Size
+	err = s.db.ViewLog(func(v store.LogView) error {
+		st.Size = v.Size()
 		size, note := s.api.PublishedCheckpoint(v)
 		if note != nil {
 			st.CheckpointSize = size

@@ -26,7 +26,7 @@ import (
 // what is already durably committed and never a second root for a size
 // already signed, also across restarts.
 type checkpointer struct {
-	db        *store.DB
+	db        store.Store
 	keys      *store.LogKeys
 	interval  time.Duration
 	log       *slog.Logger
@@ -53,7 +53,7 @@ type witnessClient struct {
 	backoff time.Duration
 }
 
-func newCheckpointer(db *store.DB, keys *store.LogKeys, interval time.Duration, ws *witnessSetup, logger *slog.Logger) (*checkpointer, error) {
+func newCheckpointer(db store.Store, keys *store.LogKeys, interval time.Duration, ws *witnessSetup, logger *slog.Logger) (*checkpointer, error) {
 	c := &checkpointer{db: db, keys: keys, interval: interval, log: logger,
 		client: &http.Client{Timeout: 15 * time.Second}}
 	for _, t := range ws.targets {
@@ -90,6 +90,10 @@ func (c *checkpointer) step(ctx context.Context) {
 			c.dirty.Store(true)
 			switch {
 			case errors.Is(err, store.ErrClosed):
+			case errors.Is(err, store.ErrNotSigner):
+				// Another node holds the lease and signs; this one
+				// serves what it signed.
+				c.log.Debug("log checkpoint: another node signs", "error", err)
 			case errors.Is(err, store.ErrReadOnly):
 				// Whoever made the store read-only said why; say once
 				// that no checkpoint will be signed.
@@ -190,7 +194,7 @@ func (c *checkpointer) addCheckpoint(ctx context.Context, w *witnessClient, size
 			return nil, fmt.Errorf("the witness has cosigned size %d, larger than this log's %d: the service is now read-only", old, size)
 		}
 		var proof []tlog.Hash
-		if err := c.db.ViewLog(func(v *store.LogView) error {
+		if err := c.db.ViewLog(func(v store.LogView) error {
 			var err error
 			proof, err = tlog.ProveConsistency(v, old, size)
 			return err

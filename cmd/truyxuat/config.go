@@ -24,7 +24,11 @@ import (
 // environment variable (key upper-cased: public_url → TRUYXUAT_PUBLIC_URL)
 // and then by a flag. config.example.yaml documents them all.
 type Config struct {
-	Data            string        `mapstructure:"data"`
+	Data string `mapstructure:"data"`
+	// PostgreSQL instead of the embedded file (serve, demo,
+	// migrate-schema): its URL, and the master key file every node holds.
+	DatabaseURL     string        `mapstructure:"database_url"`
+	MasterKeyFile   string        `mapstructure:"master_key_file"`
 	Addr            string        `mapstructure:"addr"`
 	PublicURL       string        `mapstructure:"public_url"`
 	LogLevel        string        `mapstructure:"log_level"`
@@ -63,6 +67,8 @@ type Config struct {
 // only maps environment variables onto keys it knows.
 var defaults = map[string]any{
 	"data":             "./data",
+	"database_url":     "",
+	"master_key_file":  "",
 	"addr":             "127.0.0.1:8080",
 	"public_url":       "",
 	"log_level":        "info",
@@ -94,6 +100,8 @@ var defaults = map[string]any{
 
 // flagNames maps config keys to flag names where they differ.
 var flagNames = map[string]string{
+	"database_url":     "database-url",
+	"master_key_file":  "master-key-file",
 	"public_url":       "public-url",
 	"log_level":        "log-level",
 	"log_format":       "log-format",
@@ -191,6 +199,12 @@ func checkKeys(v *viper.Viper) error {
 func (c *Config) validate() error {
 	if c.Data == "" {
 		return errors.New("config: data must name a directory")
+	}
+	if c.usesPostgres() {
+		u, err := url.Parse(c.DatabaseURL)
+		if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {
+			return fmt.Errorf("config: database_url must be a PostgreSQL URL such as postgres://truyxuat@db.example.vn/truyxuat, got %s", redactURL(c.DatabaseURL))
+		}
 	}
 	if c.PublicURL != "" {
 		u, err := url.Parse(c.PublicURL)

@@ -85,7 +85,9 @@ func startChild(t *testing.T, args ...string) *child {
 	select {
 	case a := <-addr:
 		c.base = "http://" + a
-	case <-time.After(30 * time.Second):
+	case <-time.After(2 * time.Minute):
+		// Only a bound on a hang: a race-detector build seeding the demo
+		// on a busy machine may take most of a minute.
 		t.Fatal("the program did not start serving")
 	}
 	for _, a := range args {

@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"time"
 
@@ -41,24 +39,18 @@ public path.`,
 				publicURL = "http://" + cfg.Addr
 			}
 			logger := newLogger(cfg, cmd.ErrOrStderr())
-			if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
-				return err
-			}
-			keys, err := store.OpenKeyDir(filepath.Join(cfg.Data, "keys"))
+			st, err := openStore(cmd.Context(), cfg, logger, true)
 			if err != nil {
 				return err
 			}
-			db, err := store.Open(filepath.Join(cfg.Data, "truyxuat.db"), store.Options{Logger: logger, Keys: keys})
-			if err != nil {
-				return err
-			}
+			db, keys := st.DB, st.Keys
 			defer db.Close()
 			coops, err := db.Cooperatives()
 			if err != nil {
 				return err
 			}
 			if len(coops) > 0 {
-				return fmt.Errorf("%s already holds data; demo fills only an empty data directory", cfg.Data)
+				return fmt.Errorf("%s already holds data; demo fills only an empty store", st.Where)
 			}
 			out, err := seedDemo(cmd.Context(), db, keys, publicURL)
 			if err != nil {
@@ -71,6 +63,7 @@ public path.`,
 	}
 	cmd.Flags().String("addr", defaults["addr"].(string), "listen address the demo's links point to when no public URL is set")
 	cmd.Flags().String("public-url", "", "public base URL for the demo's links")
+	addStoreFlags(cmd)
 	return cmd
 }
 
@@ -106,7 +99,7 @@ func demoPassword() string {
 }
 
 // addDemoUser creates a person of the workspace with a fresh password.
-func addDemoUser(db *store.DB, out *DemoOutput, u *store.User) error {
+func addDemoUser(db store.Store, out *DemoOutput, u *store.User) error {
 	pw := demoPassword()
 	if err := db.CreateUser(u, pw); err != nil {
 		return err
@@ -352,7 +345,7 @@ func demoData() []*demoCoop {
 
 // seedDemo writes the demo data through the same store operations the API
 // uses, so every event is signed and chained like any other.
-func seedDemo(ctx context.Context, db *store.DB, keys *store.KeyDir, publicURL string) (*DemoOutput, error) {
+func seedDemo(ctx context.Context, db store.Store, keys store.Keys, publicURL string) (*DemoOutput, error) {
 	out := &DemoOutput{}
 	admin, err := db.CreateAPIKey(&store.APIKey{Name: "admin", Role: store.RoleAdmin})
 	if err != nil {
@@ -485,7 +478,7 @@ func demoPath(bt *trace.Batch, p *trace.Product) string {
 // apply records the merge as the API's transformations do: the new lot and
 // its TransformationEvent, linked to the inputs' heads, balanced, in one
 // atomic change.
-func (m *demoMerge) apply(ctx context.Context, db *store.DB, signer *trace.Signer, coop *trace.Cooperative, batches []*trace.Batch, site string) (*trace.Batch, error) {
+func (m *demoMerge) apply(ctx context.Context, db store.Store, signer *trace.Signer, coop *trace.Cooperative, batches []*trace.Batch, site string) (*trace.Batch, error) {
 	first := batches[m.inputs[0]]
 	kg := func(v string) *trace.Quantity { return &trace.Quantity{Value: trace.Decimal(v), Unit: "KGM"} }
 	var inputs []trace.Input

@@ -173,7 +173,7 @@ var demoRegistries = map[string]*demoRegistry{
 
 // profileOf completes a demo cooperative with its registry profile and
 // the logo it stores first.
-func demoProfile(db *store.DB, coop *trace.Cooperative) error {
+func demoProfile(db store.Store, coop *trace.Cooperative) error {
 	reg := demoRegistries[coop.ID]
 	if reg == nil {
 		return nil
@@ -191,7 +191,7 @@ func demoProfile(db *store.DB, coop *trace.Cooperative) error {
 }
 
 // demoContent gives a demo product its content and a photo.
-func demoContent(db *store.DB, p *trace.Product) error {
+func demoContent(db store.Store, p *trace.Product) error {
 	reg := demoRegistries[p.CooperativeID]
 	if reg == nil || reg.content[p.ID] == nil {
 		return nil
@@ -212,7 +212,7 @@ func demoContent(db *store.DB, p *trace.Product) error {
 
 // seedRegistry signs a demo cooperative's members, plots, certificates
 // and listings, in that order (plots name members, certificates plots).
-func seedRegistry(ctx context.Context, db *store.DB, coop string) error {
+func seedRegistry(ctx context.Context, db store.Store, coop string) error {
 	reg := demoRegistries[coop]
 	if reg == nil {
 		return nil
@@ -239,7 +239,7 @@ func seedRegistry(ctx context.Context, db *store.DB, coop string) error {
 	return nil
 }
 
-func demoImage(db *store.DB, coop string, img image.Image, mt string) (string, error) {
+func demoImage(db store.Store, coop string, img image.Image, mt string) (string, error) {
 	var buf bytes.Buffer
 	var err error
 	if mt == "image/png" {

@@ -41,7 +41,19 @@ server (--server, --key).`,
 				}
 				origin, keys, logURL, policy = wk.LogOrigin, wk.LogKeys, wk.LogURL, wk.WitnessPolicy
 			} else {
-				lk, err := store.OpenLogKeys(filepath.Join(cfg.Data, "keys"), cfg.LogOrigin, false)
+				open := func(origin string, create bool) (*store.LogKeys, error) {
+					return store.OpenLogKeys(filepath.Join(cfg.Data, "keys"), origin, create)
+				}
+				if cfg.usesPostgres() {
+					// The log's keys are sealed in the database.
+					st, err := openStore(cmd.Context(), cfg, newLogger(cfg, cmd.ErrOrStderr()), false)
+					if err != nil {
+						return err
+					}
+					defer st.DB.Close()
+					open = st.LogKeys
+				}
+				lk, err := open(cfg.LogOrigin, false)
 				if err != nil {
 					return err
 				}
@@ -68,6 +80,7 @@ server (--server, --key).`,
 	f.String("addr", defaults["addr"].(string), "the server's listen address, for the log URL when no public URL is set")
 	f.String("public-url", "", "the server's public base URL, for the log URL (env TRUYXUAT_PUBLIC_URL)")
 	f.String("log-origin", "", "the log's origin, to check the keys against (env TRUYXUAT_LOG_ORIGIN)")
+	addStoreFlags(cmd)
 	addAPIKeyCmds(cmd)
 	return cmd
 }

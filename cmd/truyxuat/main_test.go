@@ -53,7 +53,8 @@ func TestConfigDefaults(t *testing.T) {
 func TestConfigEveryKeyFromEnvironment(t *testing.T) {
 	t.Chdir(t.TempDir())
 	values := map[string]string{
-		"data": "/srv/truyxuat", "addr": "0.0.0.0:9000", "public_url": "https://trace.example.vn",
+		"data": "/srv/truyxuat", "database_url": "postgres://truyxuat@db.example.vn/truyxuat", "master_key_file": "/etc/truyxuat/master.key",
+		"addr": "0.0.0.0:9000", "public_url": "https://trace.example.vn",
 		"log_level": "debug", "log_format": "json", "body_limit": "2048", "request_timeout": "5s",
 		"shutdown_timeout": "3s", "server": "https://api.example.vn", "key": "txk_test",
 		"log_origin": "trace.example.vn/log", "checkpoint_interval": "250ms", "witness_policy": "/etc/truyxuat/witnesses.policy",
@@ -73,7 +74,7 @@ func TestConfigEveryKeyFromEnvironment(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Config{Data: "/srv/truyxuat", Addr: "0.0.0.0:9000", PublicURL: "https://trace.example.vn",
+	want := Config{Data: "/srv/truyxuat", DatabaseURL: "postgres://truyxuat@db.example.vn/truyxuat", MasterKeyFile: "/etc/truyxuat/master.key", Addr: "0.0.0.0:9000", PublicURL: "https://trace.example.vn",
 		LogLevel: "debug", LogFormat: "json", BodyLimit: 2048, RequestTimeout: 5 * time.Second,
 		ShutdownTimeout: 3 * time.Second, Server: "https://api.example.vn", Key: "txk_test",
 		LogOrigin: "trace.example.vn/log", CheckpointInterval: 250 * time.Millisecond, WitnessPolicy: "/etc/truyxuat/witnesses.policy",

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -56,6 +55,7 @@ data and prints the demo's keys and batches as JSON on stdout.`,
 	f.String("trusted-proxy-header", "", "behind a reverse proxy: X-Forwarded-For or X-Real-IP, the header naming the client's address (env TRUYXUAT_TRUSTED_PROXY_HEADER)")
 	f.StringArray("trusted-proxy", nil, "an address or range of the reverse proxy whose header is believed; repeatable (env TRUYXUAT_TRUSTED_PROXIES, comma-separated; default 127.0.0.0/8 and ::1/128)")
 	f.Bool("demo", false, "fill an empty data directory with demo data first")
+	addStoreFlags(cmd)
 	addLogFlags(cmd)
 	return cmd
 }
@@ -68,10 +68,13 @@ type Main struct {
 	Stderr io.Writer // logs and the one-time admin key
 	Demo   bool
 
-	DB      *store.DB
-	Keys    *store.KeyDir
+	DB      store.Store
+	Keys    store.Keys
 	LogKeys *store.LogKeys // the transparency log's signing keys
 	Logger  *slog.Logger
+
+	logKeys func(origin string, create bool) (*store.LogKeys, error)
+	where   string // the store, for messages
 
 	witnesses    *witnessSetup
 	checkpointer *checkpointer
@@ -84,17 +87,11 @@ type Main struct {
 // address (so that Addr is known before Run).
 func (m *Main) Open() error {
 	m.Logger = newLogger(m.Config, m.Stderr)
-	if err := os.MkdirAll(m.Config.Data, 0o700); err != nil {
-		return fmt.Errorf("data directory: %w", err)
-	}
-	var err error
-	if m.Keys, err = store.OpenKeyDir(filepath.Join(m.Config.Data, "keys")); err != nil {
-		return err
-	}
-	m.DB, err = store.Open(dataFile(m.Config.Data), store.Options{Logger: m.Logger, Keys: m.Keys})
+	st, err := openStore(context.Background(), m.Config, m.Logger, true)
 	if err != nil {
 		return err
 	}
+	m.DB, m.Keys, m.logKeys, m.where = st.DB, st.Keys, st.LogKeys, st.Where
 	if ro := m.DB.ReadOnly(); ro != nil {
 		m.Logger.Error("the service is read-only: it answers reads, but records nothing and signs no checkpoints",
 			"reason", ro.Reason, "what_to_do", ro.Remedy)
@@ -172,7 +169,7 @@ func (m *Main) Run(ctx context.Context) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
 	}
-	m.Logger.Info("truyxuat is serving", "addr", m.Addr(), "public_url", m.PublicURL(), "data", m.Config.Data)
+	m.Logger.Info("truyxuat is serving", "addr", m.Addr(), "public_url", m.PublicURL(), "store", m.where)
 	err = serveUntil(ctx, m.server, m.listener, m.Config.ShutdownTimeout, m.Logger)
 	srv.FlushScans()
 	return err
@@ -217,7 +214,7 @@ func (m *Main) Close() error {
 func dataFile(dir string) string { return filepath.Join(dir, "truyxuat.db") }
 
 // ensureAdminKey makes the first admin key and prints it once.
-func ensureAdminKey(db *store.DB, w io.Writer) error {
+func ensureAdminKey(db store.Store, w io.Writer) error {
 	ok, err := db.HasAdminKey()
 	if err != nil || ok || db.ReadOnly() != nil {
 		return err

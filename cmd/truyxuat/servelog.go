@@ -23,7 +23,7 @@ func (m *Main) openLog() error {
 		return err
 	}
 	var stored string
-	if err := m.DB.ViewLog(func(v *store.LogView) error {
+	if err := m.DB.ViewLog(func(v store.LogView) error {
 		_, note := v.LatestCheckpoint()
 		if note == nil {
 			return nil
@@ -43,9 +43,13 @@ func (m *Main) openLog() error {
 	}
 	// A log that has signed checkpoints keeps its keys: new ones would
 	// sign checkpoints no verifier accepts.
-	keyDir := filepath.Join(m.Config.Data, "keys")
-	keys, err := store.OpenLogKeys(keyDir, origin, stored == "")
+	keys, err := m.logKeys(origin, stored == "")
 	if errors.Is(err, store.ErrNoLogKeys) {
+		if m.Config.usesPostgres() {
+			return fmt.Errorf("log: the database holds checkpoints signed by the log's keys, but not the keys: "+
+				"restore the database's sealed_keys table from your backup (%w)", err)
+		}
+		keyDir := filepath.Join(m.Config.Data, "keys")
 		return fmt.Errorf("log: the data file holds checkpoints signed by the log's keys, but %s does not have them: "+
 			"put the keys directory back from your key backup (%w)", keyDir, err)
 	}
@@ -105,7 +109,7 @@ func (m *Main) startCheckpointer() (stop func()) {
 	return func() {
 		cancel()
 		<-done
-		if err := m.checkpointer.sign(); err != nil && !errors.Is(err, store.ErrReadOnly) {
+		if err := m.checkpointer.sign(); err != nil && !errors.Is(err, store.ErrReadOnly) && !errors.Is(err, store.ErrNotSigner) {
 			m.Logger.Error("last log checkpoint failed", "error", err)
 		}
 	}
