@@ -96,6 +96,9 @@ type Store interface {
 	SessionCounts() (map[string]int, error)
 	IdempotentEvent(key string) (trace.Hash, bool, error)
 	PutIdempotentEvent(key string, h trace.Hash) error
+	// SignInThrottle is the workspace's sign-in throttle, shared by every
+	// node of the service.
+	SignInThrottle() Throttle
 
 	// Attachments and scans.
 	PutAttachment(info AttachmentInfo, data []byte) (stored *AttachmentInfo, created bool, err error)

@@ -96,6 +96,8 @@ type DB struct {
 	pubPath  string                        // the published-checkpoint file
 	pubMu    sync.Mutex
 	pub      *Published // its contents; changed only in write transactions
+
+	throttle MemoryThrottle // see SignInThrottle
 }
 
 // Open opens or creates the bbolt file at path and starts the sequencer.

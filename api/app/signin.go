@@ -1,7 +1,6 @@
 package app
 
 import (
-	"container/list"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -10,7 +9,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -40,121 +38,18 @@ import (
 //     the address is the client's, not the proxy's: one abusive client
 //     then slows down only itself and the accounts it guesses at.
 //
-// Memory is bounded: at most signInMaxBuckets buckets are kept, and when
-// a new one is needed the one whose last failure is oldest goes, after
-// any that a day has passed over. Nothing is ever cleared all at once.
+// At most store.ThrottleMaxBuckets buckets are kept, and when a new one
+// is needed the one whose last failure is oldest goes, after any that a
+// day has passed over. Nothing is ever cleared all at once.
+//
+// The buckets are the store's (store.Throttle), so that with several nodes
+// on one database every node counts the same failures; the embedded store
+// keeps them in memory, bounded (store.ThrottleMaxBuckets).
 const (
 	signInFreeAccount = 5
 	signInFreeDevice  = 5
 	signInFreeAddress = 100
-	signInFirstWait   = 30 * time.Second
-	signInMaxWait     = 15 * time.Minute
-	signInForget      = 24 * time.Hour
-	signInMaxBuckets  = 100_000
 )
-
-// bucketKey names a bucket and how many failures it lets through.
-type bucketKey struct {
-	key  string
-	free int
-}
-
-// throttle holds the buckets, the least recently failed at the back.
-type throttle struct {
-	mu    sync.Mutex
-	max   int // buckets kept at most; signInMaxBuckets when 0
-	index map[string]*list.Element
-	order list.List // of *bucket
-}
-
-type bucket struct {
-	key   string
-	n     int       // failures counted
-	last  time.Time // the last of them
-	until time.Time // no attempt before this
-}
-
-// wait says how long the attempt must still wait: the longest wait of
-// its buckets.
-func (l *throttle) wait(now time.Time, keys ...bucketKey) time.Duration {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var d time.Duration
-	for _, k := range keys {
-		if el := l.index[k.key]; el != nil {
-			if b := el.Value.(*bucket); b.until.After(now) && now.Sub(b.last) <= signInForget {
-				d = max(d, b.until.Sub(now))
-			}
-		}
-	}
-	return d
-}
-
-// fail counts a failed attempt in each of its buckets.
-func (l *throttle) fail(now time.Time, keys ...bucketKey) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.index == nil {
-		l.index = map[string]*list.Element{}
-	}
-	for _, k := range keys {
-		el := l.index[k.key]
-		if el == nil {
-			el = l.order.PushFront(&bucket{key: k.key})
-			l.index[k.key] = el
-		} else {
-			l.order.MoveToFront(el)
-		}
-		b := el.Value.(*bucket)
-		if now.Sub(b.last) > signInForget {
-			*b = bucket{key: k.key}
-		}
-		b.n++
-		b.last = now
-		if over := b.n - k.free; over >= 0 {
-			wait := signInMaxWait
-			if over < 5 { // 30 s · 2⁵ is past the longest wait
-				wait = min(signInFirstWait<<over, signInMaxWait)
-			}
-			b.until = now.Add(wait)
-		}
-	}
-	l.evict(now)
-}
-
-// evict drops buckets a day has passed over, then the least recently
-// failed ones while there are too many.
-func (l *throttle) evict(now time.Time) {
-	limit := l.max
-	if limit <= 0 {
-		limit = signInMaxBuckets
-	}
-	for el := l.order.Back(); el != nil; el = l.order.Back() {
-		b := el.Value.(*bucket)
-		if l.order.Len() <= limit && now.Sub(b.last) <= signInForget {
-			return
-		}
-		l.order.Remove(el)
-		delete(l.index, b.key)
-	}
-}
-
-// reset forgets a bucket (after a successful sign-in).
-func (l *throttle) reset(key string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if el := l.index[key]; el != nil {
-		l.order.Remove(el)
-		delete(l.index, key)
-	}
-}
-
-// len reports how many buckets are kept.
-func (l *throttle) len() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.order.Len()
-}
 
 // Device cookies. A browser that signs in to an account gets a cookie for
 // that account, "txd_" and 16 hex digits of SHA-256 of the username, only

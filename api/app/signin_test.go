@@ -144,8 +144,8 @@ func TestSignInDeviceCookie(t *testing.T) {
 				t.Errorf("%s cookie exempts %s from the account's throttle: %d", name, user, r.status)
 			}
 		}
-		e.ws.limiter.reset("u:ketoan")
-		e.ws.limiter.reset("u:thuky")
+		e.ws.db.SignInThrottle().Reset("u:ketoan")
+		e.ws.db.SignInThrottle().Reset("u:thuky")
 	}
 }
 
@@ -238,59 +238,6 @@ func TestSignInBehindProxy(t *testing.T) {
 	})
 }
 
-// TestThrottle checks the buckets' arithmetic and that memory is bounded
-// by evicting the oldest buckets, never by forgetting everything.
-func TestThrottle(t *testing.T) {
-	t0 := time.Date(2025, 8, 15, 8, 0, 0, 0, time.UTC)
-	k := func(s string) bucketKey { return bucketKey{s, 2} }
-	var l throttle
-	for i, want := range []time.Duration{0, 30 * time.Second, time.Minute, 2 * time.Minute, 4 * time.Minute, 8 * time.Minute, 15 * time.Minute, 15 * time.Minute} {
-		l.fail(t0, k("u:a"))
-		if got := l.wait(t0, k("u:a"), k("ip:x")); got != want {
-			t.Errorf("after %d failures: wait %v, want %v", i+1, got, want)
-		}
-	}
-	if got := l.wait(t0.Add(10*time.Minute), k("u:a")); got != 5*time.Minute {
-		t.Errorf("10 minutes on: %v", got)
-	}
-	// A day after the last failure the bucket starts again.
-	l.fail(t0.Add(signInForget+time.Minute), k("u:a"))
-	if got := l.wait(t0.Add(signInForget+time.Minute), k("u:a")); got != 0 {
-		t.Errorf("a day later one failure waits %v", got)
-	}
-	l.reset("u:a")
-	if l.len() != 0 {
-		t.Errorf("%d buckets after reset", l.len())
-	}
-
-	// Bounded: the bucket failed longest ago goes first.
-	l = throttle{max: 3}
-	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
-	l.fail(at(0), k("a"))
-	l.fail(at(1), k("b"), k("a")) // a failed again: b is now the oldest
-	l.fail(at(2), k("c"))
-	l.fail(at(2), k("c"))
-	l.fail(at(3), k("d"))
-	if l.len() != 3 || l.index["b"] != nil || l.index["a"] == nil || l.index["c"] == nil || l.index["d"] == nil {
-		t.Fatalf("after a fourth bucket: %d kept, b kept %v", l.len(), l.index["b"] != nil)
-	}
-	if got := l.wait(at(2), k("c")); got != 30*time.Second {
-		t.Errorf("a bucket that stayed lost its count: wait %v", got)
-	}
-	// A flood of new names keeps the memory bounded and the newest counts.
-	for i := range 1000 {
-		l.fail(at(4), k(fmt.Sprint("flood-", i)))
-	}
-	if l.len() != 3 {
-		t.Errorf("%d buckets kept, at most 3", l.len())
-	}
-	// Buckets a day has passed over go even under the bound.
-	l.fail(at(5).Add(signInForget), k("late"))
-	if l.len() != 1 {
-		t.Errorf("%d buckets kept after a day", l.len())
-	}
-}
-
 // TestSignInBucketKeysBounded: whatever is typed as a username, a
 // bucket's key stays small.
 func TestSignInBucketKeysBounded(t *testing.T) {
@@ -299,13 +246,11 @@ func TestSignInBucketKeysBounded(t *testing.T) {
 	if r := a.login(strings.Repeat("ẩ", 100_000), "sai"); r.status != http.StatusUnauthorized {
 		t.Fatalf("long username: %d", r.status)
 	}
-	l := &e.ws.limiter
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if len(l.index) != 2 {
-		t.Errorf("%d buckets, want the account's and the address's", len(l.index))
+	keys := e.ws.db.SignInThrottle().(*store.MemoryThrottle).Keys()
+	if len(keys) != 2 {
+		t.Errorf("%d buckets, want the account's and the address's", len(keys))
 	}
-	for k := range l.index {
+	for _, k := range keys {
 		if len(k) > 80 {
 			t.Errorf("a bucket key of %d bytes", len(k))
 		}

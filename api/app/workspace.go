@@ -55,7 +55,6 @@ type Workspace struct {
 	static       fs.FS
 	version      string
 	tmpl         map[string]*template.Template
-	limiter      throttle
 	deviceSecret []byte
 }
 
@@ -588,11 +587,16 @@ func (s *Workspace) appLogin(c echo.Context) error {
 	// account, and a bucket's key stays small whatever is typed.
 	now := s.api.Now()
 	account := api.Clip(username, 64)
-	buckets := []bucketKey{{"u:" + account, signInFreeAccount}, {"ip:" + c.RealIP(), signInFreeAddress}}
+	buckets := []store.ThrottleKey{{Key: "u:" + account, Free: signInFreeAccount}, {Key: "ip:" + c.RealIP(), Free: signInFreeAddress}}
 	if id := s.knownDevice(c, username, now); id != "" {
-		buckets = []bucketKey{{"d:" + id, signInFreeDevice}}
+		buckets = []store.ThrottleKey{{Key: "d:" + id, Free: signInFreeDevice}}
 	}
-	if wait := s.limiter.wait(now, buckets...); wait > 0 {
+	limiter := s.db.SignInThrottle()
+	wait, err := limiter.Wait(now, buckets...)
+	if err != nil {
+		return err
+	}
+	if wait > 0 {
 		mins := int(math.Ceil(wait.Minutes()))
 		p.Form.Error = fmt.Sprintf(p.Cat.Messages["app_login_wait"], mins)
 		c.Response().Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
@@ -610,7 +614,9 @@ func (s *Workspace) appLogin(c echo.Context) error {
 	}
 	u, err := s.db.CheckPassword(username, password)
 	if errors.Is(err, trace.ErrUnauthenticated) {
-		s.limiter.fail(now, buckets...)
+		if err := limiter.Fail(now, buckets...); err != nil {
+			return err
+		}
 		p.Form.Error = p.Cat.Messages["app_login_wrong"]
 		return s.appRender(c, http.StatusUnauthorized, "app_login", p)
 	} else if err != nil {
@@ -619,7 +625,9 @@ func (s *Workspace) appLogin(c echo.Context) error {
 	// The account's (or the device's) failures are forgiven; the
 	// address's are not, so that one right password cannot clear a
 	// place's record of guessing at others.
-	s.limiter.reset(buckets[0].key)
+	if err := limiter.Reset(buckets[0].Key); err != nil {
+		return err
+	}
 	secret, _, err := s.db.CreateSession(u.Username)
 	if err != nil {
 		return err

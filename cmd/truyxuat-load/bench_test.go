@@ -167,17 +167,26 @@ func waitUp(b *testing.B, url string) {
 // drive runs the load generator once and returns its result.
 func drive(b *testing.B, args ...string) Result {
 	b.Helper()
-	cmd := exec.Command(bin(b, "truyxuat-load"), append(args, "-json")...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		b.Fatalf("truyxuat-load %s: %v\n%s%s", strings.Join(args, " "), err, stdout.String(), stderr.String())
-	}
-	var r Result
-	if err := json.Unmarshal(stdout.Bytes(), &r); err != nil {
-		b.Fatalf("truyxuat-load %s: %v: %s", strings.Join(args, " "), err, stdout.String())
+	r, err := runLoad(bin(b, "truyxuat-load"), args...)
+	if err != nil {
+		b.Fatal(err)
 	}
 	return r
+}
+
+// runLoad runs the load generator at path once and returns its result.
+func runLoad(path string, args ...string) (Result, error) {
+	cmd := exec.Command(path, append(args, "-json")...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	var r Result
+	if err := cmd.Run(); err != nil {
+		return r, fmt.Errorf("truyxuat-load %s: %v\n%s%s", strings.Join(args, " "), err, stdout.String(), stderr.String())
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &r); err != nil {
+		return r, fmt.Errorf("truyxuat-load %s: %v: %s", strings.Join(args, " "), err, stdout.String())
+	}
+	return r, nil
 }
 
 func loadAvg() string {

@@ -53,7 +53,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	pf.String("log-format", "text", "log format: text or json (env TRUYXUAT_LOG_FORMAT)")
 	root.AddCommand(newServeCmd(), newDemoCmd(), newHistoryCmd(), newEventCmd(), newExportCmd(), newLabelCmd())
 	root.AddCommand(newKeysCmd(), newVerifyCmd(), newAuditCmd(), newWitnessCmd())
-	root.AddCommand(newInspectCmd(), newBackupCmd(), newRestoreCmd(), newMigrateSchemaCmd())
+	root.AddCommand(newInspectCmd(), newBackupCmd(), newRestoreCmd(), newMigrateSchemaCmd(), newMigrateCmd())
 	return root
 }
 

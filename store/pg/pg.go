@@ -132,6 +132,8 @@ type DB struct {
 
 	listenCancel context.CancelFunc
 	listenDone   chan struct{}
+
+	throttle *throttle // see SignInThrottle
 }
 
 var _ store.Store = (*DB)(nil)
@@ -183,6 +185,7 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 	}
 	db := &DB{pool: pool, opts: opts, log: opts.Logger, node: opts.Node,
 		reqs: make(chan *request, 4*opts.MaxGroup), stop: make(chan struct{}), stopped: make(chan struct{})}
+	db.throttle = &throttle{db: db}
 	if err := db.open(ctx); err != nil {
 		pool.Close()
 		return nil, err
