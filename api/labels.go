@@ -33,7 +33,7 @@ func (s *Server) LabelContent(bt *trace.Batch) (label.Content, trace.DigitalLink
 // events declare. The server and `truyxuat label` share it, so a label
 // printed either way is the same.
 func LabelContent(h *History, publicURL string) (label.Content, trace.DigitalLink, error) {
-	c := label.Content{Product: h.Product.NameVI, ProductEN: h.Product.NameEN, Cooperative: h.Cooperative.Name,
+	c := label.Content{Product: h.Product.NameVI, ProductLang: h.Product.NameEN, Cooperative: h.Cooperative.Name,
 		Lot: h.Batch.Lot, OCOPStars: h.Product.OCOPStars}
 	if h.Batch.HarvestDate != "" {
 		c.Harvest, _ = time.Parse(time.DateOnly, h.Batch.HarvestDate)
