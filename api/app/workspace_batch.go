@@ -668,7 +668,7 @@ func (s *Workspace) appLabelsPage(c echo.Context) error {
 	p := s.appPage(c, "", "batches")
 	cat := p.Cat
 	p.Title = cat.Messages["app_labels_title"] + " · " + bt.Lot
-	content, _, err := s.api.LabelContent(bt)
+	content, _, err := s.api.LabelContent(bt, label.English)
 	if err != nil {
 		return err
 	}
