@@ -221,7 +221,9 @@ func checkGlyphs(field, s string, cjk bool) error {
 		if r < 0x20 || r == 0x7f {
 			return fieldErr(field, fmt.Sprintf("contains the control character %U", r))
 		}
-		if f := faceOf(r, false); f == nil || (!cjk && f == cjkFace()) {
+		// Text that may not hold Chinese is checked against Noto Sans
+		// alone, so that checking it never unpacks the Chinese font.
+		if reg := faceFor(false); !reg.has(r) && (!cjk || faceOf(r, false) == nil) {
 			covers := "Vietnamese and Latin letters, digits and common punctuation"
 			if cjk {
 				covers = "Vietnamese and Latin letters, the Chinese characters of GB 2312, digits and common punctuation"
