@@ -669,13 +669,15 @@ func (s *Workspace) appLabelsPage(c echo.Context) error {
 	cat := p.Cat
 	p.Title = cat.Messages["app_labels_title"] + " · " + bt.Lot
 	f := p.Form.Values
-	for k, def := range map[string]string{"format": "pdf", "layout": "", "dpi": "203", "count": "", "lang": string(label.English)} {
+	// The second language is label_lang here: ?lang= is the page's own
+	// language (api.Server.SetLanguage), which a label must not switch.
+	for k, def := range map[string]string{"format": "pdf", "layout": "", "dpi": "203", "count": "", "label_lang": string(label.English)} {
 		f[k] = strings.TrimSpace(c.QueryParam(k))
 		if f[k] == "" {
 			f[k] = def
 		}
 	}
-	lang, lerr := label.ParseLanguage(f["lang"])
+	lang, lerr := label.ParseLanguage(f["label_lang"])
 	if lerr != nil {
 		// Show the page in the default language; printing is refused below.
 		lang = label.English
@@ -705,7 +707,7 @@ func (s *Workspace) appLabelsPage(c echo.Context) error {
 		case f["format"] != "pdf" && kind != "roll":
 			p.Form.Errors["format"] = cat.Messages["app_err_invalid"]
 		case lerr != nil:
-			p.Form.Errors["lang"] = cat.Messages["app_label_err_lang"]
+			p.Form.Errors["label_lang"] = cat.Messages["app_label_err_lang"]
 		case chosen == nil:
 			p.Form.Errors["layout"] = cat.Messages["app_label_err_layout"]
 		case chosen.Kind != kind:

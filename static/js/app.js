@@ -195,7 +195,7 @@
   var form = document.getElementById("labels-form");
   if (!form) { return; }
   var format = form.elements.format, layout = form.elements.layout, dpi = document.getElementById("dpi-field");
-  var lang = form.elements.lang;
+  var lang = form.elements.label_lang;
   function showLang() {
     Array.prototype.forEach.call(document.querySelectorAll(".preview [data-lang], #labels-form [data-lang]"), function (el) {
       el.hidden = el.getAttribute("data-lang") !== lang.value;
