@@ -398,7 +398,7 @@ func TestResolverKeepsEncodedData(t *testing.T) {
 	// as a phone reads it from the printed QR code.
 	var h History
 	e.do("GET", "/api/v1/batches/"+slashed.ID, "", nil, true).decode(t, &h)
-	content, _, err := LabelContent(&h, "https://trace.example.vn")
+	content, _, err := LabelContent(&h, "https://trace.example.vn", "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,23 +18,36 @@ import (
 // PDF, and ZPL or TSPL for thermal printers, straight from a batch's data,
 // so a clerk prints with one click and types nothing.
 
-// LabelContent returns what a batch's labels show and link to.
-func (s *Server) LabelContent(bt *trace.Batch) (label.Content, trace.DigitalLink, error) {
+// LabelContent returns what a batch's labels show and link to, with lang
+// as their second language.
+func (s *Server) LabelContent(bt *trace.Batch, lang label.Language) (label.Content, trace.DigitalLink, error) {
 	e, err := s.cachedHistory(bt)
 	if err != nil {
 		return label.Content{}, trace.DigitalLink{}, err
 	}
-	return LabelContent(e.h, s.cfg.PublicURL)
+	return LabelContent(e.h, s.cfg.PublicURL, lang)
 }
 
 // LabelContent derives a batch's label from its public history: its
 // Digital Link (or short link) on publicURL with the harvest date, the
 // product, cooperative, lot, OCOP stars and the certification marks its
-// events declare. The server and `truyxuat label` share it, so a label
-// printed either way is the same.
-func LabelContent(h *History, publicURL string) (label.Content, trace.DigitalLink, error) {
-	c := label.Content{Product: h.Product.NameVI, ProductEN: h.Product.NameEN, Cooperative: h.Cooperative.Name,
+// events declare, and the product's name in the label's second language
+// lang ("" is English): its English name, or the Chinese name of its
+// registry record (content field name_zh). A product without a name in
+// that language gets a label without that line. The server and `truyxuat
+// label` share it, so a label printed either way is the same.
+func LabelContent(h *History, publicURL string, lang label.Language) (label.Content, trace.DigitalLink, error) {
+	if lang == "" {
+		lang = label.English
+	}
+	c := label.Content{Product: h.Product.NameVI, Lang: lang, Cooperative: h.Cooperative.Name,
 		Lot: h.Batch.Lot, OCOPStars: h.Product.OCOPStars}
+	switch lang {
+	case label.English:
+		c.ProductLang = h.Product.NameEN
+	default:
+		c.ProductLang = h.Product.Content["name_"+string(lang)]
+	}
 	if h.Batch.HarvestDate != "" {
 		c.Harvest, _ = time.Parse(time.DateOnly, h.Batch.HarvestDate)
 	}
@@ -97,7 +110,11 @@ func (s *Server) Labels(c echo.Context) error {
 	default:
 		return &trace.FieldError{Field: "ec", Reason: "error correction is L, M, Q or H"}
 	}
-	content, dl, err := s.LabelContent(bt)
+	lang, err := label.ParseLanguage(q.Get("lang"))
+	if err != nil {
+		return err
+	}
+	content, dl, err := s.LabelContent(bt, lang)
 	if err != nil {
 		return err
 	}

@@ -95,3 +95,76 @@ func TestLabels(t *testing.T) {
 	fetch("format=png", keyB, 403)
 	fetch("format=png", "", 401)
 }
+
+// TestLabelsChinese prints a lot's labels with Simplified Chinese as the
+// second language: without a Chinese name the label says only "扫码溯源"
+// in Chinese; once the product's registry record has one (name_zh), the
+// label prints it. pdftotext reads the text, zbarimg the codes.
+func TestLabelsChinese(t *testing.T) {
+	zbar := needTool(t, "zbarimg")
+	pdftotext := needTool(t, "pdftotext")
+	pdftoppm := needTool(t, "pdftoppm")
+	e := newEnv(t)
+	key, _, batch := e.seed("HTX Nông nghiệp Hòa Tú", "8931234567897", "ST25-0815")
+	dir := t.TempDir()
+	pdfText := func(query string) string {
+		t.Helper()
+		r := e.do("GET", "/api/v1/batches/"+batch.ID+"/labels?"+query, key, nil, true)
+		if r.status != 200 || r.header.Get("Content-Type") != "application/pdf" {
+			t.Fatalf("labels?%s: %d %s", query, r.status, r.body)
+		}
+		p := filepath.Join(dir, "labels.pdf")
+		os.WriteFile(p, r.body, 0o644)
+		text, err := exec.Command(pdftotext, "-enc", "UTF-8", p, "-").Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Join(strings.Fields(string(text)), " ")
+	}
+
+	// The seeded product has an English name and no Chinese one.
+	text := pdfText("format=pdf&layout=a4-2x7&count=2&lang=zh")
+	if strings.Count(text, "扫码溯源") != 2 || strings.Contains(text, "ST25 rice") || strings.Contains(text, "Scan to trace") ||
+		strings.Count(text, "Gạo ST25") != 2 {
+		t.Errorf("Chinese label of a product without a Chinese name: %s", text)
+	}
+	if text := pdfText("format=pdf&layout=a4-2x7&count=1"); !strings.Contains(text, "ST25 rice") || !strings.Contains(text, "Scan to trace") || strings.Contains(text, "扫码溯源") {
+		t.Errorf("English is the default: %s", text)
+	}
+	if text := pdfText("format=pdf&layout=a4-2x7&count=1&lang=en"); !strings.Contains(text, "ST25 rice") || strings.Contains(text, "扫码溯源") {
+		t.Errorf("lang=en: %s", text)
+	}
+
+	// The Chinese name comes from the product's registry record.
+	r := e.do("PUT", "/api/v1/products/"+batch.ProductID, key, UpdateProductRequest{GTIN: "8931234567897", NameVI: "Gạo ST25", NameEN: "ST25 rice",
+		Category: "rice", OCOPStars: 4, Content: map[string]string{"name_zh": "和秀ST25香米"}}, true)
+	e.expect(r, 200)
+	text = pdfText("format=pdf&layout=a4-3x8&count=3&lang=zh")
+	if strings.Count(text, "和秀ST25香米") != 3 || strings.Count(text, "扫码溯源") != 3 || strings.Contains(text, "ST25 rice") {
+		t.Errorf("Chinese label: %s", text)
+	}
+	p := filepath.Join(dir, "labels.pdf")
+	if err := exec.Command(pdftoppm, "-r", "200", "-png", p, filepath.Join(dir, "page")).Run(); err != nil {
+		t.Fatal(err)
+	}
+	pages, _ := filepath.Glob(filepath.Join(dir, "page*.png"))
+	out, _ := exec.Command(zbar, append([]string{"--raw", "-q"}, pages...)...).Output()
+	want := "https://trace.example.vn/01/08931234567897/10/ST25-0815?7007=250815"
+	if links := strings.Fields(string(out)); len(links) != 3 || links[0] != want {
+		t.Errorf("zbarimg read %q, want 3 × %q", links, want)
+	}
+	for _, q := range []string{"format=zpl&layout=roll-40x30&lang=zh", "format=tspl&layout=roll-50x30&dpi=300&lang=zh", "format=png&lang=zh", "format=svg&lang=zh"} {
+		if r := e.do("GET", "/api/v1/batches/"+batch.ID+"/labels?"+q, key, nil, true); r.status != 200 || len(r.body) == 0 {
+			t.Errorf("labels?%s: %d %.200s", q, r.status, r.body)
+		}
+	}
+
+	// A language labels cannot print is refused, saying what to use.
+	for _, lang := range []string{"fr", "ZH-TW", strings.Repeat("z", 300)} {
+		r := e.do("GET", "/api/v1/batches/"+batch.ID+"/labels?format=pdf&lang="+lang, key, nil, false)
+		if r.status != 422 || !strings.Contains(string(r.body), `"lang"`) || !strings.Contains(string(r.body), "use en (English) or zh (Simplified Chinese)") ||
+			len(r.body) > 1000 {
+			t.Errorf("lang=%.20s: %d %s", lang, r.status, r.body)
+		}
+	}
+}

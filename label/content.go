@@ -20,9 +20,13 @@ type Content struct {
 	URI string
 	// Product is the product name in Vietnamese, e.g. "Gạo ST25 Sóc Trăng".
 	Product string
-	// ProductEN is an optional English name; it is left out first when a
-	// small label runs out of room.
-	ProductEN string
+	// Lang is the label's second language, set in small print under the
+	// Vietnamese: English (the default, also for "") or Simplified
+	// Chinese, for lots shipped to China.
+	Lang Language
+	// ProductLang is the product's name in Lang, optional; it is among the
+	// first lines left out when a small label runs out of room.
+	ProductLang string
 	// Cooperative is the cooperative's name, e.g. "Hợp tác xã Mỹ Xuyên".
 	Cooperative string
 	// Lot is the lot code as printed. When URI is a Digital Link with a
@@ -50,10 +54,58 @@ const (
 	MaxURILen         = 500
 )
 
+// Language is a label's second language, an ISO 639-1 code.
+type Language string
+
+// The second languages a label can print.
+const (
+	English Language = "en"
+	Chinese Language = "zh" // Simplified Chinese
+)
+
+// secondLanguage is what a label prints in its second language.
+type secondLanguage struct {
+	scan string // the small print under "Quét mã để truy xuất"
+	// rel is the size of its lines relative to the Vietnamese text:
+	// Chinese characters need more room than Latin letters to stay
+	// legible in small print, most of all on 203 dpi thermal printers.
+	nameRel, scanRel float64
+}
+
+// secondLanguages holds the texts of each second language. Adding one is
+// adding its entry here, and its glyphs to the embedded fonts.
+var secondLanguages = map[Language]secondLanguage{
+	English: {scan: "Scan to trace", nameRel: 0.9, scanRel: 0.85},
+	Chinese: {scan: "扫码溯源", nameRel: 1, scanRel: 1},
+}
+
+// Languages lists the second languages a label can print, the default
+// first.
+func Languages() []Language { return []Language{English, Chinese} }
+
+// ParseLanguage checks a second language as a request or flag names it
+// ("" is English).
+func ParseLanguage(s string) (Language, error) {
+	l := Language(strings.ToLower(strings.TrimSpace(s)))
+	if l == "" {
+		return English, nil
+	}
+	if _, ok := secondLanguages[l]; !ok {
+		return "", unknownLanguage(s)
+	}
+	return l, nil
+}
+
+func unknownLanguage(s string) error {
+	if utf8.RuneCountInString(s) > 20 {
+		s = string([]rune(s)[:20]) + "…"
+	}
+	return fieldErr("lang", fmt.Sprintf("unknown second language %q: use en (English) or zh (Simplified Chinese)", s))
+}
+
 // Label texts.
 const (
 	textScanVI  = "Quét mã để truy xuất"
-	textScanEN  = "Scan to trace"
 	textLot     = "Lô: "
 	textHarvest = "Thu hoạch: "
 	textSerial  = "Số sê-ri: "
@@ -102,8 +154,14 @@ func (c *Content) normalized() (Content, error) {
 		return Content{}, err
 	}
 	n := *c
+	if n.Lang == "" {
+		n.Lang = English
+	}
+	if _, ok := secondLanguages[n.Lang]; !ok {
+		return Content{}, unknownLanguage(string(n.Lang))
+	}
 	n.Product = composeVietnamese(strings.TrimSpace(c.Product))
-	n.ProductEN = composeVietnamese(strings.TrimSpace(c.ProductEN))
+	n.ProductLang = composeVietnamese(strings.TrimSpace(c.ProductLang))
 	n.Cooperative = composeVietnamese(strings.TrimSpace(c.Cooperative))
 	n.Lot = strings.TrimSpace(c.Lot)
 	n.Certifications = make([]string, 0, len(c.Certifications))
@@ -113,13 +171,13 @@ func (c *Content) normalized() (Content, error) {
 		}
 	}
 	for _, f := range []struct {
-		name, v  string
-		required bool
+		name, v       string
+		required, cjk bool
 	}{
-		{"product", n.Product, true},
-		{"product_en", n.ProductEN, false},
-		{"cooperative", n.Cooperative, true},
-		{"lot", n.Lot, true},
+		{"product", n.Product, true, false},
+		{"product_" + string(n.Lang), n.ProductLang, false, n.Lang == Chinese},
+		{"cooperative", n.Cooperative, true, false},
+		{"lot", n.Lot, true, false},
 	} {
 		if f.v == "" {
 			if f.required {
@@ -127,7 +185,7 @@ func (c *Content) normalized() (Content, error) {
 			}
 			continue
 		}
-		if err := checkText(f.name, f.v); err != nil {
+		if err := checkText(f.name, f.v, f.cjk); err != nil {
 			return Content{}, err
 		}
 	}
@@ -135,7 +193,7 @@ func (c *Content) normalized() (Content, error) {
 		return Content{}, fieldErr("certifications", fmt.Sprintf("at most %d marks fit on a label, got %d", MaxCertifications, len(n.Certifications)))
 	}
 	for i, s := range n.Certifications {
-		if err := checkText(fmt.Sprintf("certifications[%d]", i), s); err != nil {
+		if err := checkText(fmt.Sprintf("certifications[%d]", i), s, false); err != nil {
 			return Content{}, err
 		}
 	}
@@ -184,11 +242,11 @@ func checkURI(uri string) error {
 	return nil
 }
 
-func checkText(field, s string) error {
+func checkText(field, s string, cjk bool) error {
 	if n := utf8.RuneCountInString(s); n > MaxTextLen {
 		return fieldErr(field, fmt.Sprintf("at most %d characters, got %d", MaxTextLen, n))
 	}
-	return checkGlyphs(field, s)
+	return checkGlyphs(field, s, cjk)
 }
 
 // harvestText returns the printed harvest date, or "".
@@ -211,7 +269,7 @@ func sameDay(a, b time.Time) bool {
 
 // sameContent reports whether two labels print identically.
 func sameContent(a, b *Content) bool {
-	return a.URI == b.URI && a.Product == b.Product && a.ProductEN == b.ProductEN &&
+	return a.URI == b.URI && a.Product == b.Product && a.Lang == b.Lang && a.ProductLang == b.ProductLang &&
 		a.Cooperative == b.Cooperative && a.Lot == b.Lot && a.Harvest.Equal(b.Harvest) &&
 		a.HarvestEnd.Equal(b.HarvestEnd) && a.OCOPStars == b.OCOPStars &&
 		slices.Equal(a.Certifications, b.Certifications) && a.Serial == b.Serial

@@ -87,7 +87,7 @@ func TestComposeVietnamese(t *testing.T) {
 	}
 	// Every Vietnamese letter the tables produce is in the font.
 	for _, r := range viBases + viGrave + viAcute + viTilde + viHook + viDot + "đĐ" {
-		if err := checkGlyphs("t", string(r)); err != nil {
+		if err := checkGlyphs("t", string(r), false); err != nil {
 			t.Errorf("%q: %v", r, err)
 		}
 	}
@@ -136,8 +136,7 @@ func TestLayoutText(t *testing.T) {
 		}
 		prev := 0.0
 		for _, l := range lines {
-			f := faceFor(l.bold)
-			if right := l.textX() + f.widthMM(l.text, l.size); right > 3+22+1e-6 {
+			if right := l.textX() + widthMM(l.text, l.bold, l.size); right > 3+22+1e-6 {
 				t.Errorf("%q ends at %.2f mm, past the column", l.text, right)
 			}
 			if l.y <= prev || l.y > 2+25 {
@@ -172,7 +171,7 @@ func TestLayoutText(t *testing.T) {
 	})
 	t.Run("least important lines left out", func(t *testing.T) {
 		// A 40×30 mm roll at 203 dpi leaves about 16.5×27 mm for text.
-		c := Content{URI: "https://truyxuat.vn/01/08936040001012/10/ST25-2508-A", Product: "Gạo ST25 Hòa Tú", ProductEN: "ST25 fragrant rice",
+		c := Content{URI: "https://truyxuat.vn/01/08936040001012/10/ST25-2508-A", Product: "Gạo ST25 Hòa Tú", ProductLang: "ST25 fragrant rice",
 			Cooperative: "Hợp tác xã Nông nghiệp Hòa Tú", Lot: "ST25-2508-A", Harvest: time.Date(2025, 8, 12, 0, 0, 0, 0, time.UTC),
 			OCOPStars: 4, Certifications: []string{"VietGAP"}}
 		lines, err := layoutText(&c, 0, 0, 16.5, 27, 6, 10, true)

@@ -15,19 +15,23 @@
 //     TSC and compatibles (WriteTSPL), with presets roll-50x30,
 //     roll-40x30 and roll-35x22, at 203, 300 or 600 dpi.
 //
-// Each label shows the QR code, the product name (Vietnamese, optionally
-// English), the cooperative, the lot, the harvest date as dd/mm/yyyy,
-// "Quét mã để truy xuất / Scan to trace", and the OCOP stars and
-// certification marks (VietGAP, GlobalG.A.P., hữu cơ …) when there are
-// any. Where a small label runs out of room, the text shrinks to its
-// smallest size, long product and cooperative names are cut short with
-// "…", and then the least important lines are left out one by one: "Scan
-// to trace", the English name, "Quét mã để truy xuất", the cooperative,
-// the harvest date (the code holds it). The product, lot, serial and
-// marks are never left out nor cut short; if they do not fit, the label
-// is refused (ErrTextDoesNotFit; ErrQRTooSmall when the code does not). What is printed must agree with what the
-// code holds: a lot or
-// serial number that differs from the one in the link is an error. The
+// Each label shows the QR code, the product name in Vietnamese and,
+// optionally, in the label's second language (Content.Lang: English by
+// default, or Simplified Chinese for lots sold to China), the
+// cooperative, the lot, the harvest date as dd/mm/yyyy, "Quét mã để truy
+// xuất" with "Scan to trace" or "扫码溯源" under it, and the OCOP stars
+// and certification marks (VietGAP, GlobalG.A.P., hữu cơ …) when there
+// are any. Lines break at spaces, and between Chinese characters, which
+// have none. Where a small label runs out of room, the text shrinks to
+// its smallest size, long product and cooperative names are cut short
+// with "…", and then the least important lines are left out one by one:
+// "Scan to trace" (or "扫码溯源"), the name in the second language, "Quét
+// mã để truy xuất", the cooperative, the harvest date (the code holds
+// it). The product, lot, serial and marks are never left out nor cut
+// short; if they do not fit, the label is refused (ErrTextDoesNotFit;
+// ErrQRTooSmall when the code does not). What is printed must agree with
+// what the code holds: a lot or serial number that differs from the one
+// in the link is an error. The
 // link itself is built by package trace: a GS1 Digital Link
 // (trace.DigitalLink.URI) or, for a batch without a GTIN, the short link
 // /b/<batch id> (trace.BatchLinkURI).
@@ -48,13 +52,20 @@
 //
 // Text is set in Noto Sans (SIL Open Font License 1.1; fonts/OFL.txt),
 // embedded as a subset of about 27 KB per weight that covers every
-// Vietnamese letter. Decomposed input (a letter followed by combining tone
-// marks, as some keyboards type it) is composed first; a character the
-// font cannot draw is an error naming it, not an empty box. In PDF the
-// font is embedded and the text stays searchable; on thermal printers the
+// Vietnamese letter, and Chinese in Droid Sans Fallback (Apache License
+// 2.0; fonts/LICENSE-Apache-2.0.txt), embedded gzipped (about 550 KB) as
+// a subset holding the 6,763 Chinese characters of GB 2312 and CJK
+// punctuation, and unpacked only when a label needs it. Decomposed input
+// (a letter followed by combining tone marks, as some keyboards type it)
+// is composed first; a character the fonts cannot draw is an error naming
+// it, not an empty box. Chinese characters are accepted only in the
+// product's Chinese name. In PDF the fonts are embedded (a subset of the
+// characters used) and the text stays searchable; on thermal printers the
 // whole label, text and QR, is one 1-bit bitmap (ZPL ^GFA, TSPL BITMAP),
-// because printer fonts lack Vietnamese diacritics and a bitmap QR is
-// exactly the symbol this package checked, whatever the printer firmware.
+// because printer fonts lack Vietnamese diacritics and Chinese, and a
+// bitmap QR is exactly the symbol this package checked, whatever the
+// printer firmware. The PNG and SVG of QR.WritePNG and QR.WriteSVG are the
+// bare symbol, with no text.
 //
 // # Runs
 //

@@ -197,3 +197,19 @@ func ExampleSheetLayouts() {
 	// a4-5x13: 5×13 labels of 38.1×21.2 mm
 	// a4-3x7: 3×7 labels of 63.5×38.1 mm
 }
+
+func ExampleParseLanguage() {
+	// A lot sold to China: Simplified Chinese under the Vietnamese.
+	lang, err := label.ParseLanguage("zh")
+	fmt.Println(lang, err)
+	c := exampleContent()
+	c.Lang, c.ProductLang = lang, "越南ST25香米"
+	fmt.Println(c.Validate())
+
+	_, err = label.ParseLanguage("fr")
+	fmt.Println(err)
+	// Output:
+	// zh <nil>
+	// <nil>
+	// lang: unknown second language "fr": use en (English) or zh (Simplified Chinese)
+}

@@ -13,10 +13,7 @@ import (
 	"codeberg.org/go-pdf/fpdf"
 )
 
-const (
-	fontFamily = "NotoSansVI"
-	ptPerMM    = 72 / 25.4
-)
+const ptPerMM = 72 / 25.4
 
 // WritePDF writes job as sheets of sticker labels laid out by layout (a
 // preset from SheetLayoutByName or a custom one) to w.
@@ -73,6 +70,7 @@ func WritePDF(w io.Writer, layout SheetLayout, job Job) error {
 		forms   = newQRForms(pdf)
 		form    string // name of qr's form XObject
 		tf      textFitter
+		text    = pdfLines{pdf: pdf}
 	)
 	for i := 0; i < job.Count; i++ {
 		slot, ok := <-labels
@@ -113,7 +111,7 @@ func WritePDF(w io.Writer, layout SheetLayout, job Job) error {
 		m := fmtNum(f.module * ptPerMM)
 		bottom := l.PageHeight - y0 - f.qrY - f.module*float64(qr.size)
 		pdf.RawWriteStr("q " + m + " 0 0 " + m + " " + fmtNum((x0+f.qrX)*ptPerMM) + " " + fmtNum(bottom*ptPerMM) + " cm " + form + " Do Q")
-		pdfDrawText(pdf, f.lines, x0, y0, l.PageHeight)
+		text.draw(f.lines, x0, y0, l.PageHeight)
 		if err := pdf.Error(); err != nil {
 			return fmt.Errorf("label %d: pdf: %w", i+1, err)
 		}
@@ -206,14 +204,31 @@ func pdfQROps(b *bytes.Buffer, qr *QR) {
 	b.WriteString("f")
 }
 
-func pdfDrawText(pdf *fpdf.Fpdf, lines []textLine, x0, y0, pageH float64) {
+// pdfLines draws label text. The Noto Sans faces are in every document;
+// the CJK font is added the first time a line needs it, so a document
+// without Chinese does not carry it (fpdf embeds a subset of each font
+// with the characters used).
+type pdfLines struct {
+	pdf   *fpdf.Fpdf
+	added map[string]bool // families added beyond Noto Sans
+}
+
+func (t *pdfLines) draw(lines []textLine, x0, y0, pageH float64) {
+	pdf := t.pdf
 	for _, ln := range lines {
-		style := ""
-		if ln.bold {
-			style = "B"
+		x := x0 + ln.textX()
+		for _, sp := range spans(ln.text, ln.bold) {
+			if sp.face.family != fontFamily && !t.added[sp.face.family] {
+				pdf.AddUTF8FontFromBytes(sp.face.family, sp.face.style, sp.face.ttf)
+				if t.added == nil {
+					t.added = map[string]bool{}
+				}
+				t.added[sp.face.family] = true
+			}
+			pdf.SetFont(sp.face.family, sp.face.style, ln.size)
+			pdf.Text(x, y0+ln.y, sp.text)
+			x += widthMM(sp.text, ln.bold, ln.size)
 		}
-		pdf.SetFont(fontFamily, style, ln.size)
-		pdf.Text(x0+ln.textX(), y0+ln.y, ln.text)
 		if ln.stars > 0 {
 			centres, r := ln.starCentres()
 			var b strings.Builder

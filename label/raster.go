@@ -161,17 +161,16 @@ func (r *rasterizer) draw(c *Content, qr *QR) error {
 
 // text adds the outline of one line to the rasteriser.
 func (r *rasterizer) text(ln textLine, dpmm float64) error {
-	f := faceFor(ln.bold)
 	ppemF := ln.size * float64(r.plan.dpi) / 72
 	ppem := fixed.Int26_6(math.Round(ppemF * 64))
 	penX := ln.textX() * dpmm
 	baseY := ln.y * dpmm
 	for _, ch := range ln.text {
-		if !f.has(ch) {
+		f := faceOf(ch, ln.bold)
+		if f == nil {
 			continue // checked in Content.normalized; spaces have glyphs
 		}
-		g := f.glyph[ch]
-		segs, err := f.font.LoadGlyph(&r.buf, g, ppem, nil)
+		segs, err := f.font.LoadGlyph(&r.buf, f.glyph[ch-f.lo], ppem, nil)
 		if err != nil {
 			return fmt.Errorf("label: glyph %q: %w", ch, err)
 		}
@@ -190,7 +189,7 @@ func (r *rasterizer) text(ln textLine, dpmm float64) error {
 			}
 		}
 		r.z.ClosePath()
-		penX += f.advance[ch] * ppemF
+		penX += f.adv(ch) * ppemF
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -47,9 +48,13 @@ type textLine struct {
 
 // blocks lists what c shows, top to bottom.
 func blocks(c *Content) []block {
+	second, ok := secondLanguages[c.Lang]
+	if !ok {
+		second = secondLanguages[English]
+	}
 	bs := []block{{text: c.Product, bold: true, rel: 1.15, maxLines: 2, trunc: true}}
-	if c.ProductEN != "" {
-		bs = append(bs, block{text: c.ProductEN, rel: 0.9, maxLines: 1, trunc: true, optional: true, drop: 2})
+	if c.ProductLang != "" {
+		bs = append(bs, block{text: c.ProductLang, rel: second.nameRel, maxLines: 1, trunc: true, optional: true, drop: 2})
 	}
 	bs = append(bs, block{text: c.Cooperative, rel: 0.9, maxLines: 2, trunc: true, optional: true, drop: 4})
 	bs = append(bs, block{text: textLot + c.Lot, maxLines: 3, anywhere: true})
@@ -68,7 +73,7 @@ func blocks(c *Content) []block {
 	}
 	bs = append(bs,
 		block{text: textScanVI, bold: true, rel: 0.9, maxLines: 2, bottom: true, optional: true, drop: 3},
-		block{text: textScanEN, rel: 0.85, maxLines: 1, bottom: true, optional: true, drop: 1})
+		block{text: second.scan, rel: second.scanRel, maxLines: 1, bottom: true, optional: true, drop: 1})
 	for i := range bs {
 		if bs[i].rel == 0 {
 			bs[i].rel = 1
@@ -145,8 +150,9 @@ func (tf *textFitter) layout(c *Content, x, y, w, h, minPt, maxPt float64, lenie
 		if ok {
 			return place(lines, x, y, h), nil
 		}
-		// Leave out the least important line left: "Scan to trace",
-		// the English name, "Quét mã…" (the code speaks for itself), the
+		// Leave out the least important line left: "Scan to trace" (or
+		// its Chinese), the name in the second language, "Quét mã…" (the
+		// code speaks for itself), the
 		// cooperative (its page names it), the harvest date (the code
 		// holds it). The product, lot, serial and marks stay.
 		i := -1
@@ -190,12 +196,12 @@ func (tf *textFitter) fitBlocks(bs []block, base, w, h float64, last bool) ([]wr
 	return out, total <= h+mmEpsilon
 }
 
-// wrapBlock breaks b into at most b.maxLines lines of width w. Words are
-// kept whole; a word wider than the line is broken between characters
-// only for codes, or at the last resort. With last set, a block that may
-// be cut short is.
+// wrapBlock breaks b into at most b.maxLines lines of width w. Lines break
+// at spaces, and between Chinese characters, which have none (see
+// pieces); a word wider than the line is broken between characters only
+// for codes, or at the last resort. With last set, a block that may be
+// cut short is.
 func wrapBlock(b block, size, w float64, last bool) ([]string, bool) {
-	f := faceFor(b.bold)
 	prefix := 0.0
 	if b.stars > 0 {
 		prefix = starsWidthEm(b.stars) * size * mmPerPt
@@ -205,24 +211,24 @@ func wrapBlock(b block, size, w float64, last bool) ([]string, bool) {
 		if first {
 			p = prefix
 		}
-		return p+f.widthMM(s, size) <= w+mmEpsilon
+		return p+widthMM(s, b.bold, size) <= w+mmEpsilon
 	}
 	var lines []string
 	cur := ""
-	words := strings.Fields(b.text)
-	for _, word := range words {
-		try := word
-		if cur != "" {
-			try = cur + " " + word
+	for _, pc := range pieces(b.text) {
+		word := pc.text
+		sep := ""
+		if cur != "" && pc.space {
+			sep = " "
 		}
-		if fits(try, len(lines) == 0) {
+		if try := cur + sep + word; fits(try, len(lines) == 0) {
 			cur = try
 			continue
 		}
 		alone := fits(word, len(lines) == 0 && cur == "")
 		if cur != "" && (alone || !b.anywhere) {
 			lines = append(lines, cur)
-			cur = ""
+			cur, sep = "", ""
 			if fits(word, false) {
 				cur = word
 				continue
@@ -235,10 +241,7 @@ func wrapBlock(b block, size, w float64, last bool) ([]string, bool) {
 		}
 		rest := word
 		for rest != "" {
-			lead := ""
-			if cur != "" {
-				lead = cur + " "
-			}
+			lead := cur + sep
 			first := len(lines) == 0
 			n := 0
 			for i := range rest {
@@ -253,7 +256,7 @@ func wrapBlock(b block, size, w float64, last bool) ([]string, bool) {
 			if n == 0 {
 				if cur != "" {
 					lines = append(lines, cur)
-					cur = ""
+					cur, sep = "", ""
 					continue
 				}
 				return nil, false // not even one character fits
@@ -263,7 +266,7 @@ func wrapBlock(b block, size, w float64, last bool) ([]string, bool) {
 				break
 			}
 			lines = append(lines, lead+rest[:n])
-			cur, rest = "", rest[n:]
+			cur, sep, rest = "", "", rest[n:]
 		}
 	}
 	if cur != "" {
@@ -284,6 +287,53 @@ func wrapBlock(b block, size, w float64, last bool) ([]string, bool) {
 	lines[b.maxLines-1] = end + ellipsis
 	return lines, true
 }
+
+// piece is what line breaking keeps whole: a word of Latin or Vietnamese
+// text, or one Chinese character with any punctuation that must stay with
+// it. space is whether a space separates it from the piece before.
+type piece struct {
+	text  string
+	space bool
+}
+
+// pieces splits text where a line may break: at spaces, and on either side
+// of a Chinese (or other wide) character, except before closing
+// punctuation such as 。，） and after opening punctuation such as （《,
+// which stay with their neighbours as Chinese typesetting requires.
+func pieces(text string) []piece {
+	var out []piece
+	for _, word := range strings.Fields(text) {
+		space := len(out) > 0
+		start := 0
+		var prev rune
+		for i, r := range word {
+			if i > 0 && (isWide(prev) || isWide(r)) && !noLineStart(r) && !noLineEnd(prev) {
+				out = append(out, piece{word[start:i], space})
+				start, space = i, false
+			}
+			prev = r
+		}
+		out = append(out, piece{word[start:], space})
+	}
+	return out
+}
+
+// isWide reports whether r is a Chinese character, kana, or CJK or
+// fullwidth punctuation: text set without spaces, which may break on
+// either side of each character.
+func isWide(r rune) bool {
+	return r >= 0x2E80 && r <= 0x9FFF || r >= 0xF900 && r <= 0xFAFF || r >= 0xFE30 && r <= 0xFE4F || r >= 0xFF00 && r <= 0xFFEF
+}
+
+// noLineStart reports whether r may not begin a line: closing brackets
+// and quotes, and punctuation such as 、。，：；！？ and the ellipsis.
+func noLineStart(r rune) bool {
+	return unicode.In(r, unicode.Pe, unicode.Pf, unicode.Po) || r == '々' || r == 'ー' || r == '～'
+}
+
+// noLineEnd reports whether r may not end a line: opening brackets and
+// quotes.
+func noLineEnd(r rune) bool { return unicode.In(r, unicode.Ps, unicode.Pi) }
 
 // place assigns positions: blocks from the top, bottom blocks from the foot.
 func place(ws []wrapped, x, y, h float64) []textLine {

@@ -259,7 +259,7 @@ func rice(t testing.TB) Content {
 	return Content{
 		URI:            testURI(t, "ST25/08&A+1"),
 		Product:        "Gạo ST25 Sóc Trăng",
-		ProductEN:      "ST25 fragrant rice",
+		ProductLang:    "ST25 fragrant rice",
 		Cooperative:    "Hợp tác xã Mỹ Xuyên",
 		Lot:            "ST25/08&A+1",
 		Harvest:        time.Date(2025, 8, 15, 0, 0, 0, 0, time.UTC),

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -25,6 +27,20 @@ type testEnv struct {
 	ws       *Workspace
 	srv      *httptest.Server
 	adminKey string
+}
+
+// needTool finds an external tool; without it the test is skipped, except
+// in CI (CI=true), where it fails.
+func needTool(t testing.TB, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s is required in CI (.ci/run installs it): %v", name, err)
+		}
+		t.Skipf("%s is not installed; skipping", name)
+	}
+	return p
 }
 
 func newEnv(t testing.TB, opts ...func(*api.Config)) *testEnv {

@@ -3,6 +3,9 @@ package app
 import (
 	"net/http"
 	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -245,6 +248,70 @@ func TestWorkspaceLabels(t *testing.T) {
 	r = a.get(r.header.Get("Location"))
 	if r.status != 200 || strings.Count(r.body, "^XA") != 1 || !strings.Contains(r.body, "^PQ2") {
 		t.Fatalf("the ZPL file: %d %.200s", r.status, r.body)
+	}
+}
+
+// The labels page chooses the label's second language: English by
+// default, or Chinese, which names a product without a Chinese name and
+// links to where one is added; the file asked for prints it.
+func TestWorkspaceLabelsLanguage(t *testing.T) {
+	e := newEnv(t)
+	key, batch := e.clerkSeed(t)
+	a := e.appClient(t)
+	a.mustLogin("thuky", "mat-khau-123")
+	r := a.get("/app/batches/" + batch.ID + "/labels")
+	for _, want := range []string{`<label for="f-label_lang">Ngôn ngữ thứ hai</label>`, `<option value="en" selected>Tiếng Anh</option>`, `<option value="zh">Tiếng Trung</option>`,
+		`<span lang="en">ST25 rice</span>`} {
+		if !strings.Contains(r.body, want) {
+			t.Errorf("labels page lacks %s", want)
+		}
+	}
+	if !strings.Contains(r.body, `<p class="hint" id="no-zh-name" data-lang="zh" hidden>`) {
+		t.Error("the missing Chinese name is not kept hidden for English labels")
+	}
+	r = a.get("/app/batches/" + batch.ID + "/labels?label_lang=zh")
+	for _, want := range []string{`<option value="zh" selected>Tiếng Trung</option>`, `<p class="hint" id="no-zh-name" data-lang="zh">`, "Sản phẩm chưa có tên tiếng Trung",
+		`<span data-lang="en" hidden><br><span lang="en">ST25 rice</span></span>`,
+		`href="/app/registry/products/` + batch.ProductID + `"`} {
+		if !strings.Contains(r.body, want) {
+			t.Errorf("Chinese labels of a product without a Chinese name: the page lacks %s", want)
+		}
+	}
+	e.do("PUT", "/api/v1/products/"+batch.ProductID, key, api.UpdateProductRequest{GTIN: "8931234567897", NameVI: "Gạo ST25", NameEN: "ST25 rice",
+		Category: "rice", OCOPStars: 4, Content: map[string]string{"name_zh": "ST25香米"}}, 200)
+	r = a.get("/app/batches/" + batch.ID + "/labels?label_lang=zh")
+	if !strings.Contains(r.body, `<span data-lang="zh"><br><span lang="zh-Hans">ST25香米</span></span>`) || strings.Contains(r.body, `id="no-zh-name"`) {
+		t.Errorf("Chinese labels of a product with a Chinese name: %s", r.body)
+	}
+	r = a.get("/app/batches/" + batch.ID + "/labels?print=1&format=pdf&layout=a4-3x8&count=3&label_lang=fr")
+	if r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, `id="e-label_lang"`) || !strings.Contains(r.body, "Chọn tiếng Anh hoặc tiếng Trung") {
+		t.Fatalf("an unknown language: %d %s", r.status, r.body)
+	}
+	// Printing English labels leaves the workspace in Vietnamese: the
+	// label's language is not the page's (?lang=).
+	r = a.get("/app/batches/" + batch.ID + "/labels?print=1&format=pdf&layout=a4-3x8&count=3&label_lang=en")
+	if r.status != http.StatusSeeOther || strings.Contains(r.header.Get("Set-Cookie"), "lang=") {
+		t.Fatalf("English labels: %d %s %s", r.status, r.header.Get("Location"), r.header.Get("Set-Cookie"))
+	}
+	if r := a.get("/app/batches/" + batch.ID + "/labels"); !strings.Contains(r.body, "Ngôn ngữ thứ hai") {
+		t.Errorf("the workspace left Vietnamese after printing English labels")
+	}
+	r = a.get("/app/batches/" + batch.ID + "/labels?print=1&format=pdf&layout=a4-3x8&count=3&label_lang=zh")
+	if r.status != http.StatusSeeOther || !strings.Contains(r.header.Get("Location"), "lang=zh") {
+		t.Fatalf("Chinese labels: %d %s", r.status, r.header.Get("Location"))
+	}
+	r = a.get(r.header.Get("Location"))
+	if r.status != 200 || !strings.HasPrefix(r.body, "%PDF-") {
+		t.Fatalf("the PDF: %d %.100s", r.status, r.body)
+	}
+	pdftotext := needTool(t, "pdftotext")
+	p := filepath.Join(t.TempDir(), "labels.pdf")
+	if err := os.WriteFile(p, []byte(r.body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	text, err := exec.Command(pdftotext, "-enc", "UTF-8", p, "-").Output()
+	if err != nil || strings.Count(string(text), "ST25香米") != 3 || strings.Count(string(text), "扫码溯源") != 3 {
+		t.Errorf("the PDF's text (%v):\n%.600s", err, text)
 	}
 }
 

@@ -668,18 +668,25 @@ func (s *Workspace) appLabelsPage(c echo.Context) error {
 	p := s.appPage(c, "", "batches")
 	cat := p.Cat
 	p.Title = cat.Messages["app_labels_title"] + " · " + bt.Lot
-	content, _, err := s.api.LabelContent(bt)
-	if err != nil {
-		return err
-	}
-	layouts := s.labelLayouts(cat, content)
 	f := p.Form.Values
-	for k, def := range map[string]string{"format": "pdf", "layout": "", "dpi": "203", "count": ""} {
+	// The second language is label_lang here: ?lang= is the page's own
+	// language (api.Server.SetLanguage), which a label must not switch.
+	for k, def := range map[string]string{"format": "pdf", "layout": "", "dpi": "203", "count": "", "label_lang": string(label.English)} {
 		f[k] = strings.TrimSpace(c.QueryParam(k))
 		if f[k] == "" {
 			f[k] = def
 		}
 	}
+	lang, lerr := label.ParseLanguage(f["label_lang"])
+	if lerr != nil {
+		// Show the page in the default language; printing is refused below.
+		lang = label.English
+	}
+	content, _, err := s.api.LabelContent(bt, lang)
+	if err != nil {
+		return err
+	}
+	layouts := s.labelLayouts(cat, content)
 	kind := "sheet"
 	if f["format"] == "zpl" || f["format"] == "tspl" {
 		kind = "roll"
@@ -699,6 +706,8 @@ func (s *Workspace) appLabelsPage(c echo.Context) error {
 		switch {
 		case f["format"] != "pdf" && kind != "roll":
 			p.Form.Errors["format"] = cat.Messages["app_err_invalid"]
+		case lerr != nil:
+			p.Form.Errors["label_lang"] = cat.Messages["app_label_err_lang"]
 		case chosen == nil:
 			p.Form.Errors["layout"] = cat.Messages["app_label_err_layout"]
 		case chosen.Kind != kind:
@@ -743,6 +752,9 @@ func (s *Workspace) appLabelsPage(c echo.Context) error {
 		}
 		if !p.Form.HasErrors() {
 			q := url.Values{"format": {f["format"]}, "layout": {f["layout"]}}
+			if lang != label.English {
+				q.Set("lang", string(lang))
+			}
 			if f["count"] != "" {
 				q.Set("count", f["count"])
 			}
@@ -759,8 +771,29 @@ func (s *Workspace) appLabelsPage(c echo.Context) error {
 	}
 	formats := []appOption{{"pdf", cat.Messages["app_label_pdf"]}, {"zpl", cat.Messages["app_label_zpl"]}, {"tspl", cat.Messages["app_label_tspl"]}}
 	dpis := []appOption{{"203", "203 dpi"}, {"300", "300 dpi"}}
+	// The product's name in each second language, for the preview to show
+	// the chosen one (the form's script switches between them); a
+	// product without a Chinese name says where to add one.
+	type secondName struct{ Lang, Attr, Name string }
+	var langs []appOption
+	var names []secondName
+	noChinese := false
+	for _, l := range label.Languages() {
+		langs = append(langs, appOption{string(l), cat.Messages["app_label_lang_"+string(l)]})
+		lc, _, err := s.api.LabelContent(bt, l)
+		if err != nil {
+			return err
+		}
+		attr := string(l)
+		if l == label.Chinese {
+			attr, noChinese = "zh-Hans", lc.ProductLang == ""
+		}
+		names = append(names, secondName{string(l), attr, lc.ProductLang})
+	}
 	p.Data = map[string]any{"ID": bt.ID, "Lot": bt.Lot, "Product": s.productName(cat, pr), "Cooperative": content.Cooperative,
-		"Harvest": harvest, "URI": content.URI, "Layouts": layouts, "Formats": formats, "DPIs": dpis, "Kind": kind, "MaxPDF": api.MaxPDFLabels}
+		"Harvest": harvest, "URI": content.URI, "Layouts": layouts, "Formats": formats, "DPIs": dpis, "Kind": kind, "MaxPDF": api.MaxPDFLabels,
+		"Langs": langs, "Lang": string(lang), "Names": names, "NoChineseName": noChinese,
+		"ProductLink": "/app/registry/products/" + pr.ID + regQuery(c, &trace.Cooperative{ID: bt.CooperativeID})}
 	return s.appRender(c, status, "app_labels", p)
 }
 

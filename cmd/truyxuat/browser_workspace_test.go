@@ -217,6 +217,17 @@ func TestBrowserWorkspaceSeason(t *testing.T) {
 	if !strings.HasPrefix(pdf, "200 application/pdf attachment") || !strings.HasSuffix(pdf, "%PDF-") {
 		t.Fatalf("label download: %s", pdf)
 	}
+	// The second language: Chinese shows the product's Chinese name from
+	// its registry record in the preview.
+	run("labels in Chinese", chromedp.Navigate(base+"/app/batches/"+id+"/labels?label_lang=zh"))
+	waitFor("preview in Chinese", `document.getElementById("f-label_lang").value === "zh" && document.getElementById("qr-preview").complete && document.getElementById("qr-preview").naturalWidth > 0`)
+	if zh := pageText(t, ctx, `(document.querySelector('.label-text span[lang="zh-Hans"]') || {}).textContent || ""`); !strings.Contains(zh, "米") {
+		t.Errorf("the preview's Chinese name: %q", zh)
+	}
+	if s := pageText(t, ctx, `document.querySelector('label[for="f-label_lang"]').textContent + "|" + [...document.getElementById("f-label_lang").options].map(o => o.text).join("|")`); s != "Ngôn ngữ thứ hai|Tiếng Anh|Tiếng Trung" {
+		t.Errorf("the language field: %q", s)
+	}
+	screenshot(t, ctx, "app-labels-zh")
 	png64 := await(`(async () => {
 		const r = await fetch(document.getElementById("qr-preview").src);
 		const b = new Uint8Array(await r.arrayBuffer());

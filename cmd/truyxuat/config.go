@@ -133,6 +133,11 @@ func flagName(key string) string {
 	return key
 }
 
+// notConfig annotates a flag that shares a setting's name but means
+// something of its own command's (label --lang, a label's second language,
+// is not the report language lang): loadConfig leaves it unbound.
+const notConfig = "truyxuat/not-config"
+
 // loadConfig reads defaults, the config file (--config or
 // TRUYXUAT_CONFIG, else ./truyxuat.yaml if present), the environment and
 // the command's flags, in that order of precedence (lowest first).
@@ -166,6 +171,9 @@ func loadConfig(cmd *cobra.Command) (*Config, error) {
 	}
 	var bindErr error
 	cmd.Flags().VisitAll(func(f *pflag.Flag) {
+		if _, own := f.Annotations[notConfig]; own {
+			return
+		}
 		for k := range defaults {
 			if flagName(k) == f.Name {
 				if err := v.BindPFlag(k, f); err != nil {

@@ -24,7 +24,9 @@ func newLabelCmd() *cobra.Command {
 		Short: "Print a batch's labels: QR as PNG or SVG, A4 sheets as PDF, ZPL or TSPL for thermal printers",
 		Long: `Print a batch's labels from its public history: the QR code holds the batch's
 GS1 Digital Link (or short link) and the label shows the product, cooperative,
-lot, harvest date, OCOP stars and certification marks. Long runs show their
+lot, harvest date, OCOP stars and certification marks, with --lang as the
+second language in small print: English (en, the default) or Simplified
+Chinese (zh, the product's Chinese name and "扫码溯源"). Long runs show their
 progress on stderr when it is a terminal. --seed-file signs the labels with a
 cooperative's own Ed25519 key (the "s" parameter); --serials gives every label
 its own serial number (GS1 AI 21).`,
@@ -43,6 +45,8 @@ its own serial number (GS1 AI 21).`,
 	f.Int("skip", 0, "positions already used on the first sheet")
 	f.Bool("serials", false, "give every label its own serial number")
 	f.String("seed-file", "", "sign the labels with this cooperative key (see truyxuat event keygen)")
+	f.String("lang", "en", "the label's second language, under the Vietnamese: en (English) or zh (Simplified Chinese, for lots sold to China); not the report language TRUYXUAT_LANG")
+	f.SetAnnotation("lang", notConfig, []string{"true"})
 	f.StringP("output", "o", "", "file to write (default stdout)")
 	return cmd
 }
@@ -57,6 +61,11 @@ func runLabel(cmd *cobra.Command, _ []string) error {
 	if batch == "" {
 		return fmt.Errorf("%w: --batch is required", errUsage)
 	}
+	langFlag, _ := fl.GetString("lang")
+	lang, err := label.ParseLanguage(langFlag)
+	if err != nil {
+		return fmt.Errorf("%w: --lang: %s", errUsage, strings.TrimPrefix(err.Error(), "lang: "))
+	}
 	path := batch
 	if !strings.Contains(batch, "/") {
 		path = "/api/v1/batches/" + batch
@@ -69,7 +78,7 @@ func runLabel(cmd *cobra.Command, _ []string) error {
 	if err != nil || u.Host == "" {
 		return fmt.Errorf("the server gave no public URL for batch %s", h.Batch.ID)
 	}
-	content, dl, err := api.LabelContent(&h, u.Scheme+"://"+u.Host)
+	content, dl, err := api.LabelContent(&h, u.Scheme+"://"+u.Host, lang)
 	if err != nil {
 		return err
 	}

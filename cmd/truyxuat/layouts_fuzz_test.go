@@ -54,7 +54,7 @@ func FuzzLabelLayouts(f *testing.F) {
 	content := label.Content{
 		URI:         link,
 		Product:     strings.Repeat("Gạo ST25 thơm Sóc Trăng ", 5),
-		ProductEN:   "ST25 fragrant rice, Soc Trang",
+		ProductLang: "ST25 fragrant rice, Soc Trang",
 		Cooperative: "Hợp tác xã Nông nghiệp Dịch vụ Hòa Tú, Mỹ Xuyên",
 		Lot:         "ST25-2508/A",
 		Harvest:     time.Date(2025, 8, 15, 0, 0, 0, 0, time.UTC),

@@ -188,12 +188,20 @@
 })();
 
 // The labels form offers the layouts of the chosen format only: A4
-// sheets for PDF, rolls for thermal printers (with their resolution).
+// sheets for PDF, rolls for thermal printers (with their resolution); the
+// preview shows the product's name in the chosen second language.
 (function () {
   "use strict";
   var form = document.getElementById("labels-form");
   if (!form) { return; }
   var format = form.elements.format, layout = form.elements.layout, dpi = document.getElementById("dpi-field");
+  var lang = form.elements.label_lang;
+  function showLang() {
+    Array.prototype.forEach.call(document.querySelectorAll(".preview [data-lang], #labels-form [data-lang]"), function (el) {
+      el.hidden = el.getAttribute("data-lang") !== lang.value;
+    });
+  }
+  if (lang) { lang.addEventListener("change", showLang); }
   function update() {
     var kind = format.value === "pdf" ? "sheet" : "roll";
     var first = null, keep = false;
