@@ -146,28 +146,9 @@ func (db *DB) Head(batchID string) (uint64, trace.Hash, error) {
 // an error wrapping trace.ErrVerification, so the caller can show what was
 // read and why it is not trusted.
 func (db *DB) History(batchID string) ([]*StoredEvent, error) {
-	var out []*StoredEvent
-	var length uint64
-	var head trace.Hash
-	err := db.bolt.View(func(tx *bolt.Tx) error {
-		if tx.Bucket(bucketBatches).Get([]byte(batchID)) == nil {
-			return fmt.Errorf("batch %s: %w", batchID, trace.ErrNotFound)
-		}
-		length, head = readHead(tx, batchID)
-		prefix := append([]byte(batchID), 0)
-		c := tx.Bucket(bucketEvents).Cursor()
-		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-			st, err := decodeRecord(v)
-			if err != nil {
-				return fmt.Errorf("event record %x: %w", k, err)
-			}
-			fillLog(tx, st)
-			out = append(out, st)
-		}
-		return nil
-	})
+	out, length, head, err := db.readChain(batchID, 0)
 	if err != nil {
-		return nil, fmt.Errorf("store: history of batch %s: %w", batchID, err)
+		return nil, err
 	}
 	return VerifiedHistory(batchID, out, length, head)
 }
@@ -204,28 +185,9 @@ func VerifiedHistory(batchID string, out []*StoredEvent, length uint64, head tra
 // History checks them, the first against prev, and the last against the
 // batch's recorded head. A grown chain then costs only its new events.
 func (db *DB) HistoryFrom(batchID string, from uint64, prev trace.Hash) ([]*StoredEvent, error) {
-	var out []*StoredEvent
-	var length uint64
-	var head trace.Hash
-	err := db.bolt.View(func(tx *bolt.Tx) error {
-		if tx.Bucket(bucketBatches).Get([]byte(batchID)) == nil {
-			return fmt.Errorf("batch %s: %w", batchID, trace.ErrNotFound)
-		}
-		length, head = readHead(tx, batchID)
-		prefix := append([]byte(batchID), 0)
-		c := tx.Bucket(bucketEvents).Cursor()
-		for k, v := c.Seek(eventKey(batchID, from)); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-			st, err := decodeRecord(v)
-			if err != nil {
-				return fmt.Errorf("event record %x: %w", k, err)
-			}
-			fillLog(tx, st)
-			out = append(out, st)
-		}
-		return nil
-	})
+	out, length, head, err := db.readChain(batchID, from)
 	if err != nil {
-		return nil, fmt.Errorf("store: history of batch %s: %w", batchID, err)
+		return nil, err
 	}
 	return VerifiedHistoryFrom(batchID, from, prev, out, length, head)
 }
@@ -493,4 +455,31 @@ func (en *Engine) RestateFacts(ctx context.Context, batchID string, f *trace.Lot
 	}
 	e := f.Event(bt.CooperativeID, bt.ID, false, en.opts.Now().In(en.opts.Location).Truncate(time.Second))
 	return en.Append(ctx, AppendRequest{Event: e, Signer: signer, KeyID: keyID, lotFacts: true})
+}
+
+// readChain reads a batch's stored events from number from on, in order,
+// with its recorded head, in one read transaction; History and HistoryFrom
+// check what it read.
+func (db *DB) readChain(batchID string, from uint64) (out []*StoredEvent, length uint64, head trace.Hash, err error) {
+	err = db.bolt.View(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketBatches).Get([]byte(batchID)) == nil {
+			return fmt.Errorf("batch %s: %w", batchID, trace.ErrNotFound)
+		}
+		length, head = readHead(tx, batchID)
+		prefix := append([]byte(batchID), 0)
+		c := tx.Bucket(bucketEvents).Cursor()
+		for k, v := c.Seek(eventKey(batchID, from)); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			st, err := decodeRecord(v)
+			if err != nil {
+				return fmt.Errorf("event record %x: %w", k, err)
+			}
+			fillLog(tx, st)
+			out = append(out, st)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, 0, trace.Hash{}, fmt.Errorf("store: history of batch %s: %w", batchID, err)
+	}
+	return out, length, head, nil
 }

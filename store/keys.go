@@ -117,6 +117,14 @@ func (k *KeyDir) Secret(name string) ([]byte, error) {
 }
 
 func readSecretFile(p string) ([]byte, error) {
+	return ReadSealedFile(p, secretFileHeader, "secret", SecretSize)
+}
+
+// ReadSealedFile reads a file that holds one secret as a header line and
+// its strict base64 (a workspace secret, a PostgreSQL store's master key),
+// refusing a file others can read and one whose secret is not size bytes.
+// what names the kind of file in errors.
+func ReadSealedFile(p, header, what string, size int) ([]byte, error) {
 	b, err := os.ReadFile(p)
 	if err != nil {
 		return nil, err
@@ -125,11 +133,11 @@ func readSecretFile(p string) ([]byte, error) {
 		return nil, fmt.Errorf("%s is readable by others (mode %v); run chmod 600 on it", p, fi.Mode().Perm())
 	}
 	line := strings.TrimSpace(string(b))
-	if !strings.HasPrefix(line, secretFileHeader) {
-		return nil, fmt.Errorf("%s is not a truyxuat secret file", p)
+	if !strings.HasPrefix(line, header) {
+		return nil, fmt.Errorf("%s is not a truyxuat %s file", p, what)
 	}
-	secret, err := base64.StdEncoding.Strict().DecodeString(strings.TrimPrefix(line, secretFileHeader))
-	if err != nil || len(secret) != SecretSize {
+	secret, err := base64.StdEncoding.Strict().DecodeString(strings.TrimPrefix(line, header))
+	if err != nil || len(secret) != size {
 		return nil, fmt.Errorf("%s is damaged", p)
 	}
 	return secret, nil

@@ -9,7 +9,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 
 	"github.com/jackc/pgx/v5"
@@ -57,22 +56,7 @@ var (
 
 // ReadMasterKey reads a master key file, refusing one others can read.
 func ReadMasterKey(path string) ([]byte, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("%s is readable by others (mode %v); run chmod 600 on it", path, fi.Mode().Perm())
-	}
-	line := strings.TrimSpace(string(b))
-	if !strings.HasPrefix(line, masterKeyHeader) {
-		return nil, fmt.Errorf("%s is not a truyxuat master key file", path)
-	}
-	key, err := base64.StdEncoding.Strict().DecodeString(strings.TrimPrefix(line, masterKeyHeader))
-	if err != nil || len(key) != MasterKeySize {
-		return nil, fmt.Errorf("%s is damaged", path)
-	}
-	return key, nil
+	return store.ReadSealedFile(path, masterKeyHeader, "master key", MasterKeySize)
 }
 
 // WriteMasterKey makes a new master key file at path (mode 0600, in a
