@@ -243,17 +243,11 @@ func (db *DB) CreateUser(u *store.User, password string) error {
 func (db *DB) User(username string) (*store.User, error) {
 	var u store.User
 	err := db.read("", func(ctx context.Context, q querier) error {
-		var doc string
-		err := q.QueryRow(ctx, `SELECT doc::text FROM users WHERE username = $1`, username).Scan(&doc)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return fmt.Errorf("user %s: %w", username, trace.ErrNotFound)
-		}
+		got, err := readUser(ctx, q, username, false)
 		if err != nil {
 			return err
 		}
-		if err := json.Unmarshal([]byte(doc), &u); err != nil {
-			return fmt.Errorf("user %s: stored record is damaged: %w", username, err)
-		}
+		u = *got
 		return nil
 	})
 	return &u, err
@@ -283,17 +277,9 @@ func (db *DB) SetUserDisabled(username string, disabled bool) error {
 		return err
 	}
 	return db.write("", func(ctx context.Context, tx pgx.Tx) error {
-		var doc string
-		err := tx.QueryRow(ctx, `SELECT doc::text FROM users WHERE username = $1 FOR UPDATE`, username).Scan(&doc)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return fmt.Errorf("user %s: %w", username, trace.ErrNotFound)
-		}
+		u, err := readUser(ctx, tx, username, true)
 		if err != nil {
 			return err
-		}
-		var u store.User
-		if err := json.Unmarshal([]byte(doc), &u); err != nil {
-			return fmt.Errorf("user %s: stored record is damaged: %w", username, err)
 		}
 		u.DisabledAt = nil
 		if disabled {
@@ -303,7 +289,7 @@ func (db *DB) SetUserDisabled(username string, disabled bool) error {
 				return err
 			}
 		}
-		_, err = tx.Exec(ctx, `UPDATE users SET doc = $2::jsonb WHERE username = $1`, username, mustJSON(&u))
+		_, err = tx.Exec(ctx, `UPDATE users SET doc = $2::jsonb WHERE username = $1`, username, mustJSON(u))
 		return err
 	})
 }
@@ -319,23 +305,15 @@ func (db *DB) SetPassword(username, password string) error {
 	}
 	hash := store.HashPassword(password)
 	return db.write("", func(ctx context.Context, tx pgx.Tx) error {
-		var doc string
-		err := tx.QueryRow(ctx, `SELECT doc::text FROM users WHERE username = $1 FOR UPDATE`, username).Scan(&doc)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return fmt.Errorf("user %s: %w", username, trace.ErrNotFound)
-		}
+		u, err := readUser(ctx, tx, username, true)
 		if err != nil {
 			return err
-		}
-		var u store.User
-		if err := json.Unmarshal([]byte(doc), &u); err != nil {
-			return fmt.Errorf("user %s: stored record is damaged: %w", username, err)
 		}
 		u.PasswordHash = hash
 		if _, err := tx.Exec(ctx, `DELETE FROM sessions WHERE username = $1`, username); err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `UPDATE users SET doc = $2::jsonb WHERE username = $1`, username, mustJSON(&u))
+		_, err = tx.Exec(ctx, `UPDATE users SET doc = $2::jsonb WHERE username = $1`, username, mustJSON(u))
 		return err
 	})
 }
@@ -463,4 +441,26 @@ func (db *DB) PutIdempotentEvent(key string, h trace.Hash) error {
 		_, err := tx.Exec(ctx, `INSERT INTO idempotency (key, event) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET event = EXCLUDED.event`, key, h[:])
 		return err
 	})
+}
+
+// readUser reads a workspace user's record, with lock holding its row for
+// the transaction q is.
+func readUser(ctx context.Context, q querier, username string, lock bool) (*store.User, error) {
+	sql := `SELECT doc::text FROM users WHERE username = $1`
+	if lock {
+		sql += ` FOR UPDATE`
+	}
+	var doc string
+	err := q.QueryRow(ctx, sql, username).Scan(&doc)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("user %s: %w", username, trace.ErrNotFound)
+	}
+	if err != nil {
+		return nil, err
+	}
+	var u store.User
+	if err := json.Unmarshal([]byte(doc), &u); err != nil {
+		return nil, fmt.Errorf("user %s: stored record is damaged: %w", username, err)
+	}
+	return &u, nil
 }
