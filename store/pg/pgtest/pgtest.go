@@ -162,7 +162,11 @@ func NewCluster(t testing.TB) *Cluster {
 
 func (c *Cluster) cmd(name string, args ...string) *osexec.Cmd {
 	argv := append(append(append([]string{}, c.as...), name), args...)
-	return osexec.Command(argv[0], argv[1:]...)
+	cmd := osexec.Command(argv[0], argv[1:]...)
+	// Run in the cluster's directory, which the postgres user can reach
+	// (the test's own may be a root-only temporary directory).
+	cmd.Dir = c.dir
+	return cmd
 }
 
 func (c *Cluster) run(args ...string) ([]byte, error) {
