@@ -196,7 +196,7 @@ func (db *DB) CheckpointLog(sign store.Checkpointer) (uint64, []byte, error) {
 		v.size = uint64(n)
 		if pub != nil {
 			if problem = store.ComparePublished(theDatabase, v, pub, inTheDatabase); problem != nil {
-				return problem
+				return notUnlessRead(&problem, v)
 			}
 		}
 		last, lastNote := v.LatestCheckpoint()
@@ -211,7 +211,7 @@ func (db *DB) CheckpointLog(sign store.Checkpointer) (uint64, []byte, error) {
 				return fmt.Errorf("the newest stored checkpoint: %w", err)
 			}
 			if problem = store.ComparePublished(theDatabase, v, cp, "the newest stored checkpoint"); problem != nil {
-				return problem
+				return notUnlessRead(&problem, v)
 			}
 			if last >= v.size {
 				size, note = last, lastNote
@@ -341,6 +341,18 @@ func writePublished(ctx context.Context, q querier, pub *store.Published) error 
 			cosigned_size = EXCLUDED.cosigned_size, cosigned = EXCLUDED.cosigned`,
 		pub.Origin, int64(pub.Size), pub.Root[:], pub.Checkpoint, int64(pub.CosignedSize), pub.Cosigned)
 	return err
+}
+
+// notUnlessRead returns the divergence *problem found, unless reading the
+// log failed meanwhile (the database went away): a log that could not be
+// read is not a log at odds with its checkpoint, and the read's error is
+// returned instead, with *problem cleared.
+func notUnlessRead(problem **store.ReadOnlyError, v *logView) error {
+	if v.err != nil {
+		*problem = nil
+		return v.err
+	}
+	return *problem
 }
 
 // openReadOnly reads whether the service is read-only (a reason every
