@@ -2,8 +2,6 @@ package store
 
 import (
 	"bytes"
-	"maps"
-	"slices"
 	"sync"
 
 	bolt "go.etcd.io/bbolt"
@@ -66,28 +64,8 @@ type entityCaches struct {
 
 func newEntityCaches() *entityCaches {
 	return &entityCaches{
-		coops: decoded[trace.Cooperative]{clone: func(c *trace.Cooperative) *trace.Cooperative {
-			out := *c
-			out.PublicKeys = make([][]byte, len(c.PublicKeys))
-			for i, k := range c.PublicKeys {
-				out.PublicKeys[i] = bytes.Clone(k)
-			}
-			out.Profile = maps.Clone(c.Profile)
-			return &out
-		}},
-		products: decoded[trace.Product]{clone: func(p *trace.Product) *trace.Product {
-			out := *p
-			out.Content = maps.Clone(p.Content)
-			return &out
-		}},
-		batches: decoded[trace.Batch]{clone: func(b *trace.Batch) *trace.Batch {
-			out := *b
-			if b.Plot != nil {
-				p := *b.Plot
-				out.Plot = &p
-			}
-			out.Certifications = slices.Clone(b.Certifications)
-			return &out
-		}},
+		coops:    decoded[trace.Cooperative]{clone: (*trace.Cooperative).Clone},
+		products: decoded[trace.Product]{clone: (*trace.Product).Clone},
+		batches:  decoded[trace.Batch]{clone: (*trace.Batch).Clone},
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/truyxuat/truyxuat/store"
 	"github.com/truyxuat/truyxuat/trace"
@@ -177,25 +178,30 @@ func (db *DB) commitGroup(g []*request, signJobs chan<- func()) {
 // groupTx runs a group's transaction. Requests refused while placing are
 // answered at once; it returns those placed, which the transaction's
 // outcome answers.
+//
+// The transaction takes two round trips: the first begins it, locks the
+// log's state row and the rows of the group's batches (in that order, as
+// every node does) and reads what placing and appending need (the log's
+// size, its edge tiles and bundle, the batches' heads); the second, once
+// the group is placed and signed, writes everything and commits. Only a
+// plan that reads what the group did not name (a transformation's
+// inputs) adds a round trip.
 func (db *DB) groupTx(ctx context.Context, g []*request, signJobs chan<- func()) (placed []*request, events int, err error) {
-	tx, err := db.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
+	conn, err := db.pool.Acquire(ctx)
 	if err != nil {
 		return g, 0, err
 	}
-	defer tx.Rollback(context.Background())
-	var st logState
-	var readOnly *string
-	err = tx.QueryRow(ctx, `SELECT size, recalls, records, read_only FROM log_state WHERE id = 0 FOR UPDATE`).
-		Scan(&st.size, &st.recalls, &st.records, &readOnly)
-	if err != nil {
-		return g, 0, err
-	}
-	if readOnly != nil {
-		ro := parseReadOnly(*readOnly)
-		db.readOnly.CompareAndSwap(nil, ro)
-		return g, 0, db.readOnly.Load()
-	}
-	c := &committed{db: db, ctx: ctx, q: tx, heads: map[string]store.LoadedHead{}}
+	defer conn.Release()
+	open := true
+	defer func() {
+		if open {
+			// A connection left in a transaction is closed by the pool
+			// on release; a rollback keeps it.
+			rctx, cancel := db.ctx()
+			conn.Exec(rctx, "ROLLBACK")
+			cancel()
+		}
+	}()
 	var batches []string
 	seen := map[string]bool{}
 	for _, r := range g {
@@ -204,8 +210,15 @@ func (db *DB) groupTx(ctx context.Context, g []*request, signJobs chan<- func())
 			batches = append(batches, r.batch)
 		}
 	}
-	if err := c.loadHeads(batches, true); err != nil {
+	c := &committed{db: db, ctx: ctx, q: conn, heads: map[string]store.LoadedHead{}}
+	tc := &tileCache{ctx: ctx, q: conn, tiles: map[[2]uint64][]byte{}, bundles: map[uint64][]byte{}}
+	st, readOnly, err := begin(ctx, conn, c, tc, batches)
+	if err != nil {
 		return g, 0, err
+	}
+	if readOnly != nil {
+		db.readOnly.CompareAndSwap(nil, readOnly)
+		return g, 0, db.readOnly.Load()
 	}
 	pl := store.NewPlanner(c, db.log)
 	for i, r := range g {
@@ -244,8 +257,12 @@ func (db *DB) groupTx(ctx context.Context, g []*request, signJobs chan<- func())
 	}
 	wg.Wait()
 	items := store.NumberLog(plans, st.size)
-	s := &sink{db: db, ctx: ctx, tx: tx, coops: map[string]*trace.Cooperative{}, products: map[string]*trace.Product{},
+	s := &sink{db: db, ctx: ctx, tx: conn, coops: map[string]*trace.Cooperative{}, products: map[string]*trace.Product{},
 		batches: map[string]*pendingBatch{}, heads: map[string]headRow{}, recordHeads: map[string]headRow{}}
+	// This node's copies of what the group changes are dropped once the
+	// transaction is over, before any writer is answered; after an error
+	// too, since COMMIT may have been applied.
+	defer func() { db.docs.drop(s.changedDocs()) }()
 	for _, p := range plans {
 		if err := p.Write(s); err != nil {
 			return placed, 0, err
@@ -254,18 +271,86 @@ func (db *DB) groupTx(ctx context.Context, g []*request, signJobs chan<- func())
 	if s.failed != nil {
 		return placed, 0, s.failed
 	}
-	logWrites, err := appendLog(ctx, tx, st.size, items)
+	logWrites, err := appendLog(tc, st.size, items)
 	if err != nil {
 		return placed, 0, err
 	}
 	next := logState{size: st.size + uint64(len(items)), recalls: st.recalls + uint64(len(s.recalls)), records: st.records + uint64(len(s.records))}
-	if err := s.flush(items, st.size, logWrites, next); err != nil {
+	if err := s.flushAndCommit(items, st.size, logWrites, next); err != nil {
 		return placed, 0, err
 	}
-	if err := tx.Commit(ctx); err != nil {
-		return placed, 0, err
-	}
+	open = false
 	return placed, events, nil
+}
+
+// SQL of a group's first round trip, after BEGIN and the lock of the
+// log's state row, which the statements after it see as it is once
+// locked. The edge tiles of the log are those at the right edge of each
+// level that has nodes (their index and the one before, as tlog.Append
+// reads them); the edge bundle is the partial one, if any.
+const (
+	lockLogState = `SELECT size, recalls, records, read_only FROM log_state WHERE id = 0 FOR UPDATE`
+	edgeTiles    = `SELECT t.level, t.idx, t.data FROM log_state s
+		CROSS JOIN generate_series(0, 7) AS l(level)
+		JOIN log_tiles t ON t.level = l.level
+			AND t.idx IN ((s.size >> ($1 * l.level)) / $2, (s.size >> ($1 * l.level)) / $2 - 1)
+		WHERE s.id = 0 AND (s.size >> ($1 * l.level)) > 0`
+	edgeBundle = `SELECT b.data FROM log_state s JOIN log_bundles b ON b.idx = s.size / $1
+		WHERE s.id = 0 AND s.size % $1 <> 0`
+)
+
+// begin starts a group's transaction on conn and reads, in one round
+// trip, the log's state, its edge tiles and bundle (into tc) and the
+// heads of batches (into c), locking the log's row and the batches'.
+func begin(ctx context.Context, conn *pgxpool.Conn, c *committed, tc *tileCache, batches []string) (st logState, readOnly *store.ReadOnlyError, err error) {
+	b := &pgx.Batch{}
+	b.Queue(`BEGIN ISOLATION LEVEL READ COMMITTED`)
+	b.Queue(lockLogState)
+	b.Queue(edgeTiles, tlog.TileHeight, tlog.TileWidth)
+	b.Queue(edgeBundle, tlog.TileWidth)
+	if len(batches) > 0 {
+		b.Queue(headsQuery(true), batches)
+	}
+	br := conn.SendBatch(ctx, b)
+	defer func() {
+		if cerr := br.Close(); err == nil && cerr != nil {
+			err = cerr
+		}
+	}()
+	if _, err := br.Exec(); err != nil {
+		return st, nil, err
+	}
+	var ro *string
+	if err := br.QueryRow().Scan(&st.size, &st.recalls, &st.records, &ro); err != nil {
+		return st, nil, err
+	}
+	if ro != nil {
+		readOnly = parseReadOnly(*ro)
+	}
+	rows, err := br.Query()
+	if err != nil {
+		return st, nil, err
+	}
+	if err := tc.readEdge(rows, st.size); err != nil {
+		return st, nil, err
+	}
+	var bundle []byte
+	if err := br.QueryRow().Scan(&bundle); err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return st, nil, err
+	}
+	if st.size%tlog.TileWidth != 0 {
+		tc.bundles[st.size/tlog.TileWidth] = bundle
+	}
+	if len(batches) > 0 {
+		rows, err := br.Query()
+		if err != nil {
+			return st, nil, err
+		}
+		if err := c.readHeads(rows, batches); err != nil {
+			return st, nil, err
+		}
+	}
+	return st, readOnly, nil
 }
 
 type logState struct {
@@ -278,14 +363,10 @@ type headRow struct {
 }
 
 // appendLog computes the entry bundles and hash tiles a group's entries
-// change, reading the edge tiles in the transaction.
-func appendLog(ctx context.Context, tx pgx.Tx, size uint64, items []store.LogItem) ([]tlog.TileData, error) {
+// change, from the log's edge read by begin.
+func appendLog(r *tileCache, size uint64, items []store.LogItem) ([]tlog.TileData, error) {
 	if len(items) == 0 {
 		return nil, nil
-	}
-	r := &tileCache{ctx: ctx, q: tx, tiles: map[[2]uint64][]byte{}, bundles: map[uint64][]byte{}}
-	if err := r.prefetch(size, size+uint64(len(items))); err != nil {
-		return nil, err
 	}
 	entries := make([][]byte, len(items))
 	for i, it := range items {
@@ -302,66 +383,63 @@ func appendLog(ctx context.Context, tx pgx.Tx, size uint64, items []store.LogIte
 	return append(bundles, tiles...), nil
 }
 
-// tileCache reads tiles and bundles in a transaction, those at the edges
-// of the tree in one query ahead.
+// tileCache reads tiles and bundles in a transaction; those at the edge
+// of the tree were read ahead (readEdge), and none lies beyond it.
 type tileCache struct {
 	ctx     context.Context
 	q       querier
+	size    uint64 // the log's size when the edge was read
+	edge    bool   // whether it was
 	tiles   map[[2]uint64][]byte
 	bundles map[uint64][]byte
 }
 
-// prefetch reads the edge tiles of trees of sizes from and to, and the
-// edge bundle of from.
-func (r *tileCache) prefetch(from, to uint64) error {
-	var levels, idxs []int64
-	for _, size := range []uint64{from, to} {
-		for level := 0; size>>(tlog.TileHeight*uint(level)) > 0; level++ {
-			n := size >> (tlog.TileHeight * uint(level))
-			idx := n / tlog.TileWidth
-			levels, idxs = append(levels, int64(level)), append(idxs, int64(idx))
-			if idx > 0 {
-				levels, idxs = append(levels, int64(level)), append(idxs, int64(idx-1))
-			}
-		}
-	}
-	rows, err := r.q.Query(r.ctx, `SELECT t.level, t.idx, t.data FROM log_tiles t
-		JOIN unnest($1::smallint[], $2::bigint[]) AS w(level, idx) ON t.level = w.level AND t.idx = w.idx`, levels, idxs)
-	if err != nil {
-		return err
-	}
+// readEdge keeps the edge tiles of a log of the given size, read by the
+// query edgeTiles; those it did not return are absent.
+func (r *tileCache) readEdge(rows pgx.Rows, size uint64) error {
+	defer rows.Close()
 	for rows.Next() {
 		var level int16
 		var idx int64
 		var data []byte
 		if err := rows.Scan(&level, &idx, &data); err != nil {
-			rows.Close()
 			return err
 		}
 		r.tiles[[2]uint64{uint64(level), uint64(idx)}] = data
 	}
-	rows.Close()
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	for i := range levels {
-		k := [2]uint64{uint64(levels[i]), uint64(idxs[i])}
-		if _, ok := r.tiles[k]; !ok {
-			r.tiles[k] = nil // known absent
+	for level := 0; size>>(tlog.TileHeight*uint(level)) > 0; level++ {
+		idx := (size >> (tlog.TileHeight * uint(level))) / tlog.TileWidth
+		for _, i := range []uint64{idx, idx - 1} {
+			k := [2]uint64{uint64(level), i}
+			if _, ok := r.tiles[k]; !ok && i <= idx {
+				r.tiles[k] = nil // known absent
+			}
 		}
 	}
-	if from%tlog.TileWidth != 0 {
-		if _, err := r.ReadBundle(from / tlog.TileWidth); err != nil {
-			return err
-		}
-	}
+	r.size, r.edge = size, true
 	return nil
+}
+
+// beyondEdge reports whether a tile lies past the log's right edge,
+// where nothing is stored yet.
+func (r *tileCache) beyondEdge(level int, index uint64) bool {
+	if !r.edge {
+		return false
+	}
+	n := r.size >> (tlog.TileHeight * uint(level))
+	return n == 0 || index > n/tlog.TileWidth
 }
 
 func (r *tileCache) ReadTile(level int, index uint64) ([]byte, error) {
 	k := [2]uint64{uint64(level), index}
 	if d, ok := r.tiles[k]; ok {
 		return d, nil
+	}
+	if r.beyondEdge(level, index) {
+		return nil, nil
 	}
 	var data []byte
 	err := r.q.QueryRow(r.ctx, `SELECT data FROM log_tiles WHERE level = $1 AND idx = $2`, level, int64(index)).Scan(&data)
@@ -375,6 +453,9 @@ func (r *tileCache) ReadTile(level int, index uint64) ([]byte, error) {
 func (r *tileCache) ReadBundle(index uint64) ([]byte, error) {
 	if d, ok := r.bundles[index]; ok {
 		return d, nil
+	}
+	if r.edge && index >= (r.size+tlog.TileWidth-1)/tlog.TileWidth {
+		return nil, nil
 	}
 	var data []byte
 	err := r.q.QueryRow(r.ctx, `SELECT data FROM log_bundles WHERE idx = $1`, int64(index)).Scan(&data)

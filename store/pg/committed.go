@@ -69,6 +69,18 @@ func (c *committed) loadHeads(ids []string, lock bool) error {
 	if len(ids) == 0 {
 		return nil
 	}
+	return c.run(func(ctx context.Context, db querier) error {
+		rows, err := db.Query(ctx, headsQuery(lock), ids)
+		if err != nil {
+			return sqlErr(err)
+		}
+		return c.readHeads(rows, ids)
+	})
+}
+
+// headsQuery reads batches' rows and the ends of their chains, given
+// their ids; with lock, it locks the rows in the order of their ids.
+func headsQuery(lock bool) string {
 	q := `SELECT b.id, b.doc::text, b.length, b.head, l.seq, l.body, l.hash, p.body
 		FROM batches b
 		LEFT JOIN LATERAL (SELECT seq, body, hash FROM events e WHERE e.batch_id = b.id ORDER BY seq DESC LIMIT 1) l ON true
@@ -77,27 +89,26 @@ func (c *committed) loadHeads(ids []string, lock bool) error {
 	if lock {
 		q += ` ORDER BY b.id FOR UPDATE OF b`
 	}
+	return q
+}
+
+// readHeads keeps the heads that rows of headsQuery hold, each checked
+// (store.CheckHead); an id without a row is a batch not found.
+func (c *committed) readHeads(rows pgx.Rows, ids []string) error {
+	defer rows.Close()
 	found := map[string]store.LoadedHead{}
-	err := c.run(func(ctx context.Context, db querier) error {
-		rows, err := db.Query(ctx, q, ids)
-		if err != nil {
+	for rows.Next() {
+		var id, doc string
+		var length int64
+		var head, lastBody, lastHash, prevBody []byte
+		var lastSeq *int64
+		if err := rows.Scan(&id, &doc, &length, &head, &lastSeq, &lastBody, &lastHash, &prevBody); err != nil {
 			return sqlErr(err)
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var id, doc string
-			var length int64
-			var head, lastBody, lastHash, prevBody []byte
-			var lastSeq *int64
-			if err := rows.Scan(&id, &doc, &length, &head, &lastSeq, &lastBody, &lastHash, &prevBody); err != nil {
-				return sqlErr(err)
-			}
-			found[id] = checkedHead(id, doc, length, head, lastSeq, lastBody, lastHash, prevBody)
-		}
-		return sqlErr(rows.Err())
-	})
-	if err != nil {
-		return err
+		found[id] = checkedHead(id, doc, length, head, lastSeq, lastBody, lastHash, prevBody)
+	}
+	if err := rows.Err(); err != nil {
+		return sqlErr(err)
 	}
 	if c.heads == nil {
 		c.heads = map[string]store.LoadedHead{}

@@ -67,6 +67,7 @@ func (db *DB) Import(ctx context.Context, x *store.Export, keys *store.KeyDir) (
 	if err != nil {
 		return nil, db.fail("pg: import", err)
 	}
+	db.docs.dropAll()
 	db.changed()
 	return rep, nil
 }

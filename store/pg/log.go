@@ -461,6 +461,7 @@ func (db *DB) listen(ctx context.Context) {
 	for ctx.Err() == nil {
 		heard, err := db.listenOnce(ctx)
 		db.listening.Store(false)
+		db.docs.dropAll()
 		if ctx.Err() != nil {
 			return
 		}
@@ -492,6 +493,7 @@ func (db *DB) listenOnce(ctx context.Context) (heard bool, err error) {
 	db.listening.Store(true)
 	// What others did while this node did not listen is unknown: caches
 	// check again, keys are read again.
+	db.docs.dropAll()
 	db.othersChanged()
 	db.forgetKeys()
 	db.refreshReadOnly()
@@ -511,7 +513,16 @@ func (db *DB) listenOnce(ctx context.Context) (heard bool, err error) {
 		case "read-only":
 			db.refreshReadOnly()
 			db.changed()
+		case "checkpoint":
+			db.othersChanged()
 		default:
+			// A commit names the records it changed; anything else
+			// (an import, a node that names nothing) may have changed any.
+			if d, all := parseCommitPayload(what); all {
+				db.docs.dropAll()
+			} else {
+				db.docs.drop(d)
+			}
 			db.othersChanged()
 		}
 	}

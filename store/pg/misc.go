@@ -134,9 +134,11 @@ func (db *DB) AddCooperativeKey(id string, pub []byte, first bool) (*trace.Coope
 		if _, err := tx.Exec(ctx, `UPDATE cooperatives SET doc = $2::jsonb WHERE id = $1`, id, mustJSON(&c)); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, db.channel, db.node+" commit")
+		_, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, db.channel, db.node+" "+commitPayload(changedDocs{Cooperatives: []string{id}}))
 		return err
 	})
+	// Dropped even after an error: COMMIT may have been applied.
+	db.docs.drop(changedDocs{Cooperatives: []string{id}})
 	if err == nil && added {
 		db.changed()
 	}

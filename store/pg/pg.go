@@ -114,6 +114,7 @@ type DB struct {
 
 	generation atomic.Uint64
 	listening  atomic.Bool
+	docs       docCache // see docCache
 
 	keyCache sync.Map // SHA-256 of a live API key's secret → *store.APIKey
 	keyMu    sync.Mutex

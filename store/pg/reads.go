@@ -20,12 +20,14 @@ import (
 // embedded store does (the same functions of package store).
 
 // Cooperative returns one cooperative.
-func (db *DB) Cooperative(id string) (c *trace.Cooperative, err error) {
-	err = db.read("", func(ctx context.Context, q querier) error {
-		c, err = getCooperative(ctx, q, id)
-		return err
+func (db *DB) Cooperative(id string) (*trace.Cooperative, error) {
+	return cachedDoc(db, docCooperative, id, cloneCooperative, func() (c *trace.Cooperative, err error) {
+		err = db.read("", func(ctx context.Context, q querier) error {
+			c, err = getCooperative(ctx, q, id)
+			return err
+		})
+		return c, err
 	})
-	return c, err
 }
 
 // Cooperatives returns every cooperative, ordered by id.
@@ -60,12 +62,14 @@ func (db *DB) CooperativeByGLN(gln string) (*trace.Cooperative, error) {
 }
 
 // Product returns one product.
-func (db *DB) Product(id string) (p *trace.Product, err error) {
-	err = db.read("", func(ctx context.Context, q querier) error {
-		p, err = getProduct(ctx, q, id)
-		return err
+func (db *DB) Product(id string) (*trace.Product, error) {
+	return cachedDoc(db, docProduct, id, cloneProduct, func() (p *trace.Product, err error) {
+		err = db.read("", func(ctx context.Context, q querier) error {
+			p, err = getProduct(ctx, q, id)
+			return err
+		})
+		return p, err
 	})
-	return p, err
 }
 
 // Products returns the products of a cooperative (all when cooperativeID
@@ -87,12 +91,14 @@ func (db *DB) Products(cooperativeID string) ([]*trace.Product, error) {
 }
 
 // Batch returns one batch.
-func (db *DB) Batch(id string) (bt *trace.Batch, err error) {
-	err = db.read("", func(ctx context.Context, q querier) error {
-		bt, err = getBatch(ctx, q, id)
-		return err
+func (db *DB) Batch(id string) (*trace.Batch, error) {
+	return cachedDoc(db, docBatch, id, cloneBatch, func() (bt *trace.Batch, err error) {
+		err = db.read("", func(ctx context.Context, q querier) error {
+			bt, err = getBatch(ctx, q, id)
+			return err
+		})
+		return bt, err
 	})
-	return bt, err
 }
 
 // BatchByLot finds the batch of a GTIN-14 and lot, as a Digital Link names it.

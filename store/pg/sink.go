@@ -19,7 +19,7 @@ import (
 type sink struct {
 	db  *DB
 	ctx context.Context
-	tx  pgx.Tx
+	tx  groupConn
 
 	newCoops    []string                      // ids of cooperatives to insert, in order
 	coops       map[string]*trace.Cooperative // every cooperative written, as it will be
@@ -160,9 +160,16 @@ func (s *sink) fail(err error) error {
 	return err
 }
 
-// flush writes everything gathered, the log's new entries and tiles and
-// its new state, and tells the other nodes, in one round trip.
-func (s *sink) flush(items []store.LogItem, size uint64, logWrites []tlog.TileData, next logState) error {
+// groupConn is the connection of a group's transaction.
+type groupConn interface {
+	querier
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+}
+
+// flushAndCommit writes everything gathered, the log's new entries and
+// tiles and its new state, tells the other nodes, and commits, in one
+// round trip.
+func (s *sink) flushAndCommit(items []store.LogItem, size uint64, logWrites []tlog.TileData, next logState) error {
 	b := &pgx.Batch{}
 	if len(s.newCoops) > 0 {
 		var ids, glns, docs []string
@@ -297,8 +304,25 @@ func (s *sink) flush(items []store.LogItem, size uint64, logWrites []tlog.TileDa
 		}
 	}
 	b.Queue(`UPDATE log_state SET size = $1, recalls = $2, records = $3 WHERE id = 0`, int64(next.size), int64(next.recalls), int64(next.records))
-	b.Queue(`SELECT pg_notify($1, $2)`, s.db.channel, s.db.node+" commit")
+	b.Queue(`SELECT pg_notify($1, $2)`, s.db.channel, s.db.node+" "+commitPayload(s.changedDocs()))
+	b.Queue(`COMMIT`)
 	return s.tx.SendBatch(s.ctx, b).Close()
+}
+
+// changedDocs names the cooperatives, products and batches whose records
+// the group writes (new ones too: a node may have read that one was not
+// there).
+func (s *sink) changedDocs() changedDocs {
+	var d changedDocs
+	d.Cooperatives = append(d.Cooperatives, s.newCoops...)
+	d.Cooperatives = append(d.Cooperatives, s.coopUpdates...)
+	d.Products = append(d.Products, s.productIDs...)
+	for _, id := range s.batchIDs {
+		if pb := s.batches[id]; pb.isNew || pb.changed {
+			d.Batches = append(d.Batches, id)
+		}
+	}
+	return d
 }
 
 func cutZero(s string) (string, string, bool) {

@@ -1383,4 +1383,74 @@ func testNodes(t *testing.T, e *env) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	testNodesSeeChanges(t, s1, s2, f, lots[1])
+
+}
+
+// testNodesSeeChanges: a lot's facts, a cooperative's keys and a
+// product's record changed through one node are what that node reads at
+// once, and what the other node reads once it has heard of the change
+// (each node keeps copies of what it read).
+func testNodesSeeChanges(t *testing.T, s1, s2 store.Store, f *fixture, lot string) {
+	t.Helper()
+	// The other node has read all three, as an append to the lot does.
+	if _, err := s2.Batch(lot); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s2.Cooperative(f.coop.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s2.Product(f.prod.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s1.RestateFacts(context.Background(), lot, &trace.LotFacts{Quantity: trace.Quantity{Value: "777", Unit: "KGM"}}, ""); err != nil {
+		t.Fatal(err)
+	}
+	key := make([]byte, 32)
+	key[0], key[31] = 7, 9
+	if _, added, err := s1.AddCooperativeKey(f.coop.ID, key, false); err != nil || !added {
+		t.Fatalf("adding a key: %v (added %v)", err, added)
+	}
+	p, err := s1.Product(f.prod.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.NameEN = "ST25 rice, changed"
+	if err := s1.UpdateProduct(p, ""); err != nil {
+		t.Fatal(err)
+	}
+	seen := func(s store.Store) (bool, error) {
+		bt, err := s.Batch(lot)
+		if err != nil {
+			return false, err
+		}
+		c, err := s.Cooperative(f.coop.ID)
+		if err != nil {
+			return false, err
+		}
+		p, err := s.Product(f.prod.ID)
+		if err != nil {
+			return false, err
+		}
+		return bt.Quantity.Value == "777" && trace.HasKey(c.PublicKeys, key) && p.NameEN == "ST25 rice, changed", nil
+	}
+	if ok, err := seen(s1); err != nil || !ok {
+		t.Fatalf("the node that made the changes does not read them (%v)", err)
+	}
+	// Notifications take a moment; a node that never hears keeps
+	// stale copies, which this waits long enough to tell apart.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		ok, err := seen(s2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the other node still reads the lot, the cooperative or the product as they were before the changes")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
