@@ -292,8 +292,9 @@ const (
 	lockLogState = `SELECT size, recalls, records, read_only FROM log_state WHERE id = 0 FOR UPDATE`
 	edgeTiles    = `SELECT t.level, t.idx, t.data FROM log_state s
 		CROSS JOIN generate_series(0, 7) AS l(level)
-		JOIN log_tiles t ON t.level = l.level
-			AND t.idx IN ((s.size >> ($1 * l.level)) / $2, (s.size >> ($1 * l.level)) / $2 - 1)
+		CROSS JOIN LATERAL (SELECT (s.size >> ($1 * l.level)) / $2 AS idx) e
+		JOIN LATERAL (SELECT level, idx, data FROM log_tiles t
+			WHERE t.level = l.level AND t.idx BETWEEN e.idx - 1 AND e.idx) t ON true
 		WHERE s.id = 0 AND (s.size >> ($1 * l.level)) > 0`
 	edgeBundle = `SELECT b.data FROM log_state s JOIN log_bundles b ON b.idx = s.size / $1
 		WHERE s.id = 0 AND s.size % $1 <> 0`
