@@ -183,9 +183,10 @@ func (db *DB) commitGroup(g []*request, signJobs chan<- func()) {
 // log's state row and the rows of the group's batches (in that order, as
 // every node does) and reads what placing and appending need (the log's
 // size, its edge tiles and bundle, the batches' heads); the second, once
-// the group is placed and signed, writes everything and commits. Only a
-// plan that reads what the group did not name (a transformation's
-// inputs) adds a round trip.
+// the group is placed and signed, writes everything and commits. Writes
+// queued meanwhile join the group; only those to batches not read yet,
+// and a plan that reads what the group did not name (a transformation's
+// inputs), add a round trip.
 func (db *DB) groupTx(ctx context.Context, g []*request, signJobs chan<- func()) (placed []*request, events int, err error) {
 	conn, err := db.pool.Acquire(ctx)
 	if err != nil {
@@ -219,6 +220,22 @@ func (db *DB) groupTx(ctx context.Context, g []*request, signJobs chan<- func())
 	if readOnly != nil {
 		db.readOnly.CompareAndSwap(nil, readOnly)
 		return g, 0, db.readOnly.Load()
+	}
+	// Writes that arrived while the log's row was awaited (another node
+	// held it) join the group: with several nodes, a group holds what
+	// its node received during the others' commits. Their batches not
+	// read yet are read and locked in one more round trip.
+	first := len(g)
+	g = db.fill(g)
+	var more []string
+	for _, r := range g[first:] {
+		if r.batch != "" && !seen[r.batch] {
+			seen[r.batch] = true
+			more = append(more, r.batch)
+		}
+	}
+	if err := c.loadHeads(more, true); err != nil {
+		return g, 0, err
 	}
 	pl := store.NewPlanner(c, db.log)
 	for i, r := range g {
