@@ -6,9 +6,11 @@
 // # Several nodes, one service
 //
 // Each node group-commits: a committer goroutine takes one request, then
-// everything queued behind it (up to MaxGroup), and places, signs and
-// writes them in one transaction; requests that arrive meanwhile form the
-// next group. There is no timer, so a lone request never waits. The
+// everything queued behind it (up to MaxGroup) and, once the log's row is
+// locked, everything queued while it waited for that (another node's
+// commit), and places, signs and writes them in one transaction; requests
+// that arrive later form the next group. There is no timer, so a lone
+// request never waits. The
 // transaction first locks the log's state row (SELECT … FOR UPDATE) and
 // the rows of the batches it touches, then reads their heads, so nodes
 // append one group at a time: a batch gets one chain (no two events with
