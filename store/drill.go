@@ -23,18 +23,23 @@ func AlterEvent(path, batchID string, seq uint64, edit func(body []byte) []byte)
 	}
 	defer b.Close()
 	return b.Update(func(tx *bolt.Tx) error {
-		bucket := tx.Bucket(bucketEvents)
-		key := eventKey(batchID, seq)
-		v := bucket.Get(key)
-		if v == nil {
+		index, ok := chainIndex(tx, batchID, seq)
+		if !ok {
 			return fmt.Errorf("store: alter event: batch %s has no event %d", batchID, seq)
 		}
-		st, err := decodeRecord(v)
+		st, err := eventAt(tx, index)
 		if err != nil {
 			return err
 		}
+		if st == nil {
+			return fmt.Errorf("store: alter event: no event is stored at log index %d", index)
+		}
 		st.Body = edit(st.Body)
-		return bucket.Put(key, encodeRecord(st))
+		rec, err := encodeRecord(tx, st)
+		if err != nil {
+			return err
+		}
+		return tx.Bucket(bucketEvents).Put(u64(index), rec)
 	})
 }
 
@@ -84,7 +89,7 @@ func AlterHead(path, batchID string, edit func(head []byte) []byte) error {
 	}
 	defer b.Close()
 	return b.Update(func(tx *bolt.Tx) error {
-		bucket := tx.Bucket(bucketHeads)
+		bucket := tx.Bucket(bucketChains)
 		v := edit(bytes.Clone(bucket.Get([]byte(batchID))))
 		if v == nil {
 			return bucket.Delete([]byte(batchID))

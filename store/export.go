@@ -159,21 +159,37 @@ func (x *Export) Batches(f func(ExportedBatch) error) error {
 // Events calls f with each stored event, batch by batch in chain order,
 // decoded and checked against its stored hash.
 func (x *Export) Events(f func(*StoredEvent) error) error {
-	return x.each(bucketEvents, func(k, v []byte) error {
-		batch, seq := splitEventKey(k)
-		st, err := decodeRecord(v)
+	c := x.tx.Bucket(bucketChains).Cursor()
+	var last string
+	for k, _ := c.First(); k != nil; k, _ = c.Next() {
+		i := bytes.IndexByte(k, 0)
+		if i < 0 || string(k[:i]) == last {
+			continue // a head, or a batch already exported
+		}
+		batch := string(k[:i])
+		last = batch
+		err := eachInChain(x.tx, batch, 0, func(seq, index uint64) error {
+			st, err := eventAt(x.tx, index)
+			if err == nil && st == nil {
+				err = fmt.Errorf("no event is stored at log index %d", index)
+			}
+			if err != nil {
+				return fmt.Errorf("store: export: event %d of batch %s: %w", seq, batch, err)
+			}
+			if st.Event, err = trace.Decode(st.Body); err != nil {
+				return fmt.Errorf("store: export: event %d of batch %s: %w", seq, batch, err)
+			}
+			if st.Event.Batch != batch || st.Event.Seq != seq {
+				return fmt.Errorf("store: export: the event stored as number %d of batch %s is number %d of %s", seq, batch, st.Event.Seq, st.Event.Batch)
+			}
+			fillLog(x.tx, st)
+			return f(st)
+		})
 		if err != nil {
-			return fmt.Errorf("store: export: event %d of batch %s: %w", seq, batch, err)
+			return err
 		}
-		if st.Event, err = trace.Decode(st.Body); err != nil {
-			return fmt.Errorf("store: export: event %d of batch %s: %w", seq, batch, err)
-		}
-		if st.Event.Batch != batch || st.Event.Seq != seq {
-			return fmt.Errorf("store: export: the event stored as number %d of batch %s is number %d of %s", seq, batch, st.Event.Seq, st.Event.Batch)
-		}
-		fillLog(x.tx, st)
-		return f(st)
-	})
+	}
+	return nil
 }
 
 // Lineage calls f with each transformation's input and output batch.

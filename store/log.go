@@ -162,15 +162,7 @@ func (v *boltView) ReadBundle(index uint64) ([]byte, error) {
 
 // EventIndex returns the log index of an event (kept in its record).
 func (v *boltView) EventIndex(h trace.Hash) (uint64, bool) {
-	key := v.tx.Bucket(bucketEventHash).Get(h[:])
-	if key == nil {
-		return 0, false
-	}
-	st, err := decodeRecord(v.tx.Bucket(bucketEvents).Get(key))
-	if err != nil {
-		return 0, false
-	}
-	return st.LogIndex, true
+	return lookupEvent(v.tx, h)
 }
 
 // EventAt returns the hash of the event at a log index.

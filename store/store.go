@@ -19,7 +19,7 @@ import (
 	"github.com/truyxuat/truyxuat/trace"
 )
 
-const schemaVersion = "1"
+const schemaVersion = "2"
 
 var (
 	bucketMeta      = []byte("meta")
@@ -27,15 +27,12 @@ var (
 	bucketProducts  = []byte("products")
 	bucketBatches   = []byte("batches")
 	bucketLots      = []byte("lots")
-	bucketHeads     = []byte("heads")
-	bucketEvents    = []byte("events")
-	bucketEventHash = []byte("eventhash")
 	bucketAPIKeys   = []byte("apikeys")
 	bucketAPIKeyIDs = []byte("apikeyids")
 )
 
 var allBuckets = [][]byte{bucketMeta, bucketCoops, bucketProducts, bucketBatches, bucketLots,
-	bucketHeads, bucketEvents, bucketEventHash, bucketAPIKeys, bucketAPIKeyIDs}
+	bucketAPIKeys, bucketAPIKeyIDs}
 
 // Options tune a DB. The zero value is what production uses.
 type Options struct {
@@ -140,21 +137,26 @@ func Open(path string, opts Options) (*DB, error) {
 		}
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
+	convert := false
 	err = b.Update(func(tx *bolt.Tx) error {
-		for _, name := range allBuckets {
-			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
-				return err
-			}
+		if err := createBuckets(tx); err != nil {
+			return err
 		}
 		meta := tx.Bucket(bucketMeta)
 		switch v := meta.Get([]byte("schema")); {
 		case v == nil:
 			return meta.Put([]byte("schema"), []byte(schemaVersion))
+		case string(v) == "1":
+			// An earlier layout: converted in place (migrate.go).
+			convert = true
 		case string(v) != schemaVersion:
-			return fmt.Errorf("data file has schema version %s; this truyxuat reads version %s", v, schemaVersion)
+			return fmt.Errorf("data file has schema version %s; this truyxuat reads versions 1 (which it converts) and %s", v, schemaVersion)
 		}
 		return nil
 	})
+	if err == nil && convert {
+		err = migrateLayout(b, opts.Logger)
+	}
 	if err != nil {
 		b.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
