@@ -290,7 +290,7 @@ func checkContents(tx *bolt.Tx, rep *BackupReport) error {
 	rep.Cooperatives = tx.Bucket(bucketCoops).Stats().KeyN
 	rep.Products = tx.Bucket(bucketProducts).Stats().KeyN
 	rep.Batches = tx.Bucket(bucketBatches).Stats().KeyN
-	v := &boltView{tx: tx, size: logSize(tx)}
+	v := &boltView{tx: tx, size: logSize(tx), tail: loadTail(tx)}
 	rep.LogSize = v.size
 	if err := checkRecords(tx, v, rep); err != nil {
 		return err
@@ -386,7 +386,7 @@ func checkChains(tx *bolt.Tx, v *boltView, rep *BackupReport) error {
 				return fmt.Errorf("batch %s: event %d is at log index %d, which another chain holds too", batch, seq, index)
 			}
 			seen[index] = true
-			if at, ok := lookupEvent(tx, st.Hash); !ok || at != index {
+			if at, ok := v.tail.lookupEvent(tx, st.Hash); !ok || at != index {
 				return fmt.Errorf("batch %s: event %s is not indexed by its hash", batch, st.Hash)
 			}
 			if h, ok := v.EventAt(index); index >= v.size || !ok || h != st.Hash {

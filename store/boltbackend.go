@@ -15,11 +15,13 @@ type boltBackend struct{ db *DB }
 
 var _ Backend = boltBackend{}
 
-func (b boltBackend) LoadHead(batchID string) LoadedHead { return loadHead(b.db.bolt, batchID) }
+func (b boltBackend) LoadHead(batchID string) LoadedHead {
+	return loadHead(b.db.bolt, b.db.tail, batchID)
+}
 
 func (b boltBackend) EventBatch(h trace.Hash) (batch, differs string, err error) {
 	err = b.db.bolt.View(func(tx *bolt.Tx) error {
-		batch, differs = checkedEventKey(tx, h)
+		batch, differs = checkedEventKey(tx, b.db.tail, h)
 		return nil
 	})
 	return batch, differs, err

@@ -255,6 +255,7 @@ func (db *DB) committer(st *Planner) {
 	failed := false
 	for g := range db.toCommit {
 		var err error
+		var logEnd uint64
 		if failed && g.epoch <= failedEpoch {
 			err = errors.New("an earlier commit failed; this group was prepared on top of it")
 		} else if ro := db.readOnly.Load(); ro != nil {
@@ -278,7 +279,18 @@ func (db *DB) committer(st *Planner) {
 				}
 				// Every event and record is also an entry of the
 				// transparency log, in the same transaction.
-				return logAppend(tx, items)
+				if err := logAppend(tx, items); err != nil {
+					return err
+				}
+				// The events are found by hash through the tail until
+				// they are merged into the index.
+				for _, p := range plans {
+					for _, se := range p.Events {
+						db.tail.add(se.Hash, se.LogIndex)
+					}
+				}
+				logEnd = logSize(tx)
+				return nil
 			})
 		}
 		if err != nil {
@@ -315,6 +327,14 @@ func (db *DB) committer(st *Planner) {
 				f(CommitInfo{Events: len(g.reqs)})
 			}
 		}
+		// A merge of the tail runs before the group is acknowledged, so
+		// that nothing is written after an acknowledged append but what
+		// the next appends write.
+		if err == nil {
+			if from := db.tail.from.Load(); logEnd-from >= mergeEvery(from) {
+				db.mergeTail()
+			}
+		}
 		db.forget(g)
 		for _, r := range g.reqs {
 			close(r.done)
@@ -346,6 +366,28 @@ func fillPages(tx *bolt.Tx) {
 	}
 }
 
+// mergeTail merges the tail of the event-hash index into it in a
+// transaction of its own (see hashTail). A merge that fails is logged and
+// tried again after the next commit; lookups go on finding the tail's
+// events through the log.
+func (db *DB) mergeTail() {
+	var n int
+	var mark uint64
+	err := db.bolt.Update(func(tx *bolt.Tx) error {
+		var err error
+		n, err = mergeTail(tx)
+		mark = logSize(tx)
+		return err
+	})
+	if err != nil {
+		db.log.Error("store: merging new events into the event-hash index failed; they are found through the log until a merge succeeds", "error", err)
+		return
+	}
+	db.tail.merged(mark)
+	db.merges.Add(1)
+	db.mergedEvents.Add(uint64(n))
+}
+
 // forget drops committed events from the sequencer's pending-hash set.
 func (db *DB) forget(g *group) {
 	db.pendingMu.Lock()
@@ -369,7 +411,7 @@ func (db *DB) pruneHashes(st *Planner) {
 	}
 }
 
-func loadHead(b *bolt.DB, batchID string) LoadedHead {
+func loadHead(b *bolt.DB, tail *hashTail, batchID string) LoadedHead {
 	var lh LoadedHead
 	lh.Err = b.View(func(tx *bolt.Tx) error {
 		var bt trace.Batch
@@ -378,7 +420,7 @@ func loadHead(b *bolt.DB, batchID string) LoadedHead {
 		}
 		lh.Coop = bt.CooperativeID
 		var hd head
-		hd, lh.Differs = checkedHead(tx, &bt)
+		hd, lh.Differs = checkedHead(tx, tail, &bt)
 		lh.Len, lh.Hash = hd.n, hd.h
 		return nil
 	})
@@ -406,6 +448,6 @@ func (db *DB) headHint(batchID string) *headHint {
 		return nil
 	}
 	h := &headHint{batch: batchID, epoch: db.epoch.Load()}
-	h.LoadedHead = loadHead(db.bolt, batchID)
+	h.LoadedHead = loadHead(db.bolt, db.tail, batchID)
 	return h
 }

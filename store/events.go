@@ -225,7 +225,7 @@ func VerifiedHistoryFrom(batchID string, from uint64, prev trace.Hash, out []*St
 func (db *DB) EventByHash(h trace.Hash) (*StoredEvent, error) {
 	var st *StoredEvent
 	err := db.bolt.View(func(tx *bolt.Tx) error {
-		index, ok := lookupEvent(tx, h)
+		index, ok := db.tail.lookupEvent(tx, h)
 		if !ok {
 			return fmt.Errorf("event %s: %w", h, trace.ErrNotFound)
 		}
@@ -323,9 +323,6 @@ func writeEvent(tx *bolt.Tx, st *StoredEvent) error {
 		return err
 	}
 	if err := appendChain(tx, e.Batch, e.Seq, st.LogIndex); err != nil {
-		return err
-	}
-	if err := indexEventHash(tx, st.Hash, st.LogIndex); err != nil {
 		return err
 	}
 	if err := indexEvent(tx, e, st.Hash); err != nil {

@@ -69,7 +69,7 @@ func (db *DB) damaged(batch, record, format string, args ...any) error {
 // links to the record before it, and is the one the event-hash index
 // names for its hash. A batch without events has no head record, or a
 // zero one. It returns what differs, or "" when the head is sound.
-func checkedHead(tx *bolt.Tx, bt *trace.Batch) (head, string) {
+func checkedHead(tx *bolt.Tx, tail *hashTail, bt *trace.Batch) (head, string) {
 	var hd head
 	raw := tx.Bucket(bucketChains).Get([]byte(bt.ID))
 	switch len(raw) {
@@ -110,7 +110,7 @@ func checkedHead(tx *bolt.Tx, bt *trace.Batch) (head, string) {
 			}
 		}
 	}
-	at, ok := lookupEvent(tx, trace.HashEvent(body))
+	at, ok := tail.lookupEvent(tx, trace.HashEvent(body))
 	end.Indexed = ok && at == index
 	return checkHead(bt, hd, end)
 }
@@ -175,8 +175,8 @@ func checkHead(bt *trace.Batch, hd head, end *ChainEnd) (head, string) {
 // checkedEventKey follows the event-hash index for h and checks that the
 // record it leads to hashes to h. It returns the record's batch, or ""
 // when h is not indexed, and what differs when the entry is damaged.
-func checkedEventKey(tx *bolt.Tx, h trace.Hash) (batch string, differs string) {
-	index, ok := lookupEvent(tx, h)
+func checkedEventKey(tx *bolt.Tx, tail *hashTail, h trace.Hash) (batch string, differs string) {
+	index, ok := tail.lookupEvent(tx, h)
 	if !ok {
 		return "", ""
 	}

@@ -5,6 +5,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -260,16 +263,149 @@ func eventAt(tx *bolt.Tx, index uint64) (*StoredEvent, error) {
 	return decodeRecord(tx, index, v)
 }
 
-// lookupEvent returns the log index of an event by its hash.
-func lookupEvent(tx *bolt.Tx, h trace.Hash) (uint64, bool) {
-	v := tx.Bucket(bucketEventHash).Get(h[:])
-	if len(v) != 8 {
-		return 0, false
-	}
-	return binary.BigEndian.Uint64(v), true
+// The event-hash index is not written by the commits that add events:
+// inserting each new hash into a B+tree keyed by hash would change a page
+// of it at a random place for nearly every event. It holds the events of
+// the log up to a mark (meta "hashed"); the events after the mark — the
+// tail — are found through the log's own entries (logevents, in log
+// order), which the commit writes anyway, and a map in memory. When the
+// tail is long enough (mergeEvery), its hashes are merged into the index
+// in hash order, in a transaction of their own that moves the mark: one
+// write of the pages the index has for many events. A merge cut short
+// leaves the mark where it was, and the next merges them again.
+
+var keyHashed = []byte("hashed")
+
+// hashedMark is the log index below which every event is in eventindex.
+func hashedMark(tx *bolt.Tx) uint64 { return readU64(tx.Bucket(bucketMeta).Get(keyHashed)) }
+
+// mergeEvery is how long the tail grows before it is merged into an index
+// of n events: an eighth of the index, so that a merge, which rewrites
+// most of the index's pages, costs about the same per event at any size,
+// within bounds that keep the map of the tail small.
+var mergeEvery = func(n uint64) uint64 { return min(max(n/8, 16384), 262144) }
+
+// hashTail finds the events of the tail by their hash: a map of the tail
+// as of its mark (from), kept by the committer, which adds each event
+// before its commit and drops merged ones after the merge commits.
+type hashTail struct {
+	mu   sync.RWMutex
+	m    map[trace.Hash]uint64
+	from atomic.Uint64 // the mark the map starts at
 }
 
-// indexEventHash files an event's hash under its log index.
-func indexEventHash(tx *bolt.Tx, h trace.Hash, index uint64) error {
-	return tx.Bucket(bucketEventHash).Put(h[:], u64(index))
+// loadTail reads the tail of the log a transaction sees into a new map.
+func loadTail(tx *bolt.Tx) *hashTail {
+	t := &hashTail{m: map[trace.Hash]uint64{}}
+	mark := hashedMark(tx)
+	t.from.Store(mark)
+	events := tx.Bucket(bucketEvents).Cursor()
+	entries := tx.Bucket(bucketLogEvents)
+	for k, _ := events.Seek(u64(mark)); k != nil; k, _ = events.Next() {
+		if h := entries.Get(k); len(h) == 32 {
+			t.m[trace.Hash(h)] = binary.BigEndian.Uint64(k)
+		}
+	}
+	return t
+}
+
+// add files an event of the tail (called before its commit).
+func (t *hashTail) add(h trace.Hash, index uint64) {
+	t.mu.Lock()
+	t.m[h] = index
+	t.mu.Unlock()
+}
+
+// merged moves the map's mark to mark once a merge committed, dropping the
+// events below it.
+func (t *hashTail) merged(mark uint64) {
+	t.from.Store(mark)
+	t.mu.Lock()
+	for h, i := range t.m {
+		if i < mark {
+			delete(t.m, h)
+		}
+	}
+	t.mu.Unlock()
+}
+
+func (t *hashTail) len() int {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return len(t.m)
+}
+
+// lookupEvent returns the log index of an event by its hash, as tx sees
+// the file: from the index, else from the tail (looked through in the
+// log when t is nil).
+func (t *hashTail) lookupEvent(tx *bolt.Tx, h trace.Hash) (uint64, bool) {
+	if v := tx.Bucket(bucketEventHash).Get(h[:]); len(v) == 8 {
+		return binary.BigEndian.Uint64(v), true
+	}
+	mark, size := hashedMark(tx), logSize(tx)
+	entries := tx.Bucket(bucketLogEvents)
+	isEvent := func(i uint64) bool {
+		return i >= mark && i < size && bytes.Equal(entries.Get(u64(i)), h[:]) && tx.Bucket(bucketEvents).Get(u64(i)) != nil
+	}
+	from := size // without a map, the whole tail is looked through
+	if t != nil {
+		t.mu.RLock()
+		i, ok := t.m[h]
+		t.mu.RUnlock()
+		if ok && isEvent(i) {
+			return i, true
+		}
+		from = t.from.Load()
+	}
+	// A merge that committed after tx began may have dropped from the map
+	// events that tx does not see in the index: look for them in the log.
+	if from > mark {
+		c := entries.Cursor()
+		for k, v := c.Seek(u64(mark)); k != nil; k, v = c.Next() {
+			i := binary.BigEndian.Uint64(k)
+			if i >= min(from, size) {
+				break
+			}
+			if bytes.Equal(v, h[:]) && isEvent(i) {
+				return i, true
+			}
+		}
+	}
+	return 0, false
+}
+
+// mergeTail merges the tail's events into the event-hash index, in hash
+// order, and moves the mark to the end of the log; it returns the events
+// merged. It runs in its own write transaction.
+func mergeTail(tx *bolt.Tx) (int, error) {
+	mark, size := hashedMark(tx), logSize(tx)
+	if mark >= size {
+		return 0, nil
+	}
+	type item struct {
+		h trace.Hash
+		i uint64
+	}
+	var items []item
+	entries := tx.Bucket(bucketLogEvents)
+	c := tx.Bucket(bucketEvents).Cursor()
+	for k, _ := c.Seek(u64(mark)); k != nil; k, _ = c.Next() {
+		i := binary.BigEndian.Uint64(k)
+		if i >= size {
+			break
+		}
+		h := entries.Get(k)
+		if len(h) != 32 {
+			return 0, fmt.Errorf("the event at log index %d has no log entry", i)
+		}
+		items = append(items, item{trace.Hash(h), i})
+	}
+	slices.SortFunc(items, func(a, b item) int { return bytes.Compare(a.h[:], b.h[:]) })
+	index := tx.Bucket(bucketEventHash)
+	for _, it := range items {
+		if err := index.Put(it.h[:], u64(it.i)); err != nil {
+			return 0, err
+		}
+	}
+	return len(items), tx.Bucket(bucketMeta).Put(keyHashed, u64(size))
 }

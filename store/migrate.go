@@ -261,6 +261,11 @@ func migrateCleanup(tx *bolt.Tx) error {
 	if err := meta.Delete(keyMigrate); err != nil {
 		return err
 	}
+	// Every event is in the event-hash index: the tail starts at the
+	// end of the log.
+	if err := meta.Put(keyHashed, u64(logSize(tx))); err != nil {
+		return err
+	}
 	return meta.Put([]byte("schema"), []byte(schemaVersion))
 }
 

@@ -95,6 +95,10 @@ type DB struct {
 	pub      *Published // its contents; changed only in write transactions
 
 	throttle MemoryThrottle // see SignInThrottle
+
+	tail         *hashTail     // the event-hash index's tail (layout.go)
+	merges       atomic.Uint64 // tail merges so far
+	mergedEvents atomic.Uint64 // events they merged
 }
 
 // Open opens or creates the bbolt file at path and starts the sequencer.
@@ -172,6 +176,7 @@ func Open(path string, opts Options) (*DB, error) {
 		pubPath: opts.PublishedPath,
 	}
 	db.Engine = NewEngine(boltBackend{db}, opts.Keys, opts)
+	b.View(func(tx *bolt.Tx) error { db.tail = loadTail(tx); return nil })
 	if err := db.openPublished(); err != nil {
 		b.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)

@@ -1,0 +1,90 @@
+package store
+
+import (
+	"path/filepath"
+	"testing"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// findAll checks that every event appended is found by its hash, by
+// EventByHash and by the log view, at its log index.
+func findAll(t *testing.T, db *DB, events []*StoredEvent) {
+	t.Helper()
+	for _, st := range events {
+		got, err := db.EventByHash(st.Hash)
+		if err != nil || got.LogIndex != st.LogIndex {
+			t.Fatalf("event %s (log index %d) by its hash: %v", st.Hash, st.LogIndex, err)
+		}
+	}
+	err := db.ViewLog(func(v LogView) error {
+		for _, st := range events {
+			if i, ok := v.EventIndex(st.Hash); !ok || i != st.LogIndex {
+				t.Fatalf("log index of %s: %d %v, want %d", st.Hash, i, ok, st.LogIndex)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestEventHashTail: new events are found by their hash before and after
+// they are merged into the event-hash index, after the store is opened
+// again, and by a reader whose transaction began before a merge that
+// dropped them from the tail's map.
+func TestEventHashTail(t *testing.T) {
+	defer func(f func(uint64) uint64) { mergeEvery = f }(mergeEvery)
+	mergeEvery = func(uint64) uint64 { return 5 }
+	path := filepath.Join(t.TempDir(), "truyxuat.db")
+	db, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFixture(t, db, "HTX A")
+	var events []*StoredEvent
+	for i := 0; i < 23; i++ {
+		events = append(events, f.append(t, i))
+		findAll(t, db, events)
+	}
+	if db.merges.Load() < 3 {
+		t.Errorf("%d merges of the tail, want one every 5 log entries", db.merges.Load())
+	}
+	var mark, size uint64
+	db.bolt.View(func(tx *bolt.Tx) error { mark, size = hashedMark(tx), logSize(tx); return nil })
+	if mark == 0 || size-mark >= 5 || db.tail.len() != int(size-mark) {
+		t.Errorf("mark %d, log size %d, %d events in the tail's map", mark, size, db.tail.len())
+	}
+
+	// The map drops events a merge committed; a reader that still sees
+	// the file before the merge finds them in the log.
+	mergeEvery = func(uint64) uint64 { return 1 << 30 }
+	for i := 23; i < 30; i++ {
+		events = append(events, f.append(t, i))
+	}
+	db.tail.merged(size + 7)
+	if db.tail.len() != 0 {
+		t.Fatalf("%d events in the map after it was moved past them", db.tail.len())
+	}
+	findAll(t, db, events)
+
+	// Opened again, the tail is read from the log.
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if db, err = Open(path, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if db.tail.len() == 0 {
+		t.Error("the tail's map is empty after opening the store")
+	}
+	f.db = db
+	findAll(t, db, events)
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := CheckFile(path); err != nil {
+		t.Error(err)
+	}
+}
