@@ -369,12 +369,10 @@ func checkRecords(tx *bolt.Tx, v *boltView, rep *BackupReport) error {
 func checkChains(tx *bolt.Tx, v *boltView, rep *BackupReport) error {
 	heads := map[string]bool{}
 	seen := map[uint64]bool{}
+	cv := chainView{tx, v.tail}
 	check := func(batch string) error {
-		if tx.Bucket(bucketBatches).Get([]byte(batch)) == nil {
-			return fmt.Errorf("events of batch %s, which does not exist", batch)
-		}
 		var chain []*trace.SignedEvent
-		err := eachInChain(tx, batch, 0, func(seq, index uint64) error {
+		err := cv.each(batch, 0, func(seq, index uint64) error {
 			st, err := eventAt(tx, index)
 			if err == nil && st == nil {
 				err = errors.New("no event is stored there")
@@ -399,40 +397,36 @@ func checkChains(tx *bolt.Tx, v *boltView, rep *BackupReport) error {
 		if err != nil {
 			return err
 		}
+		if len(chain) == 0 {
+			if n, _ := cv.head(batch); n > 0 {
+				return fmt.Errorf("batch %s has a head of %d events but no events", batch, n)
+			}
+			return nil
+		}
 		if err := trace.VerifyChain(batch, chain); err != nil {
 			return fmt.Errorf("batch %s: %w", batch, err)
 		}
-		n, h := readHead(tx, batch)
+		n, h := cv.head(batch)
 		if last := chain[len(chain)-1].Hash; n != uint64(len(chain)) || h != last {
 			return fmt.Errorf("batch %s: its recorded head is event %d %s, but its chain has %d events ending in %s", batch, n, h, len(chain), last)
 		}
 		heads[batch] = true
 		return nil
 	}
-	c := tx.Bucket(bucketChains).Cursor()
-	for k, _ := c.First(); k != nil; k, _ = c.Next() {
-		i := bytes.IndexByte(k, 0)
-		if i < 0 {
-			continue // a head
-		}
-		if i == 0 || len(k) != i+5 {
-			return fmt.Errorf("chain segment key %x is malformed", k)
-		}
-		if batch := string(k[:i]); !heads[batch] {
-			if err := check(batch); err != nil {
-				return err
-			}
-		}
+	if err := tx.Bucket(bucketBatches).ForEach(func(k, _ []byte) error { return check(string(k)) }); err != nil {
+		return err
 	}
 	if n := tx.Bucket(bucketEvents).Stats().KeyN; n != len(seen) {
 		return fmt.Errorf("%d event records are stored, but the chains hold %d", n, len(seen))
 	}
+	// Chains and heads of batches that do not exist.
 	return tx.Bucket(bucketChains).ForEach(func(k, _ []byte) error {
-		if bytes.IndexByte(k, 0) >= 0 {
-			return nil
+		batch := k
+		if i := bytes.IndexByte(k, 0); i >= 0 {
+			batch = k[:i]
 		}
-		if n, _ := readHead(tx, string(k)); n > 0 && !heads[string(k)] {
-			return fmt.Errorf("batch %s has a head of %d events but no events", k, n)
+		if !heads[string(batch)] && tx.Bucket(bucketBatches).Get(batch) == nil {
+			return fmt.Errorf("events of batch %s, which does not exist", batch)
 		}
 		return nil
 	})

@@ -42,7 +42,7 @@ func (b boltBackend) ReadLotBalance(batchID string) (*trace.LotBalance, *Damage,
 	var dmg *Damage
 	err := b.db.bolt.View(func(tx *bolt.Tx) error {
 		var err error
-		lb, dmg, err = ComputeLotBalance(boltChains{tx}, batchID)
+		lb, dmg, err = ComputeLotBalance(boltChains{tx, b.db.tail}, batchID)
 		return err
 	})
 	return lb, dmg, err

@@ -286,7 +286,7 @@ func (db *DB) committer(st *Planner) {
 				// they are merged into the index.
 				for _, p := range plans {
 					for _, se := range p.Events {
-						db.tail.add(se.Hash, se.LogIndex)
+						db.tail.add(se.Event.Batch, se.Event.Seq, se.LogIndex, se.Hash)
 					}
 				}
 				logEnd = logSize(tx)
@@ -294,6 +294,11 @@ func (db *DB) committer(st *Planner) {
 			})
 		}
 		if err != nil {
+			for _, r := range g.reqs {
+				if r.p != nil {
+					db.tail.drop(r.p.Events)
+				}
+			}
 			db.log.Error("store: commit failed; the whole group is refused", "error", err, "group", len(g.reqs))
 			failed, failedEpoch = true, g.epoch
 			db.resetNeeded.Store(true)
@@ -366,8 +371,8 @@ func fillPages(tx *bolt.Tx) {
 	}
 }
 
-// mergeTail merges the tail of the event-hash index into it in a
-// transaction of its own (see hashTail). A merge that fails is logged and
+// mergeTail merges the tail into the event-hash index and the chains in a
+// transaction of its own (see logTail). A merge that fails is logged and
 // tried again after the next commit; lookups go on finding the tail's
 // events through the log.
 func (db *DB) mergeTail() {
@@ -411,7 +416,7 @@ func (db *DB) pruneHashes(st *Planner) {
 	}
 }
 
-func loadHead(b *bolt.DB, tail *hashTail, batchID string) LoadedHead {
+func loadHead(b *bolt.DB, tail *logTail, batchID string) LoadedHead {
 	var lh LoadedHead
 	lh.Err = b.View(func(tx *bolt.Tx) error {
 		var bt trace.Batch

@@ -23,7 +23,7 @@ func AlterEvent(path, batchID string, seq uint64, edit func(body []byte) []byte)
 	}
 	defer b.Close()
 	return b.Update(func(tx *bolt.Tx) error {
-		index, ok := chainIndex(tx, batchID, seq)
+		index, ok := chainView{tx, loadTail(tx)}.index(batchID, seq)
 		if !ok {
 			return fmt.Errorf("store: alter event: batch %s has no event %d", batchID, seq)
 		}
@@ -125,20 +125,22 @@ func PlantEvents(path string, batches []*trace.Batch, events []*trace.SignedEven
 				return err
 			}
 		}
-		next := logSize(tx)
-		var items []LogItem
+		tail := loadTail(tx)
 		for _, se := range events {
-			if n, h := readHead(tx, se.Event.Batch); se.Event.Seq != n || se.Event.Prev != h {
+			if n, h := (chainView{tx, tail}).head(se.Event.Batch); se.Event.Seq != n || se.Event.Prev != h {
 				return fmt.Errorf("store: plant events: event %d of batch %s does not extend its chain of %d events", se.Event.Seq, se.Event.Batch, n)
 			}
-			st := &StoredEvent{SignedEvent: se, ReceivedAt: now, KeyID: "planted", LogIndex: next}
-			next++
+			st := &StoredEvent{SignedEvent: se, ReceivedAt: now, KeyID: "planted", LogIndex: logSize(tx)}
 			if err := writeEvent(tx, st); err != nil {
 				return err
 			}
 			st.LogEntry = trace.LogEntry(se)
-			items = append(items, LogItem{Hash: st.Hash, Entry: st.LogEntry})
+			if err := logAppend(tx, []LogItem{{Hash: st.Hash, Entry: st.LogEntry}}); err != nil {
+				return err
+			}
+			tail.add(se.Event.Batch, se.Event.Seq, st.LogIndex, st.Hash)
 		}
-		return logAppend(tx, items)
+		_, err := mergeTail(tx)
+		return err
 	})
 }

@@ -135,7 +135,7 @@ func (db *DB) Head(batchID string) (uint64, trace.Hash, error) {
 		if tx.Bucket(bucketBatches).Get([]byte(batchID)) == nil {
 			return fmt.Errorf("batch %s: %w", batchID, trace.ErrNotFound)
 		}
-		n, h = readHead(tx, batchID)
+		n, h = chainView{tx, db.tail}.head(batchID)
 		return nil
 	})
 	return n, h, err
@@ -311,8 +311,9 @@ func fillLog(_ *bolt.Tx, st *StoredEvent) {
 	st.LogEntry = trace.LogEntry(st.SignedEvent)
 }
 
-// writeEvent stores a prepared event: its record, its hash index, the
-// lineage and recall indexes, and its batch's new head.
+// writeEvent stores a prepared event: its record, its entry in the tail
+// (which gives it its place in its chain, its batch's new head and its
+// hash), and the lineage and recall indexes.
 func writeEvent(tx *bolt.Tx, st *StoredEvent) error {
 	e := st.Event
 	rec, err := encodeRecord(tx, st)
@@ -322,7 +323,9 @@ func writeEvent(tx *bolt.Tx, st *StoredEvent) error {
 	if err := tx.Bucket(bucketEvents).Put(u64(st.LogIndex), rec); err != nil {
 		return err
 	}
-	if err := appendChain(tx, e.Batch, e.Seq, st.LogIndex); err != nil {
+	// Its chain and the event-hash index take it when the tail is
+	// merged (layout.go).
+	if err := tx.Bucket(bucketRecent).Put(u64(st.LogIndex), recentValue(e.Batch, e.Seq)); err != nil {
 		return err
 	}
 	if err := indexEvent(tx, e, st.Hash); err != nil {
@@ -333,7 +336,7 @@ func writeEvent(tx *bolt.Tx, st *StoredEvent) error {
 			return err
 		}
 	}
-	return writeHead(tx, e.Batch, e.Seq+1, st.Hash)
+	return nil
 }
 
 // checkFactsRule keeps a lot's facts records to the store's own making: a
@@ -426,8 +429,9 @@ func (db *DB) readChain(batchID string, from uint64) (out []*StoredEvent, length
 		if tx.Bucket(bucketBatches).Get([]byte(batchID)) == nil {
 			return fmt.Errorf("batch %s: %w", batchID, trace.ErrNotFound)
 		}
-		length, head = readHead(tx, batchID)
-		return eachInChain(tx, batchID, from, func(seq, index uint64) error {
+		cv := chainView{tx, db.tail}
+		length, head = cv.head(batchID)
+		return cv.each(batchID, from, func(seq, index uint64) error {
 			st, err := eventAt(tx, index)
 			if err == nil && st == nil {
 				err = errors.New("no event is stored there")

@@ -22,14 +22,15 @@ import (
 // indexes; the view checks what it decodes but never re-encodes it.
 // Everything it returns is a copy, valid after the view ends.
 type Export struct {
-	tx  *bolt.Tx
-	pub *Published
+	tx   *bolt.Tx
+	pub  *Published
+	tail *logTail
 }
 
 // Export runs f with an Export of the store, in one read transaction.
 func (db *DB) Export(f func(x *Export) error) error {
 	return db.bolt.View(func(tx *bolt.Tx) error {
-		x := &Export{tx: tx}
+		x := &Export{tx: tx, tail: db.tail}
 		if pub, ok := db.Published(); ok {
 			x.pub = &pub
 		}
@@ -151,7 +152,7 @@ func (x *Export) Batches(f func(ExportedBatch) error) error {
 		if !ok {
 			return fmt.Errorf("store: export: batch %s has no entry in the lot index", bt.ID)
 		}
-		n, h := readHead(x.tx, bt.ID)
+		n, h := chainView{x.tx, x.tail}.head(bt.ID)
 		return f(ExportedBatch{Batch: bt, LotKey: lk, Length: n, Head: h})
 	})
 }
@@ -159,16 +160,11 @@ func (x *Export) Batches(f func(ExportedBatch) error) error {
 // Events calls f with each stored event, batch by batch in chain order,
 // decoded and checked against its stored hash.
 func (x *Export) Events(f func(*StoredEvent) error) error {
-	c := x.tx.Bucket(bucketChains).Cursor()
-	var last string
+	cv := chainView{x.tx, x.tail}
+	c := x.tx.Bucket(bucketBatches).Cursor()
 	for k, _ := c.First(); k != nil; k, _ = c.Next() {
-		i := bytes.IndexByte(k, 0)
-		if i < 0 || string(k[:i]) == last {
-			continue // a head, or a batch already exported
-		}
-		batch := string(k[:i])
-		last = batch
-		err := eachInChain(x.tx, batch, 0, func(seq, index uint64) error {
+		batch := string(k)
+		err := cv.each(batch, 0, func(seq, index uint64) error {
 			st, err := eventAt(x.tx, index)
 			if err == nil && st == nil {
 				err = fmt.Errorf("no event is stored at log index %d", index)

@@ -69,9 +69,10 @@ func (db *DB) damaged(batch, record, format string, args ...any) error {
 // links to the record before it, and is the one the event-hash index
 // names for its hash. A batch without events has no head record, or a
 // zero one. It returns what differs, or "" when the head is sound.
-func checkedHead(tx *bolt.Tx, tail *hashTail, bt *trace.Batch) (head, string) {
+func checkedHead(tx *bolt.Tx, tail *logTail, bt *trace.Batch) (head, string) {
 	var hd head
-	raw := tx.Bucket(bucketChains).Get([]byte(bt.ID))
+	cv := chainView{tx, tail}
+	raw, _ := cv.headRecord(bt.ID)
 	switch len(raw) {
 	case 0:
 		if raw != nil {
@@ -83,7 +84,7 @@ func checkedHead(tx *bolt.Tx, tail *hashTail, bt *trace.Batch) (head, string) {
 	default:
 		return head{}, fmt.Sprintf("the head record has %d bytes, not 40", len(raw))
 	}
-	seq, index, ok, differs := lastInChain(tx, bt.ID)
+	seq, index, ok, differs := cv.last(bt.ID)
 	switch {
 	case differs != "":
 		return head{}, differs
@@ -101,7 +102,7 @@ func checkedHead(tx *bolt.Tx, tail *hashTail, bt *trace.Batch) (head, string) {
 	}
 	end := &ChainEnd{Seq: seq, Body: body}
 	if seq > 0 {
-		if pi, ok := chainIndex(tx, bt.ID, seq-1); ok {
+		if pi, ok := cv.index(bt.ID, seq-1); ok {
 			if before := events.Get(u64(pi)); before != nil {
 				end.PrevBody = recordBody(before)
 				if end.PrevBody == nil {
@@ -175,7 +176,7 @@ func checkHead(bt *trace.Batch, hd head, end *ChainEnd) (head, string) {
 // checkedEventKey follows the event-hash index for h and checks that the
 // record it leads to hashes to h. It returns the record's batch, or ""
 // when h is not indexed, and what differs when the entry is damaged.
-func checkedEventKey(tx *bolt.Tx, tail *hashTail, h trace.Hash) (batch string, differs string) {
+func checkedEventKey(tx *bolt.Tx, tail *logTail, h trace.Hash) (batch string, differs string) {
 	index, ok := tail.lookupEvent(tx, h)
 	if !ok {
 		return "", ""

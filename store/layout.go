@@ -263,122 +263,291 @@ func eventAt(tx *bolt.Tx, index uint64) (*StoredEvent, error) {
 	return decodeRecord(tx, index, v)
 }
 
-// The event-hash index is not written by the commits that add events:
-// inserting each new hash into a B+tree keyed by hash would change a page
-// of it at a random place for nearly every event. It holds the events of
-// the log up to a mark (meta "hashed"); the events after the mark — the
-// tail — are found through the log's own entries (logevents, in log
-// order), which the commit writes anyway, and a map in memory. When the
-// tail is long enough (mergeEvery), its hashes are merged into the index
-// in hash order, in a transaction of their own that moves the mark: one
-// write of the pages the index has for many events. A merge cut short
-// leaves the mark where it was, and the next merges them again.
+// Neither the event-hash index nor the chains are written by the commits
+// that add events: inserting each new hash into a B+tree keyed by hash,
+// and each new event into its lot's chain, would change two pages at
+// random places for nearly every event. They hold the events of the log
+// up to a mark (meta "merged"); the events after it — the tail — are
+// listed in log order in the bucket recent (uint64 log index → batch id ‖
+// uint64 seq), which the commit appends to, and found by hash through the
+// log's own entries (logevents). A map in memory (logTail) finds them
+// quickly. When the tail is long enough (mergeEvery), it is merged into
+// the index, in hash order, and into the chains and their heads, in a
+// transaction of its own that moves the mark and empties recent: one write
+// of the pages they have for many events. A merge cut short leaves the
+// mark where it was, and the next merges the same events again. Close
+// merges the tail, so a closed file normally has none.
+var (
+	bucketRecent = []byte("recent")
+	keyMerged    = []byte("merged")
+)
 
-var keyHashed = []byte("hashed")
+func init() { allBuckets = append(allBuckets, bucketRecent) }
 
-// hashedMark is the log index below which every event is in eventindex.
-func hashedMark(tx *bolt.Tx) uint64 { return readU64(tx.Bucket(bucketMeta).Get(keyHashed)) }
+// mergedMark is the log index below which every event is in eventindex
+// and in its chain.
+func mergedMark(tx *bolt.Tx) uint64 { return readU64(tx.Bucket(bucketMeta).Get(keyMerged)) }
 
 // mergeEvery is how long the tail grows before it is merged into an index
-// of n events: an eighth of the index, so that a merge, which rewrites
-// most of the index's pages, costs about the same per event at any size,
-// within bounds that keep the map of the tail small.
+// of n events: an eighth of it, so that a merge, which rewrites most of the
+// index's pages, costs about the same per event at any size, within
+// bounds that keep the map of the tail small.
 var mergeEvery = func(n uint64) uint64 { return min(max(n/8, 16384), 262144) }
 
-// hashTail finds the events of the tail by their hash: a map of the tail
-// as of its mark (from), kept by the committer, which adds each event
-// before its commit and drops merged ones after the merge commits.
-type hashTail struct {
-	mu   sync.RWMutex
-	m    map[trace.Hash]uint64
-	from atomic.Uint64 // the mark the map starts at
+// logTail finds the events of the tail: by hash, and by batch in chain
+// order. The committer adds each event before its commit (and drops a
+// failed commit's), and drops merged ones after a merge commits; from is
+// the mark the map starts at.
+type logTail struct {
+	mu     sync.RWMutex
+	hashes map[trace.Hash]uint64
+	chains map[string][]tailEvent
+	from   atomic.Uint64
 }
 
-// loadTail reads the tail of the log a transaction sees into a new map.
-func loadTail(tx *bolt.Tx) *hashTail {
-	t := &hashTail{m: map[trace.Hash]uint64{}}
-	mark := hashedMark(tx)
-	t.from.Store(mark)
-	events := tx.Bucket(bucketEvents).Cursor()
+type tailEvent struct{ seq, index uint64 }
+
+func newTail(from uint64) *logTail {
+	t := &logTail{hashes: map[trace.Hash]uint64{}, chains: map[string][]tailEvent{}}
+	t.from.Store(from)
+	return t
+}
+
+func recentValue(batchID string, seq uint64) []byte {
+	return binary.BigEndian.AppendUint64(append(make([]byte, 0, len(batchID)+8), batchID...), seq)
+}
+
+func splitRecent(v []byte) (string, uint64, bool) {
+	if len(v) < 9 {
+		return "", 0, false
+	}
+	return string(v[:len(v)-8]), binary.BigEndian.Uint64(v[len(v)-8:]), true
+}
+
+// loadTail reads the tail a transaction sees into a new map.
+func loadTail(tx *bolt.Tx) *logTail {
+	t := newTail(mergedMark(tx))
 	entries := tx.Bucket(bucketLogEvents)
-	for k, _ := events.Seek(u64(mark)); k != nil; k, _ = events.Next() {
-		if h := entries.Get(k); len(h) == 32 {
-			t.m[trace.Hash(h)] = binary.BigEndian.Uint64(k)
+	c := tx.Bucket(bucketRecent).Cursor()
+	for k, v := c.Seek(u64(t.from.Load())); k != nil; k, v = c.Next() {
+		batch, seq, ok := splitRecent(v)
+		h := entries.Get(k)
+		if !ok || len(h) != 32 {
+			continue // found wanting by the readers' checks
 		}
+		t.add(batch, seq, binary.BigEndian.Uint64(k), trace.Hash(h))
 	}
 	return t
 }
 
-// add files an event of the tail (called before its commit).
-func (t *hashTail) add(h trace.Hash, index uint64) {
+// add files an event of the tail.
+func (t *logTail) add(batch string, seq, index uint64, h trace.Hash) {
 	t.mu.Lock()
-	t.m[h] = index
+	t.hashes[h] = index
+	t.chains[batch] = append(t.chains[batch], tailEvent{seq, index})
 	t.mu.Unlock()
+}
+
+// drop removes events a failed commit added.
+func (t *logTail) drop(events []*StoredEvent) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, se := range events {
+		delete(t.hashes, se.Hash)
+		c := t.chains[se.Event.Batch]
+		for i, e := range c {
+			if e.index == se.LogIndex {
+				c = append(c[:i:i], c[i+1:]...)
+				break
+			}
+		}
+		if len(c) == 0 {
+			delete(t.chains, se.Event.Batch)
+		} else {
+			t.chains[se.Event.Batch] = c
+		}
+	}
 }
 
 // merged moves the map's mark to mark once a merge committed, dropping the
 // events below it.
-func (t *hashTail) merged(mark uint64) {
+func (t *logTail) merged(mark uint64) {
 	t.from.Store(mark)
 	t.mu.Lock()
-	for h, i := range t.m {
+	defer t.mu.Unlock()
+	for h, i := range t.hashes {
 		if i < mark {
-			delete(t.m, h)
+			delete(t.hashes, h)
 		}
 	}
-	t.mu.Unlock()
+	for b, c := range t.chains {
+		i := 0
+		for i < len(c) && c[i].index < mark {
+			i++
+		}
+		if i == len(c) {
+			delete(t.chains, b)
+		} else if i > 0 {
+			t.chains[b] = slices.Clone(c[i:])
+		}
+	}
 }
 
-func (t *hashTail) len() int {
+func (t *logTail) len() int {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
-	return len(t.m)
+	return len(t.hashes)
+}
+
+// window returns the tail as tx sees it, [mark, size), and cut: the map
+// holds the events of [cut, size) (read it before calling window); those
+// of [mark, cut), which a merge that committed after tx began dropped from
+// it, or all without a map, are looked for in the file.
+func (t *logTail) window(tx *bolt.Tx) (mark, cut, size uint64) {
+	mark, size = mergedMark(tx), logSize(tx)
+	if t == nil {
+		return mark, size, size
+	}
+	return mark, min(max(mark, t.from.Load()), size), size
 }
 
 // lookupEvent returns the log index of an event by its hash, as tx sees
-// the file: from the index, else from the tail (looked through in the
-// log when t is nil).
-func (t *hashTail) lookupEvent(tx *bolt.Tx, h trace.Hash) (uint64, bool) {
+// the file: from the index, else from the tail.
+func (t *logTail) lookupEvent(tx *bolt.Tx, h trace.Hash) (uint64, bool) {
 	if v := tx.Bucket(bucketEventHash).Get(h[:]); len(v) == 8 {
 		return binary.BigEndian.Uint64(v), true
 	}
-	mark, size := hashedMark(tx), logSize(tx)
-	entries := tx.Bucket(bucketLogEvents)
-	isEvent := func(i uint64) bool {
-		return i >= mark && i < size && bytes.Equal(entries.Get(u64(i)), h[:]) && tx.Bucket(bucketEvents).Get(u64(i)) != nil
-	}
-	from := size // without a map, the whole tail is looked through
+	var i uint64
+	var ok bool
 	if t != nil {
 		t.mu.RLock()
-		i, ok := t.m[h]
+		i, ok = t.hashes[h]
 		t.mu.RUnlock()
-		if ok && isEvent(i) {
-			return i, true
-		}
-		from = t.from.Load()
 	}
-	// A merge that committed after tx began may have dropped from the map
-	// events that tx does not see in the index: look for them in the log.
-	if from > mark {
-		c := entries.Cursor()
-		for k, v := c.Seek(u64(mark)); k != nil; k, v = c.Next() {
-			i := binary.BigEndian.Uint64(k)
-			if i >= min(from, size) {
-				break
-			}
-			if bytes.Equal(v, h[:]) && isEvent(i) {
-				return i, true
-			}
+	mark, cut, size := t.window(tx)
+	entries := tx.Bucket(bucketLogEvents)
+	isEvent := func(i uint64) bool {
+		return bytes.Equal(entries.Get(u64(i)), h[:]) && tx.Bucket(bucketEvents).Get(u64(i)) != nil
+	}
+	if ok && i >= cut && i < size && isEvent(i) {
+		return i, true
+	}
+	c := tx.Bucket(bucketRecent).Cursor()
+	for k, _ := c.Seek(u64(mark)); k != nil; k, _ = c.Next() {
+		i := binary.BigEndian.Uint64(k)
+		if i >= cut {
+			break
+		}
+		if isEvent(i) {
+			return i, true
 		}
 	}
 	return 0, false
 }
 
-// mergeTail merges the tail's events into the event-hash index, in hash
-// order, and moves the mark to the end of the log; it returns the events
-// merged. It runs in its own write transaction.
+// tailOf returns a batch's events in the tail as tx sees it, in order.
+func (t *logTail) tailOf(tx *bolt.Tx, batchID string) []tailEvent {
+	var mapped []tailEvent
+	if t != nil {
+		t.mu.RLock()
+		mapped = slices.Clone(t.chains[batchID])
+		t.mu.RUnlock()
+	}
+	mark, cut, size := t.window(tx)
+	var out []tailEvent
+	if cut > mark {
+		c := tx.Bucket(bucketRecent).Cursor()
+		for k, v := c.Seek(u64(mark)); k != nil; k, v = c.Next() {
+			i := binary.BigEndian.Uint64(k)
+			if i >= cut {
+				break
+			}
+			if b, seq, ok := splitRecent(v); ok && b == batchID {
+				out = append(out, tailEvent{seq, i})
+			}
+		}
+	}
+	for _, e := range mapped {
+		if e.index >= cut && e.index < size {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// chainView reads batches' chains and heads in a transaction: the merged
+// part from chains, the rest from the tail.
+type chainView struct {
+	tx   *bolt.Tx
+	tail *logTail
+}
+
+// head returns a batch's length and the hash of its last event: its last
+// event in the tail, else its head record.
+func (cv chainView) head(batchID string) (uint64, trace.Hash) {
+	if te := cv.tail.tailOf(cv.tx, batchID); len(te) > 0 {
+		last := te[len(te)-1]
+		var h trace.Hash
+		copy(h[:], cv.tx.Bucket(bucketLogEvents).Get(u64(last.index)))
+		return last.seq + 1, h
+	}
+	return readHead(cv.tx, batchID)
+}
+
+// headRecord returns a batch's head record as stored, and whether its
+// head is in the tail instead (then the record is nil).
+func (cv chainView) headRecord(batchID string) ([]byte, bool) {
+	if te := cv.tail.tailOf(cv.tx, batchID); len(te) > 0 {
+		n, h := cv.head(batchID)
+		return append(u64(n), h[:]...), true
+	}
+	return cv.tx.Bucket(bucketChains).Get([]byte(batchID)), false
+}
+
+// each calls f with the number and log index of each event of a batch's
+// chain from number from on, in order.
+func (cv chainView) each(batchID string, from uint64, f func(seq, index uint64) error) error {
+	if err := eachInChain(cv.tx, batchID, from, f); err != nil {
+		return err
+	}
+	for _, e := range cv.tail.tailOf(cv.tx, batchID) {
+		if e.seq >= from {
+			if err := f(e.seq, e.index); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// index returns the log index of event seq of a batch's chain.
+func (cv chainView) index(batchID string, seq uint64) (uint64, bool) {
+	if i, ok := chainIndex(cv.tx, batchID, seq); ok {
+		return i, true
+	}
+	for _, e := range cv.tail.tailOf(cv.tx, batchID) {
+		if e.seq == seq {
+			return e.index, true
+		}
+	}
+	return 0, false
+}
+
+// last returns the number and log index of the last event of a batch's
+// chain (ok false when it has none), or what is wrong with it.
+func (cv chainView) last(batchID string) (seq, index uint64, ok bool, differs string) {
+	if te := cv.tail.tailOf(cv.tx, batchID); len(te) > 0 {
+		return te[len(te)-1].seq, te[len(te)-1].index, true, ""
+	}
+	return lastInChain(cv.tx, batchID)
+}
+
+// mergeTail merges the tail into the event-hash index, in hash order,
+// and into the chains and their heads, empties recent and moves the mark
+// to the end of the log; it returns the events merged. It runs in its own
+// write transaction.
 func mergeTail(tx *bolt.Tx) (int, error) {
-	mark, size := hashedMark(tx), logSize(tx)
+	mark, size := mergedMark(tx), logSize(tx)
 	if mark >= size {
 		return 0, nil
 	}
@@ -387,18 +556,32 @@ func mergeTail(tx *bolt.Tx) (int, error) {
 		i uint64
 	}
 	var items []item
+	heads := map[string]head{}
 	entries := tx.Bucket(bucketLogEvents)
-	c := tx.Bucket(bucketEvents).Cursor()
-	for k, _ := c.Seek(u64(mark)); k != nil; k, _ = c.Next() {
+	c := tx.Bucket(bucketRecent).Cursor()
+	for k, v := c.Seek(u64(mark)); k != nil; k, v = c.Seek(u64(mark)) {
 		i := binary.BigEndian.Uint64(k)
 		if i >= size {
 			break
 		}
+		batch, seq, ok := splitRecent(v)
 		h := entries.Get(k)
-		if len(h) != 32 {
-			return 0, fmt.Errorf("the event at log index %d has no log entry", i)
+		if !ok || len(h) != 32 {
+			return 0, fmt.Errorf("the tail's entry at log index %d is malformed or has no log entry", i)
+		}
+		if err := appendChain(tx, batch, seq, i); err != nil {
+			return 0, err
 		}
 		items = append(items, item{trace.Hash(h), i})
+		heads[batch] = head{n: seq + 1, h: trace.Hash(h)}
+		if err := c.Delete(); err != nil {
+			return 0, err
+		}
+	}
+	for batch, hd := range heads {
+		if err := writeHead(tx, batch, hd.n, hd.h); err != nil {
+			return 0, err
+		}
 	}
 	slices.SortFunc(items, func(a, b item) int { return bytes.Compare(a.h[:], b.h[:]) })
 	index := tx.Bucket(bucketEventHash)
@@ -407,5 +590,5 @@ func mergeTail(tx *bolt.Tx) (int, error) {
 			return 0, err
 		}
 	}
-	return len(items), tx.Bucket(bucketMeta).Put(keyHashed, u64(size))
+	return len(items), tx.Bucket(bucketMeta).Put(keyMerged, u64(size))
 }

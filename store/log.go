@@ -145,7 +145,7 @@ func (db *DB) LogSize() (uint64, error) {
 type boltView struct {
 	tx   *bolt.Tx
 	size uint64
-	tail *hashTail
+	tail *logTail
 }
 
 // Size returns the number of entries of the log as the view sees it.
@@ -315,6 +315,6 @@ func (v *boltView) Head(batchID string) (uint64, trace.Hash, error) {
 	if v.tx.Bucket(bucketBatches).Get([]byte(batchID)) == nil {
 		return 0, trace.Hash{}, fmt.Errorf("batch %s: %w", batchID, trace.ErrNotFound)
 	}
-	n, h := readHead(v.tx, batchID)
+	n, h := chainView{v.tx, v.tail}.head(batchID)
 	return n, h, nil
 }

@@ -161,7 +161,7 @@ func (db *DB) LotBalance(batchID string) (*trace.LotBalance, error) {
 	var dmg *Damage
 	err := db.bolt.View(func(tx *bolt.Tx) error {
 		var err error
-		lb, dmg, err = ComputeLotBalance(boltChains{tx}, batchID)
+		lb, dmg, err = ComputeLotBalance(boltChains{tx, db.tail}, batchID)
 		return err
 	})
 	return LotBalanceResult(batchID, lb, dmg, err)
@@ -181,7 +181,10 @@ func LotBalanceResult(batchID string, lb *trace.LotBalance, dmg *Damage, err err
 }
 
 // boltChains reads the chains a lot balance needs from a transaction.
-type boltChains struct{ tx *bolt.Tx }
+type boltChains struct {
+	tx   *bolt.Tx
+	tail *logTail
+}
 
 func (c boltChains) LotBatch(id string) (*trace.Batch, error) {
 	var bt trace.Batch
@@ -189,7 +192,7 @@ func (c boltChains) LotBatch(id string) (*trace.Batch, error) {
 }
 
 func (c boltChains) FirstEvent(batchID string) []byte {
-	if index, ok := chainIndex(c.tx, batchID, 0); ok {
+	if index, ok := (chainView{c.tx, c.tail}).index(batchID, 0); ok {
 		if first, err := eventAt(c.tx, index); err == nil && first != nil {
 			return first.Body
 		}
@@ -201,7 +204,8 @@ func (c boltChains) Marked(batchID string) ([]MarkedEvent, *Damage, error) {
 	var out []MarkedEvent
 	events := c.tx.Bucket(bucketEvents)
 	var chain []uint64
-	if err := eachInChain(c.tx, batchID, 0, func(_, index uint64) error { chain = append(chain, index); return nil }); err != nil {
+	cv := chainView{c.tx, c.tail}
+	if err := cv.each(batchID, 0, func(_, index uint64) error { chain = append(chain, index); return nil }); err != nil {
 		return nil, &Damage{batchID, "chain", err.Error()}, nil
 	}
 	for seq, index := range chain {
@@ -220,7 +224,7 @@ func (c boltChains) Marked(batchID string) ([]MarkedEvent, *Damage, error) {
 				m.Next = []byte{}
 			}
 		} else {
-			m.HeadLen, m.HeadHash = readHead(c.tx, batchID)
+			m.HeadLen, m.HeadHash = cv.head(batchID)
 		}
 		out = append(out, m)
 	}

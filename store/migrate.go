@@ -261,9 +261,9 @@ func migrateCleanup(tx *bolt.Tx) error {
 	if err := meta.Delete(keyMigrate); err != nil {
 		return err
 	}
-	// Every event is in the event-hash index: the tail starts at the
-	// end of the log.
-	if err := meta.Put(keyHashed, u64(logSize(tx))); err != nil {
+	// Every event is in its chain and the event-hash index: the tail
+	// starts at the end of the log.
+	if err := meta.Put(keyMerged, u64(logSize(tx))); err != nil {
 		return err
 	}
 	return meta.Put([]byte("schema"), []byte(schemaVersion))

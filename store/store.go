@@ -96,7 +96,7 @@ type DB struct {
 
 	throttle MemoryThrottle // see SignInThrottle
 
-	tail         *hashTail     // the event-hash index's tail (layout.go)
+	tail         *logTail      // the events not yet merged into their chains and the event-hash index (layout.go)
 	merges       atomic.Uint64 // tail merges so far
 	mergedEvents atomic.Uint64 // events they merged
 }
@@ -205,6 +205,11 @@ func (db *DB) Close() error {
 	db.closeMu.Unlock()
 	close(db.stop)
 	<-db.stopped
+	// A closed file keeps no tail: its chains, heads and event-hash
+	// index hold every event.
+	if db.tail.len() > 0 {
+		db.mergeTail()
+	}
 	if err := db.bolt.Close(); err != nil {
 		return fmt.Errorf("store: close: %w", err)
 	}

@@ -8,16 +8,37 @@ import (
 )
 
 // findAll checks that every event appended is found by its hash, by
-// EventByHash and by the log view, at its log index.
+// EventByHash and by the log view, at its log index, and that the batch's
+// history and head end with them.
 func findAll(t *testing.T, db *DB, events []*StoredEvent) {
 	t.Helper()
+	batch := events[0].Event.Batch
+	hist, err := db.History(batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hist) != len(events)+1 { // the lot's facts first
+		t.Fatalf("history of %d events, want %d", len(hist), len(events)+1)
+	}
+	for i, st := range events {
+		if hist[i+1].Hash != st.Hash || hist[i+1].LogIndex != st.LogIndex {
+			t.Fatalf("history event %d: %s at %d, want %s at %d", i+1, hist[i+1].Hash, hist[i+1].LogIndex, st.Hash, st.LogIndex)
+		}
+	}
+	if n, h, err := db.Head(batch); err != nil || n != uint64(len(hist)) || h != events[len(events)-1].Hash {
+		t.Fatalf("head %d %s %v, want %d %s", n, h, err, len(hist), events[len(events)-1].Hash)
+	}
+	from := uint64(max(len(hist)-3, 1))
+	if more, err := db.HistoryFrom(batch, from, hist[from-1].Hash); err != nil || len(more) != len(hist)-int(from) {
+		t.Fatalf("history from %d: %d events, %v", from, len(more), err)
+	}
 	for _, st := range events {
 		got, err := db.EventByHash(st.Hash)
 		if err != nil || got.LogIndex != st.LogIndex {
 			t.Fatalf("event %s (log index %d) by its hash: %v", st.Hash, st.LogIndex, err)
 		}
 	}
-	err := db.ViewLog(func(v LogView) error {
+	err = db.ViewLog(func(v LogView) error {
 		for _, st := range events {
 			if i, ok := v.EventIndex(st.Hash); !ok || i != st.LogIndex {
 				t.Fatalf("log index of %s: %d %v, want %d", st.Hash, i, ok, st.LogIndex)
@@ -30,10 +51,11 @@ func findAll(t *testing.T, db *DB, events []*StoredEvent) {
 	}
 }
 
-// TestEventHashTail: new events are found by their hash before and after
-// they are merged into the event-hash index, after the store is opened
-// again, and by a reader whose transaction began before a merge that
-// dropped them from the tail's map.
+// TestEventHashTail: new events are found by their hash and in their
+// batch's history and head before and after they are merged into the
+// event-hash index and the chains, after the store is opened again, and
+// by a reader whose transaction began before a merge that dropped them
+// from the tail's map.
 func TestEventHashTail(t *testing.T) {
 	defer func(f func(uint64) uint64) { mergeEvery = f }(mergeEvery)
 	mergeEvery = func(uint64) uint64 { return 5 }
@@ -52,7 +74,7 @@ func TestEventHashTail(t *testing.T) {
 		t.Errorf("%d merges of the tail, want one every 5 log entries", db.merges.Load())
 	}
 	var mark, size uint64
-	db.bolt.View(func(tx *bolt.Tx) error { mark, size = hashedMark(tx), logSize(tx); return nil })
+	db.bolt.View(func(tx *bolt.Tx) error { mark, size = mergedMark(tx), logSize(tx); return nil })
 	if mark == 0 || size-mark >= 5 || db.tail.len() != int(size-mark) {
 		t.Errorf("mark %d, log size %d, %d events in the tail's map", mark, size, db.tail.len())
 	}
