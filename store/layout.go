@@ -445,14 +445,41 @@ func (t *logTail) lookupEvent(tx *bolt.Tx, h trace.Hash) (uint64, bool) {
 	return 0, false
 }
 
+// mapped returns the map's events of a batch. The slice may be read after
+// the lock is released: add only appends beyond its length, and drop and
+// merged make new slices.
+func (t *logTail) mapped(batchID string) []tailEvent {
+	if t == nil {
+		return nil
+	}
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.chains[batchID]
+}
+
+// lastOf returns a batch's last event in the tail as tx sees it.
+func (t *logTail) lastOf(tx *bolt.Tx, batchID string) (tailEvent, bool) {
+	mapped := t.mapped(batchID)
+	mark, cut, size := t.window(tx)
+	for i := len(mapped) - 1; i >= 0; i-- {
+		if e := mapped[i]; e.index < size {
+			if e.index >= cut {
+				return e, true
+			}
+			break
+		}
+	}
+	if cut > mark {
+		if te := t.tailOf(tx, batchID); len(te) > 0 {
+			return te[len(te)-1], true
+		}
+	}
+	return tailEvent{}, false
+}
+
 // tailOf returns a batch's events in the tail as tx sees it, in order.
 func (t *logTail) tailOf(tx *bolt.Tx, batchID string) []tailEvent {
-	var mapped []tailEvent
-	if t != nil {
-		t.mu.RLock()
-		mapped = slices.Clone(t.chains[batchID])
-		t.mu.RUnlock()
-	}
+	mapped := t.mapped(batchID)
 	mark, cut, size := t.window(tx)
 	var out []tailEvent
 	if cut > mark {
@@ -485,8 +512,7 @@ type chainView struct {
 // head returns a batch's length and the hash of its last event: its last
 // event in the tail, else its head record.
 func (cv chainView) head(batchID string) (uint64, trace.Hash) {
-	if te := cv.tail.tailOf(cv.tx, batchID); len(te) > 0 {
-		last := te[len(te)-1]
+	if last, ok := cv.tail.lastOf(cv.tx, batchID); ok {
 		var h trace.Hash
 		copy(h[:], cv.tx.Bucket(bucketLogEvents).Get(u64(last.index)))
 		return last.seq + 1, h
@@ -497,7 +523,7 @@ func (cv chainView) head(batchID string) (uint64, trace.Hash) {
 // headRecord returns a batch's head record as stored, and whether its
 // head is in the tail instead (then the record is nil).
 func (cv chainView) headRecord(batchID string) ([]byte, bool) {
-	if te := cv.tail.tailOf(cv.tx, batchID); len(te) > 0 {
+	if _, ok := cv.tail.lastOf(cv.tx, batchID); ok {
 		n, h := cv.head(batchID)
 		return append(u64(n), h[:]...), true
 	}
@@ -536,8 +562,8 @@ func (cv chainView) index(batchID string, seq uint64) (uint64, bool) {
 // last returns the number and log index of the last event of a batch's
 // chain (ok false when it has none), or what is wrong with it.
 func (cv chainView) last(batchID string) (seq, index uint64, ok bool, differs string) {
-	if te := cv.tail.tailOf(cv.tx, batchID); len(te) > 0 {
-		return te[len(te)-1].seq, te[len(te)-1].index, true, ""
+	if last, ok := cv.tail.lastOf(cv.tx, batchID); ok {
+		return last.seq, last.index, true, ""
 	}
 	return lastInChain(cv.tx, batchID)
 }
