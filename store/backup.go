@@ -235,7 +235,14 @@ func CheckFile(path string) (*BackupReport, error) {
 	defer b.Close()
 	rep := &BackupReport{Path: path, Bytes: fi.Size()}
 	earlier := false
+	synced, _ := freelistSynced(path)
 	err = b.View(func(tx *bolt.Tx) error {
+		if !synced {
+			// bbolt's check rebuilds the freelist first (freelist.go).
+			if err := walkPages(tx); err != nil {
+				return fmt.Errorf("bbolt's consistency check failed: %w", err)
+			}
+		}
 		var errs []error
 		for err := range tx.Check() {
 			// Drain the channel: its producer stops only at the end.

@@ -134,7 +134,17 @@ func Open(path string, opts Options) (*DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
-	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.Timeout})
+	// The freelist is not written by every commit (NoFreelistSync, with
+	// bbolt's map freelist, as etcd runs it): each merge of the tail
+	// (layout.go) rewrites the pages of the event-hash index, and the
+	// thousands of pages it frees would be written in every commit until
+	// new events use them up. Close writes it; after a crash bbolt
+	// rebuilds it when it opens the file (0.7 s at 10^6 events; see
+	// BENCHMARKS.md), once the file's pages are walked (freelist.go).
+	if err := walkUnsynced(path); err != nil {
+		return nil, fmt.Errorf("store: open %s: the data file is damaged (%v); check it with truyxuat backup --data and put back a backup with truyxuat restore", path, err)
+	}
+	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.Timeout, NoFreelistSync: true, FreelistType: bolt.FreelistMapType})
 	if err != nil {
 		if errors.Is(err, bolt.ErrTimeout) {
 			return nil, fmt.Errorf("store: open %s: the file is locked by another truyxuat process", path)
@@ -206,9 +216,17 @@ func (db *DB) Close() error {
 	close(db.stop)
 	<-db.stopped
 	// A closed file keeps no tail: its chains, heads and event-hash
-	// index hold every event.
-	if db.tail.len() > 0 {
-		db.mergeTail()
+	// index hold every event. Its last transaction writes the freelist.
+	if err := db.bolt.Update(func(tx *bolt.Tx) error {
+		db.bolt.NoFreelistSync = false
+		n, err := mergeTail(tx)
+		if err == nil && n == 0 {
+			// Nothing to merge: a write all the same, for the freelist.
+			err = tx.Bucket(bucketMeta).Put(keyMerged, u64(mergedMark(tx)))
+		}
+		return err
+	}); err != nil {
+		db.log.Error("store: closing: merging the tail or writing the freelist failed; the next start rebuilds them", "error", err)
 	}
 	if err := db.bolt.Close(); err != nil {
 		return fmt.Errorf("store: close: %w", err)

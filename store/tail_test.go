@@ -1,7 +1,9 @@
 package store
 
 import (
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	bolt "go.etcd.io/bbolt"
@@ -91,15 +93,36 @@ func TestEventHashTail(t *testing.T) {
 	}
 	findAll(t, db, events)
 
-	// Opened again, the tail is read from the log.
+	// The tail as a store opened after a crash reads it from the file.
+	db.bolt.View(func(tx *bolt.Tx) error {
+		lt := loadTail(tx)
+		if lt.len() != len(events)-int(mergedMark(tx)-events[0].LogIndex) {
+			t.Errorf("%d events in the tail read from the file, mark %d", lt.len(), mergedMark(tx))
+		}
+		cv := chainView{tx, lt}
+		if n, h := cv.head(f.batch.ID); n != uint64(len(events)+1) || h != events[len(events)-1].Hash {
+			t.Errorf("head from the tail read from the file: %d %s", n, h)
+		}
+		for _, st := range events {
+			if i, ok := lt.lookupEvent(tx, st.Hash); !ok || i != st.LogIndex {
+				t.Errorf("event %s in the tail read from the file: %d %v", st.Hash, i, ok)
+			}
+		}
+		return nil
+	})
+
+	// Closed, the file keeps no tail; opened again, everything is found.
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
+	}
+	if synced, err := freelistSynced(path); err != nil || !synced {
+		t.Errorf("the freelist after a clean close: synced %v, %v", synced, err)
 	}
 	if db, err = Open(path, Options{}); err != nil {
 		t.Fatal(err)
 	}
-	if db.tail.len() == 0 {
-		t.Error("the tail's map is empty after opening the store")
+	if db.tail.len() != 0 {
+		t.Errorf("%d events in the tail after a clean close", db.tail.len())
 	}
 	f.db = db
 	findAll(t, db, events)
@@ -108,5 +131,62 @@ func TestEventHashTail(t *testing.T) {
 	}
 	if _, err := CheckFile(path); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestDamagedFileWithoutFreelist: a file whose service stopped without
+// closing it has no freelist, which bbolt rebuilds by walking every page
+// when it opens it; a damaged page of such a file is an error of Open and
+// CheckFile, not a crash.
+func TestDamagedFileWithoutFreelist(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "truyxuat.db")
+	db, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFixture(t, db, "HTX A")
+	for i := 0; i < 300; i++ {
+		f.append(t, i)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// A last commit without the freelist, as a running store makes them.
+	b, err := bolt.Open(path, 0o600, &bolt.Options{NoFreelistSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put([]byte("x"), nil) }); err != nil {
+		t.Fatal(err)
+	}
+	b.Close()
+	if synced, err := freelistSynced(path); err != nil || synced {
+		t.Fatalf("freelist synced %v, %v; want a file without one", synced, err)
+	}
+	// Sound, it opens (bbolt rebuilds the freelist) and passes its check.
+	sound := filepath.Join(t.TempDir(), "sound.db")
+	copyDir(t, filepath.Dir(path), filepath.Dir(sound))
+	sound = filepath.Join(filepath.Dir(sound), "truyxuat.db")
+	if _, err := CheckFile(sound); err != nil {
+		t.Fatalf("CheckFile of a sound file without a freelist: %v", err)
+	}
+	if db, err := Open(sound, Options{}); err != nil {
+		t.Fatalf("a sound file without a freelist: %v", err)
+	} else {
+		db.Close()
+	}
+	// Cut in half, it is refused with an error.
+	fi, _ := os.Stat(path)
+	if err := os.Truncate(path, fi.Size()/2); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := CheckFile(path); err == nil {
+		t.Error("CheckFile passed a damaged file without a freelist")
+	}
+	if db, err := Open(path, Options{}); err == nil || !strings.Contains(err.Error(), "damaged") {
+		t.Errorf("Open of a damaged file without a freelist: %v", err)
+		if db != nil {
+			db.Close()
+		}
 	}
 }
