@@ -350,17 +350,17 @@ func (db *DB) committer(st *Planner) {
 
 // fillPercent is how full bbolt fills a page when it splits a node of a
 // bucket the committer writes to, where bbolt's default (half full) is
-// not right. The log's buckets and the events are keyed by log index: a
-// page once split never takes another key, so with the default every
-// page of them would stay half empty. The event-hash index is keyed by
-// hash, so its keys land anywhere: pages split full would take a key
-// again and be split again, leaving many nearly empty (19% full,
-// measured), so it keeps the default, as do the chains, keyed by batch.
+// not right. The log's buckets, the events and the tail are keyed by log
+// index: a page once split never takes another key, so with the default
+// every page of them would stay half empty. (The event-hash index and the
+// chains, keyed by hash and by batch, are written by merges of the tail,
+// which keep bbolt's default: pages split full would take a key again and
+// be split again, leaving many nearly empty.)
 var fillPercent = []struct {
 	bucket []byte
 	fill   float64
 }{
-	{bucketLogEvents, 1}, {bucketLogTiles, 1}, {bucketLogBundles, 1}, {bucketEvents, 1},
+	{bucketLogEvents, 1}, {bucketLogTiles, 1}, {bucketLogBundles, 1}, {bucketEvents, 1}, {bucketRecent, 1},
 }
 
 // fillPages sets the fill of each bucket in fillPercent for a write

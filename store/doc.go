@@ -60,16 +60,23 @@
 //	eventlog    uint64 log index → event record
 //	eventindex  event hash → uint64 log index
 //	signers     "n" ‖ uint64 number → public key; "k" ‖ public key → number
+//	recent      uint64 log index → batch id ‖ uint64 seq (the tail)
 //	apikeys     SHA-256(secret) → JSON APIKey
 //	apikeyids   key id → SHA-256(secret)
 //
 // (schema version 2, layout.go; a file of version 1 is converted when it
 // is opened, migrate.go). A batch's chain is its segments: segment s
-// holds the log indexes of its events 64·s to 64·s+63; they sit beside
-// its head, so an append changes one page of chains for both.
+// holds the log indexes of its events 64·s to 64·s+63, beside its head.
+// A commit writes only pages whose keys come last — its events, their log
+// entries and tiles, and the tail (recent) — and not the chains, the heads
+// or the event-hash index: the events of the tail are found through a map
+// in memory and merged into those, in hash and batch order, by a
+// transaction of their own once the tail is an eighth of the index, and
+// when the store closes (meta "merged" is where the tail starts). bbolt's
+// freelist is written only when the store closes (freelist.go).
 //
-// Pages of the buckets whose new keys come last (the log's, and
-// eventlog) are filled completely when bbolt splits them; the others keep
+// Pages of the buckets whose new keys come last (the log's, eventlog and
+// recent) are filled completely when bbolt splits them; the others keep
 // bbolt's default of half.
 //
 // An event record is: version byte 3, then body and signature, each as a
