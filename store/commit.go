@@ -336,8 +336,11 @@ func (db *DB) committer(st *Planner) {
 		// that nothing is written after an acknowledged append but what
 		// the next appends write.
 		if err == nil {
-			if from := db.tail.from.Load(); logEnd-from >= mergeEvery(from) {
-				db.mergeTail()
+			if from := db.tail.from.Load(); logEnd-from >= mergeEvery(from) && logEnd >= db.mergeRetry {
+				if !db.mergeTail() {
+					// Not again before the tail has grown by as much.
+					db.mergeRetry = logEnd + mergeEvery(from)
+				}
 			}
 		}
 		db.forget(g)
@@ -372,10 +375,11 @@ func fillPages(tx *bolt.Tx) {
 }
 
 // mergeTail merges the tail into the event-hash index and the chains in a
-// transaction of its own (see logTail). A merge that fails is logged and
-// tried again after the next commit; lookups go on finding the tail's
-// events through the log.
-func (db *DB) mergeTail() {
+// transaction of its own (see logTail) and says whether it did. A merge
+// that fails is logged and tried again once the tail has grown by as much
+// again (or when the store closes); until then the tail's events are
+// found through it.
+func (db *DB) mergeTail() bool {
 	var n int
 	var mark uint64
 	err := db.bolt.Update(func(tx *bolt.Tx) error {
@@ -385,12 +389,13 @@ func (db *DB) mergeTail() {
 		return err
 	})
 	if err != nil {
-		db.log.Error("store: merging new events into the event-hash index failed; they are found through the log until a merge succeeds", "error", err)
-		return
+		db.log.Error("store: merging new events into their chains and the event-hash index failed; they are found through the tail until a merge succeeds", "error", err)
+		return false
 	}
 	db.tail.merged(mark)
 	db.merges.Add(1)
 	db.mergedEvents.Add(uint64(n))
+	return true
 }
 
 // forget drops committed events from the sequencer's pending-hash set.

@@ -99,6 +99,7 @@ type DB struct {
 	tail         *logTail      // the events not yet merged into their chains and the event-hash index (layout.go)
 	merges       atomic.Uint64 // tail merges so far
 	mergedEvents atomic.Uint64 // events they merged
+	mergeRetry   uint64        // the log size before which a failed merge is not tried again (the committer's)
 }
 
 // Open opens or creates the bbolt file at path and starts the sequencer.
