@@ -220,6 +220,9 @@ func sameFile(a, b string) bool {
 // every entry bundle and hash tile holds what the events imply; and the
 // newest stored checkpoint is of a size the log has, with its root.
 // Signatures are not checked: `truyxuat audit` and `verify` do that.
+// A file of an earlier schema version is checked as a copy converted to
+// the current one (as Open would convert it); the file itself is left as
+// it is.
 func CheckFile(path string) (*BackupReport, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
@@ -231,7 +234,15 @@ func CheckFile(path string) (*BackupReport, error) {
 	}
 	defer b.Close()
 	rep := &BackupReport{Path: path, Bytes: fi.Size()}
+	earlier := false
+	synced, _ := freelistSynced(path)
 	err = b.View(func(tx *bolt.Tx) error {
+		if !synced {
+			// bbolt's check rebuilds the freelist first (freelist.go).
+			if err := walkPages(tx); err != nil {
+				return fmt.Errorf("bbolt's consistency check failed: %w", err)
+			}
+		}
 		var errs []error
 		for err := range tx.Check() {
 			// Drain the channel: its producer stops only at the end.
@@ -242,12 +253,35 @@ func CheckFile(path string) (*BackupReport, error) {
 		if len(errs) > 0 {
 			return fmt.Errorf("bbolt's consistency check failed: %w", errors.Join(errs...))
 		}
+		if meta := tx.Bucket(bucketMeta); meta != nil && string(meta.Get([]byte("schema"))) == "1" {
+			earlier = true
+			return nil
+		}
 		return checkContents(tx, rep)
 	})
+	if err == nil && earlier {
+		err = checkConverted(path, rep)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("store: check %s: %w", path, err)
 	}
 	return rep, nil
+}
+
+// checkConverted runs truyxuat's checks on a copy of a file of schema
+// version 1 converted to the current version.
+func checkConverted(path string, rep *BackupReport) error {
+	current, done, err := upgradedCopy(path)
+	if err != nil {
+		return err
+	}
+	defer done()
+	b, err := openReadOnly(current)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	return b.View(func(tx *bolt.Tx) error { return checkContents(tx, rep) })
 }
 
 // checkContents runs truyxuat's checks over a read transaction.
@@ -263,7 +297,7 @@ func checkContents(tx *bolt.Tx, rep *BackupReport) error {
 	rep.Cooperatives = tx.Bucket(bucketCoops).Stats().KeyN
 	rep.Products = tx.Bucket(bucketProducts).Stats().KeyN
 	rep.Batches = tx.Bucket(bucketBatches).Stats().KeyN
-	v := &boltView{tx: tx, size: logSize(tx)}
+	v := &boltView{tx: tx, size: logSize(tx), tail: loadTail(tx)}
 	rep.LogSize = v.size
 	if err := checkRecords(tx, v, rep); err != nil {
 		return err
@@ -335,62 +369,71 @@ func checkRecords(tx *bolt.Tx, v *boltView, rep *BackupReport) error {
 	})
 }
 
-// checkChains walks every event record in key order (batch by batch, in
-// sequence), checks each batch's chain and head, and that each event's
-// log index leads back to it.
+// checkChains walks every batch's chain (the chains bucket, batch by
+// batch, in sequence), checks each chain and head, that each event is
+// indexed by its hash and is the log entry at its index, and that every
+// stored event belongs to one chain.
 func checkChains(tx *bolt.Tx, v *boltView, rep *BackupReport) error {
 	heads := map[string]bool{}
-	check := func(batch string, chain []*trace.SignedEvent) error {
-		if tx.Bucket(bucketBatches).Get([]byte(batch)) == nil {
-			return fmt.Errorf("events of batch %s, which does not exist", batch)
+	seen := map[uint64]bool{}
+	cv := chainView{tx, v.tail}
+	check := func(batch string) error {
+		var chain []*trace.SignedEvent
+		err := cv.each(batch, 0, func(seq, index uint64) error {
+			st, err := eventAt(tx, index)
+			if err == nil && st == nil {
+				err = errors.New("no event is stored there")
+			}
+			if err != nil {
+				return fmt.Errorf("batch %s: event %d (log index %d): %w", batch, seq, index, err)
+			}
+			if seen[index] {
+				return fmt.Errorf("batch %s: event %d is at log index %d, which another chain holds too", batch, seq, index)
+			}
+			seen[index] = true
+			if at, ok := v.tail.lookupEvent(tx, st.Hash); !ok || at != index {
+				return fmt.Errorf("batch %s: event %s is not indexed by its hash", batch, st.Hash)
+			}
+			if h, ok := v.EventAt(index); index >= v.size || !ok || h != st.Hash {
+				return fmt.Errorf("batch %s: event %s is at log index %d, which is not its entry in a log of %d", batch, st.Hash, index, v.size)
+			}
+			chain = append(chain, st.SignedEvent)
+			rep.Events++
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if len(chain) == 0 {
+			if n, _ := cv.head(batch); n > 0 {
+				return fmt.Errorf("batch %s has a head of %d events but no events", batch, n)
+			}
+			return nil
 		}
 		if err := trace.VerifyChain(batch, chain); err != nil {
 			return fmt.Errorf("batch %s: %w", batch, err)
 		}
-		n, h := readHead(tx, batch)
+		n, h := cv.head(batch)
 		if last := chain[len(chain)-1].Hash; n != uint64(len(chain)) || h != last {
 			return fmt.Errorf("batch %s: its recorded head is event %d %s, but its chain has %d events ending in %s", batch, n, h, len(chain), last)
 		}
 		heads[batch] = true
 		return nil
 	}
-	var batch string
-	var chain []*trace.SignedEvent
-	hashes := tx.Bucket(bucketEventHash)
-	c := tx.Bucket(bucketEvents).Cursor()
-	for k, val := c.First(); k != nil; k, val = c.Next() {
-		b, _ := splitEventKey(k)
-		if b == "" {
-			return fmt.Errorf("event record key %x is malformed", k)
-		}
-		if b != batch && chain != nil {
-			if err := check(batch, chain); err != nil {
-				return err
-			}
-			chain = nil
-		}
-		batch = b
-		st, err := decodeRecord(val)
-		if err != nil {
-			return fmt.Errorf("event record %x: %w", k, err)
-		}
-		if !bytes.Equal(hashes.Get(st.Hash[:]), k) {
-			return fmt.Errorf("batch %s: event %s is not indexed by its hash", b, st.Hash)
-		}
-		if h, ok := v.EventAt(st.LogIndex); st.LogIndex >= v.size || !ok || h != st.Hash {
-			return fmt.Errorf("batch %s: event %s names log index %d, which is not its entry in a log of %d", b, st.Hash, st.LogIndex, v.size)
-		}
-		chain = append(chain, st.SignedEvent)
-		rep.Events++
+	if err := tx.Bucket(bucketBatches).ForEach(func(k, _ []byte) error { return check(string(k)) }); err != nil {
+		return err
 	}
-	if chain != nil {
-		if err := check(batch, chain); err != nil {
-			return err
-		}
+	if n := tx.Bucket(bucketEvents).Stats().KeyN; n != len(seen) {
+		return fmt.Errorf("%d event records are stored, but the chains hold %d", n, len(seen))
 	}
-	return tx.Bucket(bucketHeads).ForEach(func(k, _ []byte) error {
-		if n, _ := readHead(tx, string(k)); n > 0 && !heads[string(k)] {
-			return fmt.Errorf("batch %s has a head of %d events but no events", k, n)
+	// Chains and heads of batches that do not exist.
+	return tx.Bucket(bucketChains).ForEach(func(k, _ []byte) error {
+		batch := k
+		if i := bytes.IndexByte(k, 0); i >= 0 {
+			batch = k[:i]
+		}
+		if !heads[string(batch)] && tx.Bucket(bucketBatches).Get(batch) == nil {
+			return fmt.Errorf("events of batch %s, which does not exist", batch)
 		}
 		return nil
 	})
@@ -400,7 +443,6 @@ func checkChains(tx *bolt.Tx, v *boltView, rep *BackupReport) error {
 // the stored entry bundles and hash tiles, level by level, against them.
 // It holds one tile in memory at a time.
 func checkLog(tx *bolt.Tx, v *boltView) error {
-	events, hashes := tx.Bucket(bucketEvents), tx.Bucket(bucketEventHash)
 	tiles := txTiles{tx}
 	for k := uint64(0); k*tlog.TileWidth < v.size; k++ {
 		width := int(min(tlog.TileWidth, v.size-k*tlog.TileWidth))
@@ -412,10 +454,9 @@ func checkLog(tx *bolt.Tx, v *boltView) error {
 			if !ok {
 				return fmt.Errorf("log entry %d names no event", i)
 			}
-			if key := hashes.Get(h[:]); key != nil {
-				st, err := decodeRecord(events.Get(key))
-				if err != nil || st.Hash != h || st.LogIndex != i {
-					return fmt.Errorf("log entry %d names event %s, whose record is missing or names another index", i, h)
+			if st, err := eventAt(tx, i); err != nil || st != nil {
+				if err != nil || st.Hash != h {
+					return fmt.Errorf("log entry %d names event %s, but the event stored at that index cannot be read or is another (%v)", i, h, err)
 				}
 				entries[j] = trace.LogEntry(st.SignedEvent)
 			} else {

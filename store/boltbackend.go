@@ -15,11 +15,13 @@ type boltBackend struct{ db *DB }
 
 var _ Backend = boltBackend{}
 
-func (b boltBackend) LoadHead(batchID string) LoadedHead { return loadHead(b.db.bolt, batchID) }
+func (b boltBackend) LoadHead(batchID string) LoadedHead {
+	return loadHead(b.db.bolt, b.db.tail, batchID)
+}
 
 func (b boltBackend) EventBatch(h trace.Hash) (batch, differs string, err error) {
 	err = b.db.bolt.View(func(tx *bolt.Tx) error {
-		batch, differs = checkedEventKey(tx, h)
+		batch, differs = checkedEventKey(tx, b.db.tail, h)
 		return nil
 	})
 	return batch, differs, err
@@ -40,7 +42,7 @@ func (b boltBackend) ReadLotBalance(batchID string) (*trace.LotBalance, *Damage,
 	var dmg *Damage
 	err := b.db.bolt.View(func(tx *bolt.Tx) error {
 		var err error
-		lb, dmg, err = ComputeLotBalance(boltChains{tx}, batchID)
+		lb, dmg, err = ComputeLotBalance(boltChains{tx, b.db.tail}, batchID)
 		return err
 	})
 	return lb, dmg, err

@@ -255,6 +255,7 @@ func (db *DB) committer(st *Planner) {
 	failed := false
 	for g := range db.toCommit {
 		var err error
+		var logEnd uint64
 		if failed && g.epoch <= failedEpoch {
 			err = errors.New("an earlier commit failed; this group was prepared on top of it")
 		} else if ro := db.readOnly.Load(); ro != nil {
@@ -278,10 +279,26 @@ func (db *DB) committer(st *Planner) {
 				}
 				// Every event and record is also an entry of the
 				// transparency log, in the same transaction.
-				return logAppend(tx, items)
+				if err := logAppend(tx, items); err != nil {
+					return err
+				}
+				// The events are found by hash through the tail until
+				// they are merged into the index.
+				for _, p := range plans {
+					for _, se := range p.Events {
+						db.tail.add(se.Event.Batch, se.Event.Seq, se.LogIndex, se.Hash)
+					}
+				}
+				logEnd = logSize(tx)
+				return nil
 			})
 		}
 		if err != nil {
+			for _, r := range g.reqs {
+				if r.p != nil {
+					db.tail.drop(r.p.Events)
+				}
+			}
 			db.log.Error("store: commit failed; the whole group is refused", "error", err, "group", len(g.reqs))
 			failed, failedEpoch = true, g.epoch
 			db.resetNeeded.Store(true)
@@ -315,6 +332,17 @@ func (db *DB) committer(st *Planner) {
 				f(CommitInfo{Events: len(g.reqs)})
 			}
 		}
+		// A merge of the tail runs before the group is acknowledged, so
+		// that nothing is written after an acknowledged append but what
+		// the next appends write.
+		if err == nil {
+			if from := db.tail.from.Load(); logEnd-from >= mergeEvery(from) && logEnd >= db.mergeRetry {
+				if !db.mergeTail() {
+					// Not again before the tail has grown by as much.
+					db.mergeRetry = logEnd + mergeEvery(from)
+				}
+			}
+		}
 		db.forget(g)
 		for _, r := range g.reqs {
 			close(r.done)
@@ -325,20 +353,17 @@ func (db *DB) committer(st *Planner) {
 
 // fillPercent is how full bbolt fills a page when it splits a node of a
 // bucket the committer writes to, where bbolt's default (half full) is
-// not right. The log's buckets are keyed by log index: a page once split
-// never takes another key, so with the default every page of them would
-// stay half empty. An event's key is its lot's id then its number: a new
-// event comes last among its lot's, and most pages hold lots that take no
-// more events, so pages split full stay nearly full (measured with lots
-// recorded side by side: 77% against 51%). The event-hash index is keyed
-// by hash, so its keys land anywhere: pages split full would take a key
-// again and be split again, leaving many nearly empty (19% full,
-// measured), so it keeps the default.
+// not right. The log's buckets, the events and the tail are keyed by log
+// index: a page once split never takes another key, so with the default
+// every page of them would stay half empty. (The event-hash index and the
+// chains, keyed by hash and by batch, are written by merges of the tail,
+// which keep bbolt's default: pages split full would take a key again and
+// be split again, leaving many nearly empty.)
 var fillPercent = []struct {
 	bucket []byte
 	fill   float64
 }{
-	{bucketLogEvents, 1}, {bucketLogTiles, 1}, {bucketLogBundles, 1}, {bucketEvents, 1},
+	{bucketLogEvents, 1}, {bucketLogTiles, 1}, {bucketLogBundles, 1}, {bucketEvents, 1}, {bucketRecent, 1},
 }
 
 // fillPages sets the fill of each bucket in fillPercent for a write
@@ -347,6 +372,30 @@ func fillPages(tx *bolt.Tx) {
 	for _, f := range fillPercent {
 		tx.Bucket(f.bucket).FillPercent = f.fill
 	}
+}
+
+// mergeTail merges the tail into the event-hash index and the chains in a
+// transaction of its own (see logTail) and says whether it did. A merge
+// that fails is logged and tried again once the tail has grown by as much
+// again (or when the store closes); until then the tail's events are
+// found through it.
+func (db *DB) mergeTail() bool {
+	var n int
+	var mark uint64
+	err := db.bolt.Update(func(tx *bolt.Tx) error {
+		var err error
+		n, err = mergeTail(tx)
+		mark = logSize(tx)
+		return err
+	})
+	if err != nil {
+		db.log.Error("store: merging new events into their chains and the event-hash index failed; they are found through the tail until a merge succeeds", "error", err)
+		return false
+	}
+	db.tail.merged(mark)
+	db.merges.Add(1)
+	db.mergedEvents.Add(uint64(n))
+	return true
 }
 
 // forget drops committed events from the sequencer's pending-hash set.
@@ -372,7 +421,7 @@ func (db *DB) pruneHashes(st *Planner) {
 	}
 }
 
-func loadHead(b *bolt.DB, batchID string) LoadedHead {
+func loadHead(b *bolt.DB, tail *logTail, batchID string) LoadedHead {
 	var lh LoadedHead
 	lh.Err = b.View(func(tx *bolt.Tx) error {
 		var bt trace.Batch
@@ -381,7 +430,7 @@ func loadHead(b *bolt.DB, batchID string) LoadedHead {
 		}
 		lh.Coop = bt.CooperativeID
 		var hd head
-		hd, lh.Differs = checkedHead(tx, &bt)
+		hd, lh.Differs = checkedHead(tx, tail, &bt)
 		lh.Len, lh.Hash = hd.n, hd.h
 		return nil
 	})
@@ -409,6 +458,6 @@ func (db *DB) headHint(batchID string) *headHint {
 		return nil
 	}
 	h := &headHint{batch: batchID, epoch: db.epoch.Load()}
-	h.LoadedHead = loadHead(db.bolt, batchID)
+	h.LoadedHead = loadHead(db.bolt, db.tail, batchID)
 	return h
 }

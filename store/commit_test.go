@@ -19,7 +19,7 @@ func TestHeadHintIsTakenOnlyFromTheSameEpoch(t *testing.T) {
 	for i := 0; i < 3; i++ {
 		f.append(t, i)
 	}
-	file := loadHead(db.bolt, f.batch.ID)
+	file := loadHead(db.bolt, db.tail, f.batch.ID)
 	if file.Err != nil || file.Len != 4 { // the lot's facts and 3 events
 		t.Fatalf("the file's head: %+v", file)
 	}

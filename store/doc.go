@@ -55,18 +55,32 @@
 //	products    id → JSON trace.Product
 //	batches     id → JSON trace.Batch
 //	lots        gtin14 "/" lot  or  "~" cooperative "/" product "/" lot → batch id
-//	heads       batch id → uint64 length ‖ head hash
-//	events      batch id ‖ 0x00 ‖ uint64 seq (big-endian) → event record
-//	eventhash   event hash → events key
+//	chains      batch id → uint64 length ‖ head hash
+//	            batch id ‖ 0x00 ‖ uint32 segment → log indexes (uvarints)
+//	eventlog    uint64 log index → event record
+//	eventindex  event hash → uint64 log index
+//	signers     "n" ‖ uint64 number → public key; "k" ‖ public key → number
+//	recent      uint64 log index → batch id ‖ uint64 seq (the tail)
 //	apikeys     SHA-256(secret) → JSON APIKey
 //	apikeyids   key id → SHA-256(secret)
 //
-// Pages of the buckets whose new keys come last (the log's, and events,
-// whose new key comes last among its lot's) are filled completely when
-// bbolt splits them; the others keep bbolt's default of half.
+// (schema version 2, layout.go; a file of version 1 is converted when it
+// is opened, migrate.go). A batch's chain is its segments: segment s
+// holds the log indexes of its events 64·s to 64·s+63, beside its head.
+// A commit writes only pages whose keys come last — its events, their log
+// entries and tiles, and the tail (recent) — and not the chains, the heads
+// or the event-hash index: the events of the tail are found through a map
+// in memory and merged into those, in hash and batch order, by a
+// transaction of their own once the tail is an eighth of the index, and
+// when the store closes (meta "merged" is where the tail starts). bbolt's
+// freelist is written only when the store closes (freelist.go).
 //
-// An event record is: version byte 2, then body, signature, signer and the
-// API key id, each as a uvarint length and bytes, then the receive time as
-// a big-endian int64 of Unix nanoseconds and the event's index in the
-// transparency log as a big-endian uint64.
+// Pages of the buckets whose new keys come last (the log's, eventlog and
+// recent) are filled completely when bbolt splits them; the others keep
+// bbolt's default of half.
+//
+// An event record is: version byte 3, then body and signature, each as a
+// uvarint length and bytes, the signer's number in signers as a uvarint,
+// the API key id as a uvarint length and bytes, then the receive time as
+// a big-endian int64 of Unix nanoseconds. Its log index is its key.
 package store

@@ -23,18 +23,23 @@ func AlterEvent(path, batchID string, seq uint64, edit func(body []byte) []byte)
 	}
 	defer b.Close()
 	return b.Update(func(tx *bolt.Tx) error {
-		bucket := tx.Bucket(bucketEvents)
-		key := eventKey(batchID, seq)
-		v := bucket.Get(key)
-		if v == nil {
+		index, ok := chainView{tx, loadTail(tx)}.index(batchID, seq)
+		if !ok {
 			return fmt.Errorf("store: alter event: batch %s has no event %d", batchID, seq)
 		}
-		st, err := decodeRecord(v)
+		st, err := eventAt(tx, index)
 		if err != nil {
 			return err
 		}
+		if st == nil {
+			return fmt.Errorf("store: alter event: no event is stored at log index %d", index)
+		}
 		st.Body = edit(st.Body)
-		return bucket.Put(key, encodeRecord(st))
+		rec, err := encodeRecord(tx, st)
+		if err != nil {
+			return err
+		}
+		return tx.Bucket(bucketEvents).Put(u64(index), rec)
 	})
 }
 
@@ -84,7 +89,7 @@ func AlterHead(path, batchID string, edit func(head []byte) []byte) error {
 	}
 	defer b.Close()
 	return b.Update(func(tx *bolt.Tx) error {
-		bucket := tx.Bucket(bucketHeads)
+		bucket := tx.Bucket(bucketChains)
 		v := edit(bytes.Clone(bucket.Get([]byte(batchID))))
 		if v == nil {
 			return bucket.Delete([]byte(batchID))
@@ -120,20 +125,22 @@ func PlantEvents(path string, batches []*trace.Batch, events []*trace.SignedEven
 				return err
 			}
 		}
-		next := logSize(tx)
-		var items []LogItem
+		tail := loadTail(tx)
 		for _, se := range events {
-			if n, h := readHead(tx, se.Event.Batch); se.Event.Seq != n || se.Event.Prev != h {
+			if n, h := (chainView{tx, tail}).head(se.Event.Batch); se.Event.Seq != n || se.Event.Prev != h {
 				return fmt.Errorf("store: plant events: event %d of batch %s does not extend its chain of %d events", se.Event.Seq, se.Event.Batch, n)
 			}
-			st := &StoredEvent{SignedEvent: se, ReceivedAt: now, KeyID: "planted", LogIndex: next}
-			next++
+			st := &StoredEvent{SignedEvent: se, ReceivedAt: now, KeyID: "planted", LogIndex: logSize(tx)}
 			if err := writeEvent(tx, st); err != nil {
 				return err
 			}
 			st.LogEntry = trace.LogEntry(se)
-			items = append(items, LogItem{Hash: st.Hash, Entry: st.LogEntry})
+			if err := logAppend(tx, []LogItem{{Hash: st.Hash, Entry: st.LogEntry}}); err != nil {
+				return err
+			}
+			tail.add(se.Event.Batch, se.Event.Seq, st.LogIndex, st.Hash)
 		}
-		return logAppend(tx, items)
+		_, err := mergeTail(tx)
+		return err
 	})
 }

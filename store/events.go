@@ -135,7 +135,7 @@ func (db *DB) Head(batchID string) (uint64, trace.Hash, error) {
 		if tx.Bucket(bucketBatches).Get([]byte(batchID)) == nil {
 			return fmt.Errorf("batch %s: %w", batchID, trace.ErrNotFound)
 		}
-		n, h = readHead(tx, batchID)
+		n, h = chainView{tx, db.tail}.head(batchID)
 		return nil
 	})
 	return n, h, err
@@ -225,19 +225,20 @@ func VerifiedHistoryFrom(batchID string, from uint64, prev trace.Hash, out []*St
 func (db *DB) EventByHash(h trace.Hash) (*StoredEvent, error) {
 	var st *StoredEvent
 	err := db.bolt.View(func(tx *bolt.Tx) error {
-		key := tx.Bucket(bucketEventHash).Get(h[:])
-		if key == nil {
+		index, ok := db.tail.lookupEvent(tx, h)
+		if !ok {
 			return fmt.Errorf("event %s: %w", h, trace.ErrNotFound)
 		}
-		v := tx.Bucket(bucketEvents).Get(key)
-		if v == nil {
+		var err error
+		st, err = eventAt(tx, index)
+		switch {
+		case err != nil:
+			return err
+		case st == nil:
 			return fmt.Errorf("event %s: index points to a missing record: %w", h, trace.ErrVerification)
 		}
-		var err error
-		if st, err = decodeRecord(v); err == nil {
-			fillLog(tx, st)
-		}
-		return err
+		fillLog(tx, st)
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
@@ -256,42 +257,10 @@ func VerifiedEvent(h trace.Hash, st *StoredEvent) (*StoredEvent, error) {
 	return st, nil
 }
 
-func eventKey(batchID string, seq uint64) []byte {
-	k := make([]byte, 0, len(batchID)+9)
-	k = append(k, batchID...)
-	k = append(k, 0)
-	return binary.BigEndian.AppendUint64(k, seq)
-}
-
-func splitEventKey(k []byte) (string, uint64) {
-	if len(k) < 9 {
-		return "", 0
-	}
-	return string(k[:len(k)-9]), binary.BigEndian.Uint64(k[len(k)-8:])
-}
-
-func readHead(tx *bolt.Tx, batchID string) (uint64, trace.Hash) {
-	var h trace.Hash
-	v := tx.Bucket(bucketHeads).Get([]byte(batchID))
-	if len(v) != 40 {
-		return 0, h
-	}
-	copy(h[:], v[8:])
-	return binary.BigEndian.Uint64(v[:8]), h
-}
-
-func writeHead(tx *bolt.Tx, batchID string, n uint64, h trace.Hash) error {
-	v := binary.BigEndian.AppendUint64(make([]byte, 0, 40), n)
-	return tx.Bucket(bucketHeads).Put([]byte(batchID), append(v, h[:]...))
-}
-
 const recordVersion = 2
 
-func encodeRecord(st *StoredEvent) []byte {
-	return encodeParts(st.Body, st.Signature, st.Signer, st.KeyID, st.ReceivedAt, st.LogIndex)
-}
-
-// encodeParts writes a stored record of an event or a registry record:
+// encodeParts writes a stored registry record (and, in files of schema
+// version 1, an event's):
 // version byte 2, then body, signature, signer and the API key id, each as
 // a uvarint length and bytes, then the receive time as big-endian Unix
 // nanoseconds and the log index as a big-endian uint64.
@@ -337,31 +306,26 @@ func decodeParts(v []byte) (*parts, error) {
 		logIndex:   binary.BigEndian.Uint64(rest[8:])}, nil
 }
 
-// decodeRecord parses an event record. It does not decode the event body:
-// History and EventByHash do.
-func decodeRecord(v []byte) (*StoredEvent, error) {
-	p, err := decodeParts(v)
-	if err != nil {
-		return nil, err
-	}
-	se := &trace.SignedEvent{Body: p.body, Hash: trace.HashEvent(p.body), Signature: p.sig, Signer: p.signer}
-	return &StoredEvent{SignedEvent: se, KeyID: p.keyID, ReceivedAt: p.receivedAt, LogIndex: p.logIndex}, nil
-}
-
 // fillLog sets an event's log entry; its log index is in its record.
 func fillLog(_ *bolt.Tx, st *StoredEvent) {
 	st.LogEntry = trace.LogEntry(st.SignedEvent)
 }
 
-// writeEvent stores a prepared event: its record, its hash index, the
-// lineage and recall indexes, and its batch's new head.
+// writeEvent stores a prepared event: its record, its entry in the tail
+// (which gives it its place in its chain, its batch's new head and its
+// hash), and the lineage and recall indexes.
 func writeEvent(tx *bolt.Tx, st *StoredEvent) error {
 	e := st.Event
-	key := eventKey(e.Batch, e.Seq)
-	if err := tx.Bucket(bucketEvents).Put(key, encodeRecord(st)); err != nil {
+	rec, err := encodeRecord(tx, st)
+	if err != nil {
 		return err
 	}
-	if err := tx.Bucket(bucketEventHash).Put(st.Hash[:], key); err != nil {
+	if err := tx.Bucket(bucketEvents).Put(u64(st.LogIndex), rec); err != nil {
+		return err
+	}
+	// Its chain and the event-hash index take it when the tail is
+	// merged (layout.go).
+	if err := tx.Bucket(bucketRecent).Put(u64(st.LogIndex), recentValue(e.Batch, e.Seq)); err != nil {
 		return err
 	}
 	if err := indexEvent(tx, e, st.Hash); err != nil {
@@ -372,7 +336,7 @@ func writeEvent(tx *bolt.Tx, st *StoredEvent) error {
 			return err
 		}
 	}
-	return writeHead(tx, e.Batch, e.Seq+1, st.Hash)
+	return nil
 }
 
 // checkFactsRule keeps a lot's facts records to the store's own making: a
@@ -465,18 +429,20 @@ func (db *DB) readChain(batchID string, from uint64) (out []*StoredEvent, length
 		if tx.Bucket(bucketBatches).Get([]byte(batchID)) == nil {
 			return fmt.Errorf("batch %s: %w", batchID, trace.ErrNotFound)
 		}
-		length, head = readHead(tx, batchID)
-		prefix := append([]byte(batchID), 0)
-		c := tx.Bucket(bucketEvents).Cursor()
-		for k, v := c.Seek(eventKey(batchID, from)); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-			st, err := decodeRecord(v)
+		cv := chainView{tx, db.tail}
+		length, head = cv.head(batchID)
+		return cv.each(batchID, from, func(seq, index uint64) error {
+			st, err := eventAt(tx, index)
+			if err == nil && st == nil {
+				err = errors.New("no event is stored there")
+			}
 			if err != nil {
-				return fmt.Errorf("event record %x: %w", k, err)
+				return fmt.Errorf("event %d (log index %d): %w", seq, index, err)
 			}
 			fillLog(tx, st)
 			out = append(out, st)
-		}
-		return nil
+			return nil
+		})
 	})
 	if err != nil {
 		return nil, 0, trace.Hash{}, fmt.Errorf("store: history of batch %s: %w", batchID, err)

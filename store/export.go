@@ -22,14 +22,15 @@ import (
 // indexes; the view checks what it decodes but never re-encodes it.
 // Everything it returns is a copy, valid after the view ends.
 type Export struct {
-	tx  *bolt.Tx
-	pub *Published
+	tx   *bolt.Tx
+	pub  *Published
+	tail *logTail
 }
 
 // Export runs f with an Export of the store, in one read transaction.
 func (db *DB) Export(f func(x *Export) error) error {
 	return db.bolt.View(func(tx *bolt.Tx) error {
-		x := &Export{tx: tx}
+		x := &Export{tx: tx, tail: db.tail}
 		if pub, ok := db.Published(); ok {
 			x.pub = &pub
 		}
@@ -151,7 +152,7 @@ func (x *Export) Batches(f func(ExportedBatch) error) error {
 		if !ok {
 			return fmt.Errorf("store: export: batch %s has no entry in the lot index", bt.ID)
 		}
-		n, h := readHead(x.tx, bt.ID)
+		n, h := chainView{x.tx, x.tail}.head(bt.ID)
 		return f(ExportedBatch{Batch: bt, LotKey: lk, Length: n, Head: h})
 	})
 }
@@ -159,21 +160,32 @@ func (x *Export) Batches(f func(ExportedBatch) error) error {
 // Events calls f with each stored event, batch by batch in chain order,
 // decoded and checked against its stored hash.
 func (x *Export) Events(f func(*StoredEvent) error) error {
-	return x.each(bucketEvents, func(k, v []byte) error {
-		batch, seq := splitEventKey(k)
-		st, err := decodeRecord(v)
+	cv := chainView{x.tx, x.tail}
+	c := x.tx.Bucket(bucketBatches).Cursor()
+	for k, _ := c.First(); k != nil; k, _ = c.Next() {
+		batch := string(k)
+		err := cv.each(batch, 0, func(seq, index uint64) error {
+			st, err := eventAt(x.tx, index)
+			if err == nil && st == nil {
+				err = fmt.Errorf("no event is stored at log index %d", index)
+			}
+			if err != nil {
+				return fmt.Errorf("store: export: event %d of batch %s: %w", seq, batch, err)
+			}
+			if st.Event, err = trace.Decode(st.Body); err != nil {
+				return fmt.Errorf("store: export: event %d of batch %s: %w", seq, batch, err)
+			}
+			if st.Event.Batch != batch || st.Event.Seq != seq {
+				return fmt.Errorf("store: export: the event stored as number %d of batch %s is number %d of %s", seq, batch, st.Event.Seq, st.Event.Batch)
+			}
+			fillLog(x.tx, st)
+			return f(st)
+		})
 		if err != nil {
-			return fmt.Errorf("store: export: event %d of batch %s: %w", seq, batch, err)
+			return err
 		}
-		if st.Event, err = trace.Decode(st.Body); err != nil {
-			return fmt.Errorf("store: export: event %d of batch %s: %w", seq, batch, err)
-		}
-		if st.Event.Batch != batch || st.Event.Seq != seq {
-			return fmt.Errorf("store: export: the event stored as number %d of batch %s is number %d of %s", seq, batch, st.Event.Seq, st.Event.Batch)
-		}
-		fillLog(x.tx, st)
-		return f(st)
-	})
+	}
+	return nil
 }
 
 // Lineage calls f with each transformation's input and output batch.

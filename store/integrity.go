@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -70,9 +69,10 @@ func (db *DB) damaged(batch, record, format string, args ...any) error {
 // links to the record before it, and is the one the event-hash index
 // names for its hash. A batch without events has no head record, or a
 // zero one. It returns what differs, or "" when the head is sound.
-func checkedHead(tx *bolt.Tx, bt *trace.Batch) (head, string) {
+func checkedHead(tx *bolt.Tx, tail *logTail, bt *trace.Batch) (head, string) {
 	var hd head
-	raw := tx.Bucket(bucketHeads).Get([]byte(bt.ID))
+	cv := chainView{tx, tail}
+	raw, _ := cv.headRecord(bt.ID)
 	switch len(raw) {
 	case 0:
 		if raw != nil {
@@ -84,37 +84,35 @@ func checkedHead(tx *bolt.Tx, bt *trace.Batch) (head, string) {
 	default:
 		return head{}, fmt.Sprintf("the head record has %d bytes, not 40", len(raw))
 	}
-	prefix := append([]byte(bt.ID), 0)
-	c := tx.Bucket(bucketEvents).Cursor()
-	// Batch ids never hold a byte below '-', so the chain's keys are all
-	// the keys between id‖0x00 and id‖0x01.
-	k, v := c.Seek(append([]byte(bt.ID), 1))
-	if k == nil {
-		k, v = c.Last()
-	} else {
-		k, v = c.Prev()
-	}
-	if k == nil || !bytes.HasPrefix(k, prefix) {
+	seq, index, ok, differs := cv.last(bt.ID)
+	switch {
+	case differs != "":
+		return head{}, differs
+	case !ok:
 		return checkHead(bt, hd, nil)
 	}
-	if len(k) != len(prefix)+8 {
-		return head{}, fmt.Sprintf("an event key of the batch has %d bytes", len(k))
+	events := tx.Bucket(bucketEvents)
+	v := events.Get(u64(index))
+	if v == nil {
+		return head{}, fmt.Sprintf("the chain puts event %d at log index %d, where no event is stored", seq, index)
 	}
-	seq := binary.BigEndian.Uint64(k[len(prefix):])
-	last, err := decodeRecord(v)
-	if err != nil {
-		return head{}, fmt.Sprintf("the last event record (number %d) cannot be read: %v", seq, err)
+	body := recordBody(v)
+	if body == nil {
+		return head{}, fmt.Sprintf("the last event record (number %d) cannot be read", seq)
 	}
-	end := &ChainEnd{Seq: seq, Body: last.Body}
+	end := &ChainEnd{Seq: seq, Body: body}
 	if seq > 0 {
-		if before := tx.Bucket(bucketEvents).Get(eventKey(bt.ID, seq-1)); before != nil {
-			end.PrevBody = recordBody(before)
-			if end.PrevBody == nil {
-				end.PrevBody = []byte{}
+		if pi, ok := cv.index(bt.ID, seq-1); ok {
+			if before := events.Get(u64(pi)); before != nil {
+				end.PrevBody = recordBody(before)
+				if end.PrevBody == nil {
+					end.PrevBody = []byte{}
+				}
 			}
 		}
 	}
-	end.Indexed = bytes.Equal(tx.Bucket(bucketEventHash).Get(last.Hash[:]), k)
+	at, ok := tail.lookupEvent(tx, trace.HashEvent(body))
+	end.Indexed = ok && at == index
 	return checkHead(bt, hd, end)
 }
 
@@ -178,20 +176,21 @@ func checkHead(bt *trace.Batch, hd head, end *ChainEnd) (head, string) {
 // checkedEventKey follows the event-hash index for h and checks that the
 // record it leads to hashes to h. It returns the record's batch, or ""
 // when h is not indexed, and what differs when the entry is damaged.
-func checkedEventKey(tx *bolt.Tx, h trace.Hash) (batch string, differs string) {
-	key := tx.Bucket(bucketEventHash).Get(h[:])
-	if key == nil {
+func checkedEventKey(tx *bolt.Tx, tail *logTail, h trace.Hash) (batch string, differs string) {
+	index, ok := tail.lookupEvent(tx, h)
+	if !ok {
 		return "", ""
 	}
-	batch, seq := splitEventKey(key)
-	if batch == "" {
-		return "", fmt.Sprintf("the index entry of event %s is %d bytes, not an event key", h, len(key))
-	}
-	v := tx.Bucket(bucketEvents).Get(key)
+	v := tx.Bucket(bucketEvents).Get(u64(index))
 	if v == nil {
-		return batch, fmt.Sprintf("the index leads event %s to event %d, which is not stored", h, seq)
+		return "", fmt.Sprintf("the index leads event %s to log index %d, where no event is stored", h, index)
 	}
-	return batch, IndexedEventDiffers(h, seq, recordBody(v))
+	body := recordBody(v)
+	e, err := trace.Decode(body)
+	if err != nil {
+		return "", fmt.Sprintf("the index leads event %s to log index %d, whose record holds no event: %v", h, index, err)
+	}
+	return e.Batch, IndexedEventDiffers(h, e.Seq, body)
 }
 
 // IndexedEventDiffers checks the event the event-hash index leads a hash
@@ -207,7 +206,7 @@ func IndexedEventDiffers(h trace.Hash, seq uint64, body []byte) string {
 // recordBody returns the event bytes of a record without copying them,
 // or nil if the record cannot be read.
 func recordBody(v []byte) []byte {
-	if len(v) < 1 || v[0] != recordVersion {
+	if len(v) < 1 || (v[0] != eventRecordVersion && v[0] != recordVersion) {
 		return nil
 	}
 	n, k := binary.Uvarint(v[1:])

@@ -3,7 +3,9 @@ package store
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
+	"fmt"
 	"log/slog"
 	"path/filepath"
 	"strings"
@@ -80,6 +82,16 @@ func reopen(t *testing.T, path string, a, b *fixture) (*DB, *syncBuffer) {
 	return db, logs
 }
 
+// eventRecordKey is the key of the record of event seq of a batch: its
+// log index.
+func eventRecordKey(tx *bolt.Tx, batchID string, seq uint64) []byte {
+	index, ok := chainIndex(tx, batchID, seq)
+	if !ok {
+		panic(fmt.Sprintf("batch %s has no event %d", batchID, seq))
+	}
+	return u64(index)
+}
+
 func flipByte(v []byte, i int) []byte {
 	v = bytes.Clone(v)
 	v[i] ^= 0x01
@@ -93,32 +105,32 @@ func TestDamagedHeadRefusesWrites(t *testing.T) {
 		want   string // part of what the error says differs
 	}{
 		{"a byte of the length", func(tx *bolt.Tx, a *fixture, _ []*StoredEvent) error {
-			hb := tx.Bucket(bucketHeads)
+			hb := tx.Bucket(bucketChains)
 			return hb.Put([]byte(a.batch.ID), flipByte(hb.Get([]byte(a.batch.ID)), 0))
 		}, "the head says 72057594037927940 events"},
 		{"a byte of the hash", func(tx *bolt.Tx, a *fixture, _ []*StoredEvent) error {
-			hb := tx.Bucket(bucketHeads)
+			hb := tx.Bucket(bucketChains)
 			return hb.Put([]byte(a.batch.ID), flipByte(hb.Get([]byte(a.batch.ID)), 20))
 		}, "but the last stored event is number 3"},
 		{"a truncated head", func(tx *bolt.Tx, a *fixture, _ []*StoredEvent) error {
-			hb := tx.Bucket(bucketHeads)
+			hb := tx.Bucket(bucketChains)
 			return hb.Put([]byte(a.batch.ID), hb.Get([]byte(a.batch.ID))[:39])
 		}, "39 bytes"},
 		{"a lost head", func(tx *bolt.Tx, a *fixture, _ []*StoredEvent) error {
-			return tx.Bucket(bucketHeads).Delete([]byte(a.batch.ID))
+			return tx.Bucket(bucketChains).Delete([]byte(a.batch.ID))
 		}, "the head says 0 events"},
 		{"a head one event behind", func(tx *bolt.Tx, a *fixture, heads []*StoredEvent) error {
 			return writeHead(tx, a.batch.ID, 2, heads[1].Hash)
 		}, "the head says 2 events"},
 		{"the last event's bytes", func(tx *bolt.Tx, a *fixture, _ []*StoredEvent) error {
 			eb := tx.Bucket(bucketEvents)
-			k := eventKey(a.batch.ID, 3)
+			k := eventRecordKey(tx, a.batch.ID, 3)
 			return eb.Put(k, []byte(strings.Replace(string(eb.Get(k)), "lần 2", "lần 9", 1)))
 		}, "but the last stored event is number 3 with hash"},
 		{"the last event and the head rewritten together", func(tx *bolt.Tx, a *fixture, _ []*StoredEvent) error {
 			eb := tx.Bucket(bucketEvents)
-			k := eventKey(a.batch.ID, 3)
-			st, err := decodeRecord(eb.Get(k))
+			k := eventRecordKey(tx, a.batch.ID, 3)
+			st, err := decodeRecord(tx, binary.BigEndian.Uint64(k), eb.Get(k))
 			if err != nil {
 				return err
 			}
@@ -129,7 +141,11 @@ func TestDamagedHeadRefusesWrites(t *testing.T) {
 				return err
 			}
 			st.Body = body
-			if err := eb.Put(k, encodeRecord(st)); err != nil {
+			rec, err := encodeRecord(tx, st)
+			if err != nil {
+				return err
+			}
+			if err := eb.Put(k, rec); err != nil {
 				return err
 			}
 			h := trace.HashEvent(body)
@@ -139,7 +155,7 @@ func TestDamagedHeadRefusesWrites(t *testing.T) {
 			return writeHead(tx, a.batch.ID, 4, h)
 		}, "the last event links to"},
 		{"the index entry of the head", func(tx *bolt.Tx, a *fixture, heads []*StoredEvent) error {
-			return tx.Bucket(bucketEventHash).Put(heads[2].Hash[:], eventKey(a.batch.ID, 1))
+			return tx.Bucket(bucketEventHash).Put(heads[2].Hash[:], eventRecordKey(tx, a.batch.ID, 1))
 		}, "the event index does not lead to the last event"},
 		{"the batch record's cooperative", func(tx *bolt.Tx, a *fixture, _ []*StoredEvent) error {
 			bb := tx.Bucket(bucketBatches)
@@ -245,7 +261,7 @@ func TestDamagedEventIndexRefusesTransformations(t *testing.T) {
 	path, a, b, heads := damagedFile(t)
 	// The index entry of A's event 2 leads to event 1.
 	alter(t, path, func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketEventHash).Put(heads[1].Hash[:], eventKey(a.batch.ID, 1))
+		return tx.Bucket(bucketEventHash).Put(heads[1].Hash[:], eventRecordKey(tx, a.batch.ID, 1))
 	})
 	db, logs := reopen(t, path, a, b)
 	size, _ := db.LogSize()

@@ -355,6 +355,7 @@ func BenchmarkLargeStore(b *testing.B) {
 	big.db = ldb
 	big.f.db = ldb
 
+	merges0 := ldb.merges.Load()
 	var rs, rl, ratios, sws, lws []float64
 	for r := 0; r < rounds; r++ {
 		rdir := filepath.Join(b.TempDir(), "small")
@@ -387,5 +388,23 @@ func BenchmarkLargeStore(b *testing.B) {
 	b.ReportMetric(median(ratios), "large/small")
 	b.ReportMetric(median(sws), "small-written-B/event")
 	b.ReportMetric(median(lws), "large-written-B/event")
+	// The tail of the event-hash index is merged into it once it is an
+	// eighth of the index: the rounds may or may not hold a merge. One
+	// merge of the tail as it is now says what merges cost per event.
+	mergesInRounds := ldb.merges.Load() - merges0
+	tailLen := ldb.tail.len()
+	before := ldb.bolt.Stats().TxStats
+	t0 := time.Now()
+	ldb.mergeTail()
+	after := ldb.bolt.Stats().TxStats
+	written := after.Sub(&before)
+	from := ldb.tail.from.Load()
+	// A merge rewrites about the pages the index has whatever the
+	// tail's length: spread over the events between two merges.
+	every := mergeEvery(from)
+	b.Logf("merges of the tail during the rounds: %d; a merge of the %d events of the tail now: %v, %d page bytes written; a merge every %d events: %.0f page bytes per event",
+		mergesInRounds, tailLen, time.Since(t0).Round(time.Millisecond), written.GetPageAlloc(), every,
+		float64(written.GetPageAlloc())/float64(every))
+	b.ReportMetric(float64(written.GetPageAlloc())/float64(every), "merge-B/event")
 	b.Logf("large store after the rounds: %s", statFile(b, ldb))
 }

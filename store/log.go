@@ -145,6 +145,7 @@ func (db *DB) LogSize() (uint64, error) {
 type boltView struct {
 	tx   *bolt.Tx
 	size uint64
+	tail *logTail
 }
 
 // Size returns the number of entries of the log as the view sees it.
@@ -162,15 +163,7 @@ func (v *boltView) ReadBundle(index uint64) ([]byte, error) {
 
 // EventIndex returns the log index of an event (kept in its record).
 func (v *boltView) EventIndex(h trace.Hash) (uint64, bool) {
-	key := v.tx.Bucket(bucketEventHash).Get(h[:])
-	if key == nil {
-		return 0, false
-	}
-	st, err := decodeRecord(v.tx.Bucket(bucketEvents).Get(key))
-	if err != nil {
-		return 0, false
-	}
-	return st.LogIndex, true
+	return v.tail.lookupEvent(v.tx, h)
 }
 
 // EventAt returns the hash of the event at a log index.
@@ -202,7 +195,7 @@ func (v *boltView) LatestCheckpoint() (uint64, []byte) {
 // ViewLog runs f with a consistent view of the log.
 func (db *DB) ViewLog(f func(v LogView) error) error {
 	return db.bolt.View(func(tx *bolt.Tx) error {
-		return f(&boltView{tx: tx, size: logSize(tx)})
+		return f(&boltView{tx: tx, size: logSize(tx), tail: db.tail})
 	})
 }
 
@@ -227,7 +220,7 @@ func (db *DB) CheckpointLog(sign Checkpointer) (uint64, []byte, error) {
 	var size uint64
 	var note []byte
 	err := db.bolt.Update(func(tx *bolt.Tx) error {
-		v := &boltView{tx: tx, size: logSize(tx)}
+		v := &boltView{tx: tx, size: logSize(tx), tail: db.tail}
 		db.pubMu.Lock()
 		pub := db.pub
 		db.pubMu.Unlock()
@@ -322,6 +315,6 @@ func (v *boltView) Head(batchID string) (uint64, trace.Hash, error) {
 	if v.tx.Bucket(bucketBatches).Get([]byte(batchID)) == nil {
 		return 0, trace.Hash{}, fmt.Errorf("batch %s: %w", batchID, trace.ErrNotFound)
 	}
-	n, h := readHead(v.tx, batchID)
+	n, h := chainView{v.tx, v.tail}.head(batchID)
 	return n, h, nil
 }

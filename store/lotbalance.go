@@ -161,7 +161,7 @@ func (db *DB) LotBalance(batchID string) (*trace.LotBalance, error) {
 	var dmg *Damage
 	err := db.bolt.View(func(tx *bolt.Tx) error {
 		var err error
-		lb, dmg, err = ComputeLotBalance(boltChains{tx}, batchID)
+		lb, dmg, err = ComputeLotBalance(boltChains{tx, db.tail}, batchID)
 		return err
 	})
 	return LotBalanceResult(batchID, lb, dmg, err)
@@ -181,7 +181,10 @@ func LotBalanceResult(batchID string, lb *trace.LotBalance, dmg *Damage, err err
 }
 
 // boltChains reads the chains a lot balance needs from a transaction.
-type boltChains struct{ tx *bolt.Tx }
+type boltChains struct {
+	tx   *bolt.Tx
+	tail *logTail
+}
 
 func (c boltChains) LotBatch(id string) (*trace.Batch, error) {
 	var bt trace.Batch
@@ -189,8 +192,8 @@ func (c boltChains) LotBatch(id string) (*trace.Batch, error) {
 }
 
 func (c boltChains) FirstEvent(batchID string) []byte {
-	if v := c.tx.Bucket(bucketEvents).Get(eventKey(batchID, 0)); v != nil {
-		if first, err := decodeRecord(v); err == nil {
+	if index, ok := (chainView{c.tx, c.tail}).index(batchID, 0); ok {
+		if first, err := eventAt(c.tx, index); err == nil && first != nil {
 			return first.Body
 		}
 	}
@@ -200,25 +203,28 @@ func (c boltChains) FirstEvent(batchID string) []byte {
 func (c boltChains) Marked(batchID string) ([]MarkedEvent, *Damage, error) {
 	var out []MarkedEvent
 	events := c.tx.Bucket(bucketEvents)
-	prefix := append([]byte(batchID), 0)
-	cur := events.Cursor()
-	for k, v := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = cur.Next() {
+	var chain []uint64
+	cv := chainView{c.tx, c.tail}
+	if err := cv.each(batchID, 0, func(_, index uint64) error { chain = append(chain, index); return nil }); err != nil {
+		return nil, &Damage{batchID, "chain", err.Error()}, nil
+	}
+	for seq, index := range chain {
+		v := events.Get(u64(index))
 		if !HasTransformationMark(recordBody(v)) {
 			continue
 		}
-		_, seq := splitEventKey(k)
-		st, err := decodeRecord(v)
+		st, err := decodeRecord(c.tx, index, v)
 		if err != nil {
 			return nil, &Damage{batchID, "chain", fmt.Sprintf("event record %d cannot be read: %v", seq, err)}, nil
 		}
-		m := MarkedEvent{Seq: seq, Body: st.Body}
-		if next := events.Get(eventKey(batchID, seq+1)); next != nil {
-			m.Next = bytes.Clone(recordBody(next))
+		m := MarkedEvent{Seq: uint64(seq), Body: st.Body}
+		if seq+1 < len(chain) {
+			m.Next = bytes.Clone(recordBody(events.Get(u64(chain[seq+1]))))
 			if m.Next == nil {
 				m.Next = []byte{}
 			}
 		} else {
-			m.HeadLen, m.HeadHash = readHead(c.tx, batchID)
+			m.HeadLen, m.HeadHash = cv.head(batchID)
 		}
 		out = append(out, m)
 	}

@@ -19,7 +19,7 @@ import (
 	"github.com/truyxuat/truyxuat/trace"
 )
 
-const schemaVersion = "1"
+const schemaVersion = "2"
 
 var (
 	bucketMeta      = []byte("meta")
@@ -27,15 +27,12 @@ var (
 	bucketProducts  = []byte("products")
 	bucketBatches   = []byte("batches")
 	bucketLots      = []byte("lots")
-	bucketHeads     = []byte("heads")
-	bucketEvents    = []byte("events")
-	bucketEventHash = []byte("eventhash")
 	bucketAPIKeys   = []byte("apikeys")
 	bucketAPIKeyIDs = []byte("apikeyids")
 )
 
 var allBuckets = [][]byte{bucketMeta, bucketCoops, bucketProducts, bucketBatches, bucketLots,
-	bucketHeads, bucketEvents, bucketEventHash, bucketAPIKeys, bucketAPIKeyIDs}
+	bucketAPIKeys, bucketAPIKeyIDs}
 
 // Options tune a DB. The zero value is what production uses.
 type Options struct {
@@ -98,6 +95,11 @@ type DB struct {
 	pub      *Published // its contents; changed only in write transactions
 
 	throttle MemoryThrottle // see SignInThrottle
+
+	tail         *logTail      // the events not yet merged into their chains and the event-hash index (layout.go)
+	merges       atomic.Uint64 // tail merges so far
+	mergedEvents atomic.Uint64 // events they merged
+	mergeRetry   uint64        // the log size before which a failed merge is not tried again (the committer's)
 }
 
 // Open opens or creates the bbolt file at path and starts the sequencer.
@@ -133,28 +135,43 @@ func Open(path string, opts Options) (*DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
-	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.Timeout})
+	// The freelist is not written by every commit (NoFreelistSync, with
+	// bbolt's map freelist, as etcd runs it): each merge of the tail
+	// (layout.go) rewrites the pages of the event-hash index, and the
+	// thousands of pages it frees would be written in every commit until
+	// new events use them up. Close writes it; after a crash bbolt
+	// rebuilds it when it opens the file (0.7 s at 10^6 events; see
+	// BENCHMARKS.md), once the file's pages are walked (freelist.go).
+	if err := walkUnsynced(path); err != nil {
+		return nil, fmt.Errorf("store: open %s: the data file is damaged (%v); check it with truyxuat backup --data and put back a backup with truyxuat restore", path, err)
+	}
+	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.Timeout, NoFreelistSync: true, FreelistType: bolt.FreelistMapType})
 	if err != nil {
 		if errors.Is(err, bolt.ErrTimeout) {
 			return nil, fmt.Errorf("store: open %s: the file is locked by another truyxuat process", path)
 		}
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
+	convert := false
 	err = b.Update(func(tx *bolt.Tx) error {
-		for _, name := range allBuckets {
-			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
-				return err
-			}
+		if err := createBuckets(tx); err != nil {
+			return err
 		}
 		meta := tx.Bucket(bucketMeta)
 		switch v := meta.Get([]byte("schema")); {
 		case v == nil:
 			return meta.Put([]byte("schema"), []byte(schemaVersion))
+		case string(v) == "1":
+			// An earlier layout: converted in place (migrate.go).
+			convert = true
 		case string(v) != schemaVersion:
-			return fmt.Errorf("data file has schema version %s; this truyxuat reads version %s", v, schemaVersion)
+			return fmt.Errorf("data file has schema version %s; this truyxuat reads versions 1 (which it converts) and %s", v, schemaVersion)
 		}
 		return nil
 	})
+	if err == nil && convert {
+		err = migrateLayout(b, opts.Logger)
+	}
 	if err != nil {
 		b.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
@@ -170,6 +187,7 @@ func Open(path string, opts Options) (*DB, error) {
 		pubPath: opts.PublishedPath,
 	}
 	db.Engine = NewEngine(boltBackend{db}, opts.Keys, opts)
+	b.View(func(tx *bolt.Tx) error { db.tail = loadTail(tx); return nil })
 	if err := db.openPublished(); err != nil {
 		b.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
@@ -198,6 +216,19 @@ func (db *DB) Close() error {
 	db.closeMu.Unlock()
 	close(db.stop)
 	<-db.stopped
+	// A closed file keeps no tail: its chains, heads and event-hash
+	// index hold every event. Its last transaction writes the freelist.
+	if err := db.bolt.Update(func(tx *bolt.Tx) error {
+		db.bolt.NoFreelistSync = false
+		n, err := mergeTail(tx)
+		if err == nil && n == 0 {
+			// Nothing to merge: a write all the same, for the freelist.
+			err = tx.Bucket(bucketMeta).Put(keyMerged, u64(mergedMark(tx)))
+		}
+		return err
+	}); err != nil {
+		db.log.Error("store: closing: merging the tail or writing the freelist failed; the next start rebuilds them", "error", err)
+	}
 	if err := db.bolt.Close(); err != nil {
 		return fmt.Errorf("store: close: %w", err)
 	}

@@ -270,7 +270,7 @@ func TestTamperedFileIsDetected(t *testing.T) {
 			var orig []byte
 			err = raw.Update(func(tx *bolt.Tx) error {
 				b := tx.Bucket(bucketEvents)
-				k := eventKey(f.batch.ID, tc.seq)
+				k := eventRecordKey(tx, f.batch.ID, tc.seq)
 				orig = append([]byte(nil), b.Get(k)...)
 				mod := []byte(strings.Replace(string(orig), "kiểm tra", "kiểm trA", 1))
 				return b.Put(k, mod)
@@ -292,7 +292,9 @@ func TestTamperedFileIsDetected(t *testing.T) {
 			}
 			db.Close()
 			raw, _ = bolt.Open(path, 0o600, nil)
-			raw.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketEvents).Put(eventKey(f.batch.ID, tc.seq), orig) })
+			raw.Update(func(tx *bolt.Tx) error {
+				return tx.Bucket(bucketEvents).Put(eventRecordKey(tx, f.batch.ID, tc.seq), orig)
+			})
 			raw.Close()
 		})
 	}
