@@ -187,14 +187,25 @@ func TestCheckFileFindsDamage(t *testing.T) {
 	if _, err := CheckFile(head); err == nil || !strings.Contains(err.Error(), "head") {
 		t.Errorf("broken head: %v", err)
 	}
+	// Tiles of level 0 are computed from the bundles; the 303 entries
+	// make one stored tile of level 1.
 	tile := copyOf("tile.db")
 	withBolt(t, tile, func(tx *bolt.Tx) error {
-		data := bytes.Clone(tx.Bucket(bucketLogTiles).Get(tileKey(0, 0)))
+		data := bytes.Clone(tx.Bucket(bucketLogTiles).Get(tileKey(1, 0)))
 		data[5] ^= 1
-		return tx.Bucket(bucketLogTiles).Put(tileKey(0, 0), data)
+		return tx.Bucket(bucketLogTiles).Put(tileKey(1, 0), data)
 	})
-	if _, err := CheckFile(tile); err == nil || !strings.Contains(err.Error(), "hash tile 0/0") {
+	if _, err := CheckFile(tile); err == nil || !strings.Contains(err.Error(), "hash tile 1/0") {
 		t.Errorf("changed tile: %v", err)
+	}
+	bundle := copyOf("bundle.db")
+	withBolt(t, bundle, func(tx *bolt.Tx) error {
+		data := bytes.Clone(tx.Bucket(bucketLogBundles).Get(u64(0)))
+		data[5] ^= 1
+		return tx.Bucket(bucketLogBundles).Put(u64(0), data)
+	})
+	if _, err := CheckFile(bundle); err == nil || !strings.Contains(err.Error(), "entry bundle 0") {
+		t.Errorf("changed bundle: %v", err)
 	}
 	other := filepath.Join(dir, "other.db")
 	withBolt(t, other, func(tx *bolt.Tx) error { _, err := tx.CreateBucket([]byte("x")); return err })

@@ -269,11 +269,28 @@ func (x *Export) LogEntries(f func(index uint64, h trace.Hash) error) error {
 	})
 }
 
-// Tiles calls f with the stored bytes of each hash tile.
+// Tiles calls f with the bytes of each hash tile: those of level 0
+// computed from their bundles, the others as stored.
 func (x *Export) Tiles(f func(level int, index uint64, data []byte) error) error {
+	err := x.each(bucketLogBundles, func(k, v []byte) error {
+		if len(k) != 8 {
+			return fmt.Errorf("store: export: bundle key %x is damaged", k)
+		}
+		tile, err := levelZeroTile(v)
+		if err != nil {
+			return fmt.Errorf("store: export: bundle %x: %w", k, err)
+		}
+		return f(0, binary.BigEndian.Uint64(k), tile)
+	})
+	if err != nil {
+		return err
+	}
 	return x.each(bucketLogTiles, func(k, v []byte) error {
 		if len(k) != 9 {
 			return fmt.Errorf("store: export: tile key %x is damaged", k)
+		}
+		if k[0] == 0 {
+			return nil // a file converted from version 1 may still hold them
 		}
 		return f(int(k[0]), binary.BigEndian.Uint64(k[1:]), v)
 	})
@@ -411,7 +428,7 @@ func (x *Export) Counts() Counts {
 	return Counts{
 		Cooperatives: n(bucketCoops), Products: n(bucketProducts), Batches: n(bucketBatches),
 		Events: n(bucketEvents), Records: n(bucketRecords), Inspectors: n(bucketInspectors),
-		LogEntries: n(bucketLogEvents), Tiles: n(bucketLogTiles), Bundles: n(bucketLogBundles), Checkpoints: n(bucketCheckpoints),
+		LogEntries: n(bucketLogEvents), Tiles: n(bucketLogBundles) + storedTilesAbove0(x.tx), Bundles: n(bucketLogBundles), Checkpoints: n(bucketCheckpoints),
 		APIKeys: n(bucketAPIKeys), Users: n(bucketUsers), Sessions: n(bucketSessions), Idempotency: n(bucketIdem),
 		Attachments: n(bucketAttachMeta), Variants: n(bucketAttachVariants),
 	}
@@ -469,4 +486,14 @@ func (k *KeyDir) Export(f func(ExportedKey) error) error {
 		}
 	}
 	return nil
+}
+
+// storedTilesAbove0 counts the stored hash tiles of levels 1 and up.
+func storedTilesAbove0(tx *bolt.Tx) int {
+	n := 0
+	c := tx.Bucket(bucketLogTiles).Cursor()
+	for k, _ := c.Seek([]byte{1}); k != nil; k, _ = c.Next() {
+		n++
+	}
+	return n
 }

@@ -305,6 +305,18 @@ func TestLegacyFileIsConverted(t *testing.T) {
 	if _, err := CheckFile(path); err != nil {
 		t.Errorf("CheckFile after the conversion: %v", err)
 	}
+	// Hash tiles of level 0 are computed from their bundles now.
+	b, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	b.View(func(tx *bolt.Tx) error {
+		if k, _ := tx.Bucket(bucketLogTiles).Cursor().Seek([]byte{0}); k != nil && k[0] == 0 {
+			t.Errorf("a hash tile of level 0 (%x) is still stored", k)
+		}
+		return nil
+	})
 }
 
 // TestLegacyConversionResumes cuts the conversion short after each of its

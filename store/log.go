@@ -16,7 +16,8 @@ import (
 // appended in the same group-commit transaction:
 //
 //	logmeta     "size" → uint64 tree size
-//	logtiles    level byte ‖ uint64 index → latest bytes of that hash tile
+//	logtiles    level byte ‖ uint64 index → latest bytes of that hash tile,
+//	            levels 1 and up (see levelZeroTile)
 //	logbundles  uint64 index → latest bytes of that entry bundle
 //	logevents   uint64 log index → event or registry record hash
 //	checkpoints uint64 size → signed checkpoint note (with any cosignatures)
@@ -59,7 +60,32 @@ func logSize(tx *bolt.Tx) uint64 {
 type txTiles struct{ tx *bolt.Tx }
 
 func (r txTiles) ReadTile(level int, index uint64) ([]byte, error) {
+	if level == 0 {
+		return levelZeroTile(r.tx.Bucket(bucketLogBundles).Get(u64(index)))
+	}
 	return bytes.Clone(r.tx.Bucket(bucketLogTiles).Get(tileKey(level, index))), nil
+}
+
+// levelZeroTile computes a hash tile of level 0 from the entry bundle of
+// the same index: its hashes are the leaf hashes of the bundle's entries,
+// as many as it has. Such tiles are not stored: each would take three
+// pages of the file (8 KB and bbolt's headers) to hold what the bundle
+// already says, about 40 bytes per log entry. A read costs a SHA-256 of
+// each entry.
+func levelZeroTile(bundle []byte) ([]byte, error) {
+	if bundle == nil {
+		return nil, nil
+	}
+	entries, err := tlog.ParseBundle(bundle)
+	if err != nil {
+		return nil, fmt.Errorf("store: entry bundle: %w", err)
+	}
+	tile := make([]byte, 0, len(entries)*tlog.HashSize)
+	for _, e := range entries {
+		h := tlog.LeafHash(e)
+		tile = append(tile, h[:]...)
+	}
+	return tile, nil
 }
 
 func (r txTiles) ReadBundle(index uint64) ([]byte, error) {
@@ -121,6 +147,9 @@ func logAppend(tx *bolt.Tx, items []LogItem) error {
 		}
 	}
 	for _, t := range tiles {
+		if t.Level == 0 {
+			continue // computed from its bundle when read
+		}
 		if err := tx.Bucket(bucketLogTiles).Put(tileKey(t.Level, t.Index), t.Data); err != nil {
 			return err
 		}

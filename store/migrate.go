@@ -30,7 +30,9 @@ import (
 // buckets are deleted, and the schema version set to 2, in the last one.
 // Nothing signed changes: an event's bytes, signature, signer, key id,
 // receive time and log index are carried over as they are, and the log's
-// buckets (entries, tiles, bundles, checkpoints) are not touched.
+// buckets (entries, bundles, checkpoints, tiles of levels 1 and up) are
+// not touched; tiles of level 0, computed from their bundles in version
+// 2, are deleted.
 var (
 	legacyHeads     = []byte("heads")
 	legacyEvents    = []byte("events")
@@ -52,6 +54,7 @@ const (
 	phaseEvents  = 'e' // the log's entries in order: event records and chains; then a uint64 index
 	phaseHashes  = 'h' // the event-hash index in hash order; then the last hash done
 	phaseHeads   = 'd' // the heads in batch order; then the last batch done
+	phaseTiles   = 't' // the stored hash tiles of level 0 deleted (computed from their bundles)
 	phaseCleanup = 'c' // the old buckets deleted, the version set
 )
 
@@ -88,6 +91,8 @@ func migrateLayout(b *bolt.DB, log *slog.Logger) error {
 				next, err = migrateHashes(tx, at)
 			case phaseHeads:
 				next, err = migrateHeads(tx, at)
+			case phaseTiles:
+				next, err = migrateTiles(tx)
 			case phaseCleanup:
 				done = true
 				return migrateCleanup(tx)
@@ -105,6 +110,8 @@ func migrateLayout(b *bolt.DB, log *slog.Logger) error {
 				case phaseHashes:
 					next = []byte{phaseHeads}
 				case phaseHeads:
+					next = []byte{phaseTiles}
+				case phaseTiles:
 					next = []byte{phaseCleanup}
 				}
 			} else {
@@ -248,6 +255,27 @@ func migrateHeads(tx *bolt.Tx, at []byte) ([]byte, error) {
 		return nil, nil
 	}
 	return last, nil
+}
+
+// migrateTiles deletes up to migrateStep stored hash tiles of level 0,
+// which version 2 computes from their bundles. It returns nil when none
+// is left, else where it stopped.
+func migrateTiles(tx *bolt.Tx) ([]byte, error) {
+	b := tx.Bucket(bucketLogTiles)
+	var keys [][]byte
+	c := b.Cursor()
+	for k, _ := c.Seek([]byte{0}); k != nil && k[0] == 0 && len(keys) < migrateStep; k, _ = c.Next() {
+		keys = append(keys, bytes.Clone(k))
+	}
+	for _, k := range keys {
+		if err := b.Delete(k); err != nil {
+			return nil, err
+		}
+	}
+	if len(keys) < migrateStep {
+		return nil, nil
+	}
+	return keys[len(keys)-1], nil
 }
 
 // migrateCleanup deletes the old buckets and sets the schema version.
