@@ -34,7 +34,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"runtime/pprof"
 	"slices"
 	"strings"
@@ -96,17 +95,10 @@ func main() {
 	cpuProfile := flag.String("cpuprofile", "", "write this generator's CPU profile of the counted requests to the file")
 	flag.Parse()
 	if *mode == "echo" {
-		// The baseline handler runs with Go's defaults.
 		if err := serveEcho(*listen); err != nil {
 			fail(err)
 		}
 		return
-	}
-	// The generator shares the machine with the server it measures: its
-	// own collector runs rarely (its live heap is a few MB), unless GOGC
-	// says otherwise.
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(800)
 	}
 	if *clients < 1 || *clients > 4096 {
 		fail(fmt.Errorf("-clients must be between 1 and 4096"))
