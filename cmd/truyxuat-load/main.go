@@ -21,7 +21,10 @@
 // gzip and reads the compressed bytes as they come, "default" is Go's
 // default transport (which asks for gzip and decompresses).
 //
-// With -json the result is one JSON object on standard output.
+// With -json the result is one JSON object on standard output. Each
+// result gives the generator's own processor time per request, which on
+// one machine is taken from the server it measures; -cpuprofile FILE
+// writes where that time went.
 package main
 
 import (
@@ -94,6 +97,7 @@ func main() {
 	asJSON := flag.Bool("json", false, "print the result as JSON")
 	cpuProfile := flag.String("cpuprofile", "", "write this generator's CPU profile of the counted requests to the file")
 	flag.Parse()
+
 	if *mode == "echo" {
 		if err := serveEcho(*listen); err != nil {
 			fail(err)
