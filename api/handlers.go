@@ -311,11 +311,9 @@ func (s *Server) appendEvent(c echo.Context) error {
 	if err := s.checkAttachments(e); err != nil {
 		return err
 	}
-	coop, err := s.db.Cooperative(bt.CooperativeID)
-	if err != nil {
-		return err
-	}
-	signer, err := s.SignerFor(coop)
+	// The store's signer of the cooperative (registered on it before its
+	// first use); nothing here needs the cooperative's profile.
+	signer, err := s.db.SignerFor(bt.CooperativeID)
 	if err != nil {
 		return err
 	}

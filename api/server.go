@@ -186,16 +186,12 @@ func (s *Server) routes() {
 			AllowHeaders:  []string{echo.HeaderAccept, "Accept-Language", echo.HeaderContentType, echo.HeaderAuthorization},
 			ExposeHeaders: []string{echo.HeaderLocation, echo.HeaderXRequestID, "Link"},
 		}),
-		middleware.GzipWithConfig(middleware.GzipConfig{
-			// A short answer (a 201 of one event, about 1 KB) is not worth
-			// compressing; what is, is compressed at the fastest level,
-			// whose writer is reused without clearing its tables.
-			Level:     gzip.BestSpeed,
-			MinLength: 4 << 10,
-			Skipper: func(c echo.Context) bool {
-				return c.Path() == "/metrics" || isBackup(c) || isAttachmentDownload(c) || servesHistory(c) || c.Path() == "/api/v1/batches/:id/labels" || s.any(s.noCompress, c)
-			},
-		}),
+		// A short answer (a 201 of one event, about 1 KB) is not worth
+		// compressing; what is, is compressed at the fastest level, whose
+		// writer is reused without clearing its tables (compress.go).
+		newGzipAnswers(gzip.BestSpeed, 4<<10, func(c echo.Context) bool {
+			return c.Path() == "/metrics" || isBackup(c) || isAttachmentDownload(c) || servesHistory(c) || c.Path() == "/api/v1/batches/:id/labels" || s.any(s.noCompress, c)
+		}).middleware,
 		middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{
 			Limit: fmt.Sprintf("%dB", s.cfg.BodyLimit), Skipper: func(c echo.Context) bool { return isAttachmentUpload(c) || s.any(s.ownBodyLimit, c) },
 		}),

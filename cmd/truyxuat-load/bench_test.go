@@ -189,6 +189,31 @@ func runLoad(path string, args ...string) (Result, error) {
 	return r, nil
 }
 
+// storeCounters reads the events appended and the groups committed from
+// the server's /metrics, or zeros where they cannot be read.
+func storeCounters(base string) (events, commits float64) {
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		return 0, 0
+	}
+	defer resp.Body.Close()
+	var buf bytes.Buffer
+	buf.ReadFrom(resp.Body)
+	for _, line := range strings.Split(buf.String(), "\n") {
+		name, value, ok := strings.Cut(line, " ")
+		if !ok {
+			continue
+		}
+		switch name {
+		case "truyxuat_store_events_appended_total":
+			fmt.Sscan(value, &events)
+		case "truyxuat_store_commits_total":
+			fmt.Sscan(value, &commits)
+		}
+	}
+	return events, commits
+}
+
 func loadAvg() string {
 	b, err := os.ReadFile("/proc/loadavg")
 	if err != nil {
@@ -302,21 +327,52 @@ func BenchmarkAppendHTTP(b *testing.B) {
 	// Warm both up once.
 	drive(b, args("plain")...)
 	p.appendAll(b, 64, n/4)
-	var ins, plain, def, rPlain, rDef, cpuIn, cpuPlain, cpuDef []float64
+	var ins, plain, def, rPlain, rDef, cpuIn, cpuPlain, cpuDef, gIn, gPlain, gDef, genPlain, genDef []float64
 	self := os.Getpid()
 	perEvent := func(pid int, f func()) float64 {
 		c0 := cpuSeconds(pid)
 		f()
 		return (cpuSeconds(pid) - c0) / float64(n) * 1e6
 	}
+	// groupSize is the mean number of events per committed group during f.
+	groupSize := func(counters func() (float64, float64), f func()) float64 {
+		e0, c0 := counters()
+		f()
+		e1, c1 := counters()
+		if c1 <= c0 {
+			return 0
+		}
+		return (e1 - e0) / (c1 - c0)
+	}
+	inStats := func() (float64, float64) {
+		st := p.db.Stats()
+		return float64(st.Appends), float64(st.Commits)
+	}
+	serverStats := func() (float64, float64) { return storeCounters(base) }
 	for r := 0; r < rounds; r++ {
 		var s, hp, hd float64
 		steps := []func(){
-			func() { cpuIn = append(cpuIn, perEvent(self, func() { s = p.appendAll(b, 64, n) })) },
 			func() {
-				cpuPlain = append(cpuPlain, perEvent(pid, func() { hp = drive(b, args("plain")...).PerSecond }))
+				gIn = append(gIn, groupSize(inStats, func() {
+					cpuIn = append(cpuIn, perEvent(self, func() { s = p.appendAll(b, 64, n) }))
+				}))
 			},
-			func() { cpuDef = append(cpuDef, perEvent(pid, func() { hd = drive(b, args("default")...).PerSecond })) },
+			func() {
+				gPlain = append(gPlain, groupSize(serverStats, func() {
+					cpuPlain = append(cpuPlain, perEvent(pid, func() {
+						res := drive(b, args("plain")...)
+						hp, genPlain = res.PerSecond, append(genPlain, res.CPUPerRequest)
+					}))
+				}))
+			},
+			func() {
+				gDef = append(gDef, groupSize(serverStats, func() {
+					cpuDef = append(cpuDef, perEvent(pid, func() {
+						res := drive(b, args("default")...)
+						hd, genDef = res.PerSecond, append(genDef, res.CPUPerRequest)
+					}))
+				}))
+			},
 		}
 		for k := range steps {
 			steps[(k+r)%len(steps)]()
@@ -334,6 +390,9 @@ func BenchmarkAppendHTTP(b *testing.B) {
 	b.ReportMetric(median(rDef), "default/store")
 	b.Logf("processor time per event (median): store.Append in this process %.0f µs; the server, HTTP without gzip %.0f µs, with Go's default client %.0f µs",
 		median(cpuIn), median(cpuPlain), median(cpuDef))
+	b.Logf("the load generator's own processor time per request (median): without gzip %.0f µs, Go's default client %.0f µs", median(genPlain), median(genDef))
+	b.Logf("events per committed group (median): store.Append %.1f; HTTP without gzip %.1f, with Go's default client %.1f",
+		median(gIn), median(gPlain), median(gDef))
 }
 
 // BenchmarkReadHTTP puts the public history (JSON, gzip), the same with

@@ -21,7 +21,10 @@
 // gzip and reads the compressed bytes as they come, "default" is Go's
 // default transport (which asks for gzip and decompresses).
 //
-// With -json the result is one JSON object on standard output.
+// With -json the result is one JSON object on standard output. Each
+// result gives the generator's own processor time per request, which on
+// one machine is taken from the server it measures; -cpuprofile FILE
+// writes where that time went.
 package main
 
 import (
@@ -34,10 +37,12 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -69,6 +74,10 @@ type Result struct {
 	P99ms     float64        `json:"p99_ms"`
 	Status    map[string]int `json:"status"`
 	BodyBytes int64          `json:"body_bytes"`
+	// CPUPerRequest is this generator's own processor time (user and
+	// system) per request counted, in microseconds: on one machine it is
+	// taken from the server measured.
+	CPUPerRequest float64 `json:"cpu_us_per_request"`
 }
 
 // maxRequests bounds a run, whatever the flags say.
@@ -86,6 +95,7 @@ func main() {
 	etag := flag.Bool("etag", false, "reads: send If-None-Match with the ETag a batch was last served with")
 	listen := flag.String("listen", "127.0.0.1:8090", "-mode echo: address to serve on")
 	asJSON := flag.Bool("json", false, "print the result as JSON")
+	cpuProfile := flag.String("cpuprofile", "", "write this generator's CPU profile of the counted requests to the file")
 	flag.Parse()
 
 	if *mode == "echo" {
@@ -125,13 +135,28 @@ func main() {
 	if *warmup > 0 {
 		run(hc, *clients, *warmup, op)
 	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fail(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fail(err)
+		}
+		defer f.Close()
+	}
+	cpu0 := processorTime()
 	res := run(hc, *clients, *requests, op)
+	pprof.StopCPUProfile()
+	if res.Requests > 0 {
+		res.CPUPerRequest = (processorTime() - cpu0).Seconds() / float64(res.Requests) * 1e6
+	}
 	res.Mode, res.Client = *mode, *client
 	if *asJSON {
 		json.NewEncoder(os.Stdout).Encode(res)
 	} else {
-		fmt.Printf("%s (%s client): %d requests from %d clients in %.2f s: %.0f requests/s, p50 %.2f ms, p99 %.2f ms, statuses %v, %d body bytes\n",
-			res.Mode, res.Client, res.Requests, res.Clients, res.Seconds, res.PerSecond, res.P50ms, res.P99ms, res.Status, res.BodyBytes)
+		fmt.Printf("%s (%s client): %d requests from %d clients in %.2f s: %.0f requests/s, p50 %.2f ms, p99 %.2f ms, statuses %v, %d body bytes, %.0f µs of this generator's processor time per request\n",
+			res.Mode, res.Client, res.Requests, res.Clients, res.Seconds, res.PerSecond, res.P50ms, res.P99ms, res.Status, res.BodyBytes, res.CPUPerRequest)
 	}
 	for code, n := range res.Status {
 		if code[0] != '2' && code != "304" && n > 0 {
@@ -336,3 +361,12 @@ func run(hc *http.Client, clients, n int, f op) Result {
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// processorTime is the user and system time this process has used so far.
+func processorTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}

@@ -34,6 +34,7 @@ data and prints the demo's keys and batches as JSON on stdout.`,
 			if err != nil {
 				return err
 			}
+			defer paceGC(heapFloor)()
 			demo, _ := cmd.Flags().GetBool("demo")
 			m := &Main{Config: cfg, Stdout: cmd.OutOrStdout(), Stderr: cmd.ErrOrStderr(), Demo: demo}
 			if err := m.Open(); err != nil {
