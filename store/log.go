@@ -67,23 +67,14 @@ func (r txTiles) ReadTile(level int, index uint64) ([]byte, error) {
 }
 
 // levelZeroTile computes a hash tile of level 0 from the entry bundle of
-// the same index: its hashes are the leaf hashes of the bundle's entries,
-// as many as it has. Such tiles are not stored: each would take three
-// pages of the file (8 KB and bbolt's headers) to hold what the bundle
-// already says, about 40 bytes per log entry. A read costs a SHA-256 of
-// each entry.
+// the same index (tlog.BundleTile). Such tiles are not stored: each would
+// take three pages of the file (8 KB and bbolt's headers) to hold what
+// the bundle already says, about 40 bytes per log entry. A read costs a
+// SHA-256 of each entry.
 func levelZeroTile(bundle []byte) ([]byte, error) {
-	if bundle == nil {
-		return nil, nil
-	}
-	entries, err := tlog.ParseBundle(bundle)
+	tile, err := tlog.BundleTile(bundle)
 	if err != nil {
 		return nil, fmt.Errorf("store: entry bundle: %w", err)
-	}
-	tile := make([]byte, 0, len(entries)*tlog.HashSize)
-	for _, e := range entries {
-		h := tlog.LeafHash(e)
-		tile = append(tile, h[:]...)
 	}
 	return tile, nil
 }

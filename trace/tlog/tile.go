@@ -233,3 +233,22 @@ func ParseBundle(data []byte) ([][]byte, error) {
 	}
 	return entries, nil
 }
+
+// BundleTile returns the hash tile of level 0 with the index of an entry
+// bundle: the leaf hashes of its entries, as many as it has (nil for a
+// nil bundle). A store may keep bundles only and compute these tiles.
+func BundleTile(bundle []byte) ([]byte, error) {
+	if bundle == nil {
+		return nil, nil
+	}
+	entries, err := ParseBundle(bundle)
+	if err != nil {
+		return nil, err
+	}
+	tile := make([]byte, 0, len(entries)*HashSize)
+	for _, e := range entries {
+		h := LeafHash(e)
+		tile = append(tile, h[:]...)
+	}
+	return tile, nil
+}
