@@ -2,6 +2,7 @@ package tlog
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"errors"
 	"math/rand/v2"
 	"strings"
@@ -170,5 +171,32 @@ func TestEntryBundles(t *testing.T) {
 	}
 	if _, _, err := AppendEntries(newMemStore(), 3, [][]byte{nil}); !errors.Is(err, ErrMissingTile) {
 		t.Errorf("AppendEntries with missing bundle: %v", err)
+	}
+}
+
+// A bundle's tile of level 0 holds the leaf hashes of its entries.
+func TestBundleTile(t *testing.T) {
+	entries := [][]byte{[]byte("a"), {}, bytes.Repeat([]byte{7}, 300)}
+	b, err := EncodeBundle(entries)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tile, err := BundleTile(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []byte
+	for _, e := range entries {
+		h := sha256.Sum256(append([]byte{0}, e...)) // RFC 6962 leaf hash
+		want = append(want, h[:]...)
+	}
+	if !bytes.Equal(tile, want) {
+		t.Errorf("tile %x, want %x", tile, want)
+	}
+	if tile, err := BundleTile(nil); tile != nil || err != nil {
+		t.Errorf("no bundle: %x, %v", tile, err)
+	}
+	if _, err := BundleTile([]byte{0, 5, 1}); err == nil {
+		t.Error("a truncated bundle made a tile")
 	}
 }
